@@ -1,0 +1,525 @@
+"""Execution module ``pcmk``: Pacemaker's CIB, status and operations.
+
+Every function reads and writes the CIB through ``saltext.pcmk.utils``: one
+conflict-checked, validated write per call. With ``CIB_file`` set in the
+environment (or ``pcmk.cib_file`` in the minion config) everything works on
+that offline file instead of the live cluster.
+"""
+
+import functools
+import os
+import logging
+
+from salt.exceptions import CommandExecutionError
+
+from saltext.pcmk.utils import cib as cibmod
+from saltext.pcmk.utils import diff as diffmod
+from saltext.pcmk.utils import model, operations, saltglue
+from saltext.pcmk.utils import status as statusmod
+from saltext.pcmk.utils import validate as validatemod
+from saltext.pcmk.utils.errors import NotFound, PcmkError
+from saltext.pcmk.utils.session import Session
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "pcmk"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _errors_as_salt(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except PcmkError as exc:
+            raise CommandExecutionError(str(exc)) from exc
+
+    return wrapper
+
+
+def _session():
+    return Session(saltglue.runner_from_opts(__opts__))
+
+
+def _outcome(outcome):
+    return {"changed": outcome.changed, "changes": outcome.changes}
+
+
+def _clean(kwargs):
+    return {k: v for k, v in kwargs.items() if not k.startswith("__")}
+
+
+# -- reading -------------------------------------------------------------------
+@_errors_as_salt
+def status():
+    """
+    Cluster status from ``crm_mon``: DC, quorum, nodes, resources, failures.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.status
+    """
+    return statusmod.read(saltglue.runner_from_opts(__opts__)).to_dict()
+
+
+@_errors_as_salt
+def dc():
+    """
+    Name of the node that is the cluster's Designated Controller, or None.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.dc
+    """
+    return statusmod.read(saltglue.runner_from_opts(__opts__)).dc
+
+
+@_errors_as_salt
+def nodes():
+    """
+    Cluster nodes with online, standby, maintenance and DC flags.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.nodes
+    """
+    return [vars(n) for n in statusmod.read(saltglue.runner_from_opts(__opts__)).nodes]
+
+
+@_errors_as_salt
+def quorum():
+    """
+    True when this node's partition has quorum.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.quorum
+    """
+    return statusmod.read(saltglue.runner_from_opts(__opts__)).quorum
+
+
+@_errors_as_salt
+def cib_dump(path=None):
+    """
+    The whole CIB as XML text; with ``path``, written to that file (mode 0600,
+    since it can hold secret parameters) and the path returned.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.cib_dump /root/cib-backup.xml
+    """
+    text = cibmod.read(saltglue.runner_from_opts(__opts__)).to_text()
+    if path is None:
+        return text
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    return path
+
+
+@_errors_as_salt
+def resource_list():
+    """
+    Ids of all resources (primitives, groups, clones, bundles).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.resource_list
+    """
+    return sorted(_session().cib.resource_ids())
+
+
+@_errors_as_salt
+def resource_get(resource_id):
+    """
+    One resource's configuration, flattened (``params.*``, ``meta.*``, ``op *``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.resource_get vip
+    """
+    cib = _session().cib
+    element = cib.resource(resource_id)
+    if element is None:
+        raise NotFound(f"resource {resource_id!r} does not exist")
+    return diffmod.objects(cib)[f"{diffmod.OBJECT_TAGS[element.tag]} {resource_id}"]
+
+
+@_errors_as_salt
+def constraint_list():
+    """
+    All constraints, by id, flattened.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.constraint_list
+    """
+    return {k.split(" ", 1)[1]: v for k, v in diffmod.objects(_session().cib).items() if k.startswith("constraint ")}
+
+
+@_errors_as_salt
+def property_get(name):
+    """
+    A cluster property's configured value (None when not set).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.property_get stonith-enabled
+    """
+    return property_list().get(name)
+
+
+@_errors_as_salt
+def property_list():
+    """
+    All configured cluster properties of ``cib-bootstrap-options``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.property_list
+    """
+    section = _session().cib.section("crm_config")
+    if section is None:
+        return {}
+    return {nv.get("name"): nv.get("value") for nv in section.iterfind("cluster_property_set/nvpair")}
+
+
+@_errors_as_salt
+def verify(path=None):
+    """
+    Validate the live CIB (or the CIB file at ``path``): schema and crm_verify.
+    Returns a list of problems; empty means valid.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.verify
+    """
+    runner = saltglue.runner_from_opts(__opts__)
+    if path is not None:
+        with open(path, encoding="utf-8") as handle:
+            cib = cibmod.Cib.from_text(handle.read())
+    else:
+        cib = cibmod.read(runner)
+    return validatemod.schema_errors(cib) + sorted(validatemod.verify_errors(runner, cib))
+
+
+# -- writing -------------------------------------------------------------------
+@_errors_as_salt
+def resource_create(resource_id, agent, params=None, meta=None, ops=None, test=False, **kwargs):
+    """
+    Create a primitive; fails if ``resource_id`` exists. Accepts the same
+    arguments as the ``pcmk.resource`` state (``clone``, ``group``,
+    ``utilization``, ``secret_params`` ...).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.resource_create vip ocf:heartbeat:IPaddr2 params='{ip: 192.0.2.10, cidr_netmask: 24}'
+    """
+    session = _session()
+    if session.cib.by_id(resource_id) is not None:
+        raise CommandExecutionError(f"resource {resource_id!r} already exists; use pcmk.resource_update")
+    spec = model.ResourceSpec.build(resource_id, agent, params=params, meta=meta, ops=ops, **_clean(kwargs))
+    return _outcome(session.converge([spec], test=test))
+
+
+@_errors_as_salt
+def resource_update(resource_id, agent=None, params=None, meta=None, ops=None, test=False, **kwargs):
+    """
+    Update an existing primitive. Parts not given are left as they are;
+    parts given become exactly what is given.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.resource_update vip params='{ip: 192.0.2.11, cidr_netmask: 24}'
+    """
+    session = _session()
+    element = session.cib.resource(resource_id)
+    if element is None or element.tag != "primitive":
+        raise NotFound(f"primitive {resource_id!r} does not exist")
+    agent = agent or str(model.AgentRef.of_primitive(element))
+    spec = model.ResourceSpec.build(resource_id, agent, params=params, meta=meta, ops=ops, **_clean(kwargs))
+    return _outcome(session.converge([spec], test=test))
+
+
+@_errors_as_salt
+def resource_delete(resource_id, wait=True, timeout=120, test=False):
+    """
+    Stop a resource (waiting up to ``timeout`` seconds), then remove it and
+    every constraint that refers to it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.resource_delete vip timeout=60
+    """
+    return _outcome(operations.delete(_session(), resource_id, wait=wait, timeout=timeout, test=test))
+
+
+@_errors_as_salt
+def constraint_create(constraint_id, kind, test=False, **kwargs):
+    """
+    Create or update a constraint. ``kind`` is ``location`` (``rsc``, ``node``,
+    ``score`` or ``rules``), ``colocation`` (``rsc``, ``with_rsc``, ``score``) or
+    ``order`` (``first``, ``then``, ``kind``); any of them may use ``sets``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.constraint_create haproxy-with-vip colocation rsc=haproxy-clone with_rsc=vip
+    """
+    spec = model.ConstraintSpec.build(constraint_id, kind, **_clean(kwargs))
+    return _outcome(_session().converge([spec], test=test))
+
+
+@_errors_as_salt
+def constraint_delete(constraint_id, test=False):
+    """
+    Remove a constraint by id.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.constraint_delete haproxy-with-vip
+    """
+    return _outcome(_session().converge([model.ConstraintAbsentSpec(constraint_id)], test=test))
+
+
+def _attribute(scope, name, value, test, **extra):
+    return _outcome(_session().converge([model.AttributeSpec.build(scope, name, value, **extra)], test=test))
+
+
+@_errors_as_salt
+def property_set(name, value, test=False):
+    """
+    Set a cluster property.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.property_set stonith-enabled false
+    """
+    return _attribute("property", name, value, test)
+
+
+@_errors_as_salt
+def property_unset(name, test=False):
+    """
+    Remove a cluster property (Pacemaker's default applies again).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.property_unset stonith-enabled
+    """
+    return _attribute("property", name, None, test)
+
+
+@_errors_as_salt
+def rsc_defaults_set(name, value=None, test=False):
+    """
+    Set a resource default (``value`` None removes it).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.rsc_defaults_set resource-stickiness 100
+    """
+    return _attribute("rsc_defaults", name, value, test)
+
+
+@_errors_as_salt
+def op_defaults_set(name, value=None, test=False):
+    """
+    Set an operation default (``value`` None removes it).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.op_defaults_set timeout 60s
+    """
+    return _attribute("op_defaults", name, value, test)
+
+
+@_errors_as_salt
+def standby(node):
+    """
+    Put a node in standby (its resources move away).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.standby ctl2
+    """
+    return _attribute("node", "standby", "on", False, node=node)
+
+
+@_errors_as_salt
+def unstandby(node):
+    """
+    Bring a node out of standby.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.unstandby ctl2
+    """
+    return _attribute("node", "standby", None, False, node=node)
+
+
+@_errors_as_salt
+def maintenance(enabled=True):
+    """
+    Switch cluster-wide maintenance mode on (True) or off (False).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.maintenance False
+    """
+    return _attribute("property", "maintenance-mode", bool(enabled), False)
+
+
+@_errors_as_salt
+def ban(resource_id, node):
+    """
+    Keep a resource off ``node`` (a ``cli-ban-<rsc>-on-<node>`` constraint, as
+    ``crm_resource --ban`` makes it).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.ban cinder-volume ctl1
+    """
+    return _outcome(operations.ban(_session(), resource_id, node))
+
+
+@_errors_as_salt
+def clear(resource_id, node=None):
+    """
+    Remove bans and preferences of a resource (on ``node`` only, if given).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.clear cinder-volume
+    """
+    return _outcome(operations.clear(_session(), resource_id, node))
+
+
+@_errors_as_salt
+def cleanup(resource_id=None, node=None):
+    """
+    Forget failures (and re-probe) of a resource, or of all, on ``node`` or all nodes.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.cleanup vip
+    """
+    argv = ["crm_resource", "--cleanup"]
+    if resource_id:
+        argv += ["--resource", resource_id]
+    if node:
+        argv += ["--node", node]
+    return saltglue.runner_from_opts(__opts__).run(argv).stdout.strip()
+
+
+@_errors_as_salt
+def start(resource_id, wait=True, timeout=120):
+    """
+    Let a stopped resource run (removes ``target-role``); waits until it runs.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.start vip
+    """
+    operations.start(_session(), resource_id, wait=wait, timeout=timeout)
+    return True
+
+
+@_errors_as_salt
+def stop(resource_id, wait=True, timeout=120):
+    """
+    Stop a resource everywhere (``target-role=Stopped``); waits until it is stopped.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.stop vip
+    """
+    operations.stop(_session(), resource_id, wait=wait, timeout=timeout)
+    return True
+
+
+@_errors_as_salt
+def restart(resource_id, timeout=120):
+    """
+    Stop a resource everywhere, start it again, and report where and how long.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.restart haproxy-clone timeout=60
+    """
+    return operations.restart(_session(), resource_id, timeout=timeout)
+
+
+@_errors_as_salt
+def wait(timeout=60):
+    """
+    Wait until the cluster has no pending actions, at most ``timeout`` seconds.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.wait timeout=120
+    """
+    statusmod.wait_idle(saltglue.runner_from_opts(__opts__), timeout)
+    return True

@@ -1,0 +1,405 @@
+"""State module ``pcmk``: declarative, idempotent Pacemaker configuration.
+
+Every state builds specs (``saltext.pcmk.utils.model``) and hands them to the
+run's shared Session: one CIB read per run, at most one conflict-checked write
+per state, and with ``state_aggregate`` one write for all of them. A second
+identical run writes nothing. ``test=True`` shows the exact diff.
+
+.. code-block:: yaml
+
+    vip:
+      pcmk.resource:
+        - agent: ocf:heartbeat:IPaddr2
+        - params:
+            ip: 192.0.2.10
+            cidr_netmask: 24
+        - ops:
+          - name: monitor
+            interval: 10s
+"""
+
+import logging
+
+from saltext.pcmk.utils import model, operations, saltglue
+from saltext.pcmk.utils.errors import PcmkError
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "pcmk"
+
+# State functions whose specs can be merged into one CIB write.
+AGGREGATABLE = {
+    "resource", "resource_absent", "group", "clone", "constraint", "constraint_absent", "property",
+    "property_absent", "rsc_defaults", "rsc_defaults_absent", "op_defaults", "op_defaults_absent",
+    "node_attribute", "node_attribute_absent", "fencing_level", "fencing_level_absent",
+}
+
+
+def __virtual__():
+    return __virtualname__
+
+
+# -- spec builders: state arguments -> specs ------------------------------------------
+def _resource_specs(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
+                    clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True):
+    return [model.ResourceSpec.build(
+        name, agent, params=params, meta=meta, ops=ops, utilization=utilization, clone=clone, clone_id=clone_id,
+        clone_meta=clone_meta, promotable=promotable, group=group, secret_params=secret_params,
+        secrets_in_cib=secrets_in_cib,
+    )]
+
+
+def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
+    return [model.ConstraintSpec.build(constraint_id or name, kind, **kwargs)]
+
+
+BUILDERS = {
+    "resource": _resource_specs,
+    "resource_absent": lambda name: [model.ResourceAbsentSpec(name)],
+    "group": lambda name, resources=None, meta=None: [model.GroupSpec.build(name, resources, meta)],
+    "clone": lambda name, clone_id=None, meta=None, promotable=False: [model.CloneOfSpec.build(name, clone_id, meta, promotable)],
+    "constraint": _constraint_specs,
+    "constraint_absent": lambda name, constraint_id=None: [model.ConstraintAbsentSpec(constraint_id or name)],
+    "property": lambda name, value=None: [model.AttributeSpec.build("property", name, value)],
+    "property_absent": lambda name: [model.AttributeSpec.build("property", name, None)],
+    "rsc_defaults": lambda name, value=None: [model.AttributeSpec.build("rsc_defaults", name, value)],
+    "rsc_defaults_absent": lambda name: [model.AttributeSpec.build("rsc_defaults", name, None)],
+    "op_defaults": lambda name, value=None: [model.AttributeSpec.build("op_defaults", name, value)],
+    "op_defaults_absent": lambda name: [model.AttributeSpec.build("op_defaults", name, None)],
+    "node_attribute": lambda name, node=None, value=None, attribute=None: [
+        model.AttributeSpec.build("node", attribute or name, value, node=node)],
+    "node_attribute_absent": lambda name, node=None, attribute=None: [
+        model.AttributeSpec.build("node", attribute or name, None, node=node)],
+    "fencing_level": lambda name, target=None, index=1, devices=None: [
+        model.FencingLevelSpec.build(target or name, index, devices)],
+    "fencing_level_absent": lambda name, target=None, index=1: [
+        model.FencingLevelSpec.build(target or name, index, present=False)],
+}
+_LOW_KEYS = {  # low-chunk keys that are state arguments, per function
+    fun: set(BUILDERS[fun].__code__.co_varnames[: BUILDERS[fun].__code__.co_argcount]) | (
+        model.CONSTRAINT_ARGS if fun == "constraint" else set())
+    for fun in BUILDERS
+}
+
+
+def _specs_from_chunk(chunk):
+    fun = chunk["fun"]
+    kwargs = {k: v for k, v in chunk.items() if k in _LOW_KEYS[fun]}
+    return BUILDERS[fun](**kwargs)
+
+
+# -- the one place specs meet the CIB and errors become result: False ----------------
+def _converge(name, fun, **kwargs):
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    test = bool(__opts__.get("test"))
+    try:
+        specs = BUILDERS[fun](name, **kwargs)
+        batch = (__low__ or {}).get("__pcmk_batch__") or []
+        for chunk in batch:
+            specs.extend(_specs_from_chunk(chunk))
+        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+        outcome = session.converge(specs, test=test, declared=saltglue.declared_resources(__lowstate__))
+    except PcmkError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    together = f" (written together with {len(batch)} aggregated pcmk state(s))" if batch else ""
+    if not outcome.changed:
+        ret["comment"] = f"{name} is already as declared{together}"
+    elif test:
+        ret.update(result=None, changes=outcome.changes, comment=f"would change:\n{outcome.render()}")
+    else:
+        ret.update(changes=outcome.changes, comment=f"changed{together}:\n{outcome.render()}")
+    return ret
+
+
+def mod_aggregate(low, chunks, running):
+    """Merge the pcmk states Salt lets us aggregate into this one's single write."""
+    if low.get("fun") not in AGGREGATABLE:
+        return low
+    batch = []
+    for chunk in chunks:
+        if chunk.get("state") != "pcmk" or chunk.get("fun") not in AGGREGATABLE:
+            continue
+        if chunk.get("__agg__") or __utils__["state.gen_tag"](chunk) in running:
+            continue
+        if __utils__["state.gen_tag"](chunk) == __utils__["state.gen_tag"](low):
+            continue
+        chunk["__agg__"] = True
+        batch.append({k: v for k, v in chunk.items() if not k.startswith("__")} | {"fun": chunk["fun"]})
+    if batch:
+        low["__pcmk_batch__"] = batch
+    return low
+
+
+# -- states ------------------------------------------------------------------------
+def resource(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
+             clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True):
+    """
+    Ensure a primitive resource exists exactly as declared.
+
+    name
+        The resource id.
+    agent
+        ``ocf:<provider>:<type>``, ``systemd:<unit>``, ``lsb:<script>`` or ``stonith:<type>``.
+        Parameters are checked against the agent's meta-data on this node.
+    params, meta, utilization
+        Mappings; when given they become exact (undeclared entries are
+        removed, except ``target-role`` and ``is-managed`` in ``meta``, which
+        operators set at run time). Omitted: left as they are.
+    ops
+        List of ``{name, interval, timeout, ...}``; exact when given.
+    clone / clone_id / clone_meta / promotable
+        Run as a clone (``<name>-clone`` unless ``clone_id``); ``clone`` may be
+        a mapping of clone meta attributes; ``promotable: true`` for a
+        promotable clone. ``clone: false`` takes it out of a clone.
+    group
+        Member of this group (created if missing), appended in order.
+    secret_params
+        Parameter names never shown in changes, comments or logs. Parameters
+        the agent marks ``private`` are secret too.
+    secrets_in_cib
+        ``False`` keeps secret values out of the CIB like ``cibsecret``: the CIB
+        holds ``lrm://`` and this node a root-only file. Every node must run
+        the state (each writes its own file).
+
+    .. code-block:: yaml
+
+        haproxy:
+          pcmk.resource:
+            - agent: ocf:heartbeat:haproxy
+            - clone: true
+            - ops:
+              - {name: monitor, interval: 10s}
+    """
+    return _converge(name, "resource", agent=agent, params=params, meta=meta, ops=ops, utilization=utilization,
+                     clone=clone, clone_id=clone_id, clone_meta=clone_meta, promotable=promotable, group=group,
+                     secret_params=secret_params, secrets_in_cib=secrets_in_cib)
+
+
+def resource_absent(name, wait=True, timeout=120):
+    """
+    Ensure a resource is gone: stopped first (waiting at most ``timeout``
+    seconds), then removed with every constraint that names it.
+
+    .. code-block:: yaml
+
+        old-vip:
+          pcmk.resource_absent:
+            - timeout: 60
+    """
+    if __opts__.get("test") or not wait:
+        return _converge(name, "resource_absent")
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    try:
+        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+        outcome = operations.delete(session, name, wait=True, timeout=timeout)
+    except PcmkError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    if outcome.changed:
+        ret.update(changes=outcome.changes, comment=f"stopped and removed:\n{outcome.render()}")
+    else:
+        ret["comment"] = f"{name} is already absent"
+    return ret
+
+
+def group(name, resources, meta=None):
+    """
+    Ensure an ordered group of primitives exists with exactly these members.
+
+    .. code-block:: yaml
+
+        web:
+          pcmk.group:
+            - resources: [web-vip, web-server]
+    """
+    return _converge(name, "group", resources=resources, meta=meta)
+
+
+def clone(name, clone_id=None, meta=None, promotable=False):
+    """
+    Ensure a primitive or group ``name`` runs as a clone (id ``<name>-clone``
+    unless ``clone_id``), or a promotable clone.
+
+    .. code-block:: yaml
+
+        rabbitmq:
+          pcmk.clone:
+            - meta: {interleave: true}
+    """
+    return _converge(name, "clone", clone_id=clone_id, meta=meta, promotable=promotable)
+
+
+def constraint(name, kind, constraint_id=None, **kwargs):
+    """
+    Ensure a constraint exists exactly as declared. The state id is the
+    constraint id unless ``constraint_id`` is given. A constraint that pcs or
+    crmsh made about the same resources is adopted instead of duplicated.
+
+    kind: location
+        ``rsc`` (or ``rsc_pattern``), ``node`` + ``score`` (default INFINITY),
+        or ``rules`` (list of ``{score, boolean_op, expressions: [{attribute,
+        operation, value, type}]}``); ``role``, ``resource_discovery``.
+    kind: colocation
+        ``rsc``, ``with_rsc``, ``score`` (default INFINITY), ``rsc_role``, ``with_rsc_role``.
+    kind: order
+        ``first``, ``then``, ``kind`` (Mandatory, Optional, Serialize),
+        ``symmetrical``, ``first_action``, ``then_action``.
+    sets
+        Instead of single resources: a list of ``{resources: [...],
+        sequential, require_all, role, action}``.
+
+    .. code-block:: yaml
+
+        haproxy-with-vip:
+          pcmk.constraint:
+            - kind: colocation
+            - rsc: haproxy-clone
+            - with_rsc: vip
+    """
+    kwargs = {k: v for k, v in kwargs.items() if not k.startswith("__")}
+    return _converge(name, "constraint", kind=kind, constraint_id=constraint_id, **kwargs)
+
+
+def constraint_absent(name, constraint_id=None):
+    """
+    Ensure no constraint has this id.
+
+    .. code-block:: yaml
+
+        old-order:
+          pcmk.constraint_absent
+    """
+    return _converge(name, "constraint_absent", constraint_id=constraint_id)
+
+
+def property(name, value):  # pylint: disable=redefined-builtin
+    """
+    Ensure a cluster property (``cib-bootstrap-options``) has this value.
+
+    .. code-block:: yaml
+
+        stonith-enabled:
+          pcmk.property:
+            - value: false
+    """
+    return _converge(name, "property", value=value)
+
+
+def property_absent(name):
+    """
+    Ensure a cluster property is not set (Pacemaker's default applies).
+
+    .. code-block:: yaml
+
+        maintenance-mode:
+          pcmk.property_absent
+    """
+    return _converge(name, "property_absent")
+
+
+def rsc_defaults(name, value):
+    """
+    Ensure a resource default (``rsc_defaults``) has this value.
+
+    .. code-block:: yaml
+
+        resource-stickiness:
+          pcmk.rsc_defaults:
+            - value: 100
+    """
+    return _converge(name, "rsc_defaults", value=value)
+
+
+def rsc_defaults_absent(name):
+    """
+    Ensure a resource default is not set.
+
+    .. code-block:: yaml
+
+        resource-stickiness:
+          pcmk.rsc_defaults_absent
+    """
+    return _converge(name, "rsc_defaults_absent")
+
+
+def op_defaults(name, value):
+    """
+    Ensure an operation default (``op_defaults``) has this value.
+
+    .. code-block:: yaml
+
+        timeout:
+          pcmk.op_defaults:
+            - value: 60s
+    """
+    return _converge(name, "op_defaults", value=value)
+
+
+def op_defaults_absent(name):
+    """
+    Ensure an operation default is not set.
+
+    .. code-block:: yaml
+
+        timeout:
+          pcmk.op_defaults_absent
+    """
+    return _converge(name, "op_defaults_absent")
+
+
+def node_attribute(name, node, value, attribute=None):
+    """
+    Ensure a permanent node attribute (``attribute``, default the state name)
+    has this value on ``node``.
+
+    .. code-block:: yaml
+
+        ctl1-galera-bootstrap:
+          pcmk.node_attribute:
+            - node: ctl1
+            - attribute: galera-bootstrap
+            - value: true
+    """
+    return _converge(name, "node_attribute", node=node, value=value, attribute=attribute)
+
+
+def node_attribute_absent(name, node, attribute=None):
+    """
+    Ensure a permanent node attribute is not set on ``node``.
+
+    .. code-block:: yaml
+
+        standby:
+          pcmk.node_attribute_absent:
+            - node: ctl2
+    """
+    return _converge(name, "node_attribute_absent", node=node, attribute=attribute)
+
+
+def fencing_level(name, devices, index=1, target=None):
+    """
+    Ensure a fencing level: ``target`` (default the state name) is fenced by
+    ``devices`` (stonith resource ids) at ``index`` (1-9).
+
+    .. code-block:: yaml
+
+        ctl1:
+          pcmk.fencing_level:
+            - index: 1
+            - devices: [ipmi-ctl1]
+    """
+    return _converge(name, "fencing_level", target=target, index=index, devices=devices)
+
+
+def fencing_level_absent(name, index=1, target=None):
+    """
+    Ensure no fencing level ``index`` exists for ``target``.
+
+    .. code-block:: yaml
+
+        ctl1:
+          pcmk.fencing_level_absent:
+            - index: 2
+    """
+    return _converge(name, "fencing_level_absent", target=target, index=index)

@@ -1,0 +1,233 @@
+"""The one way to read the CIB and the one way to write it.
+
+Reading is ``cibadmin --query`` (which honours ``CIB_file``). Writing computes
+a *versioned* patch with ``crm_diff`` between the CIB as read and a candidate
+whose epoch is bumped, and sends it with ``cibadmin --patch``. Pacemaker
+refuses such a patch when the CIB moved since the read (exit 103), which is
+what makes concurrent writers safe: we re-read, recompute and retry, and never
+overwrite another writer's change. Unversioned patches, ``--replace -o
+configuration`` and ``--modify`` are accepted even when stale, so they are
+never used.
+"""
+
+import copy
+import logging
+import os
+import random
+import tempfile
+import time
+
+from lxml import etree
+
+from .errors import CibConflict, CibWriteRetriesExhausted, NoQuorum, ToolError
+
+log = logging.getLogger(__name__)
+
+PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+
+SECTION_PATHS = {
+    "crm_config": "configuration/crm_config",
+    "nodes": "configuration/nodes",
+    "resources": "configuration/resources",
+    "constraints": "configuration/constraints",
+    "rsc_defaults": "configuration/rsc_defaults",
+    "op_defaults": "configuration/op_defaults",
+    "fencing-topology": "configuration/fencing-topology",
+}
+# Order Pacemaker's schema expects inside <configuration>.
+SECTION_ORDER = ["crm_config", "rsc_defaults", "op_defaults", "nodes", "resources", "constraints", "fencing-topology"]
+
+
+def parse(text):
+    """Parse CIB (or any Pacemaker) XML text into an element."""
+    if isinstance(text, str):
+        text = text.encode()
+    return etree.fromstring(text, PARSER)
+
+
+class Cib:
+    """A CIB document as read at one version.
+
+    Mutating methods work on the document in place; callers change a
+    :meth:`copy` and keep the original to diff against.
+    """
+
+    def __init__(self, root):
+        if root.tag != "cib":
+            raise ValueError(f"not a CIB document: root element is <{root.tag}>")
+        self.root = root
+
+    @classmethod
+    def from_text(cls, text):
+        return cls(parse(text))
+
+    def copy(self):
+        return Cib(copy.deepcopy(self.root))
+
+    def to_text(self):
+        return etree.tostring(self.root, pretty_print=True, encoding="unicode")
+
+    # -- version and health -------------------------------------------------
+    @property
+    def version(self):
+        """(admin_epoch, epoch, num_updates) as ints."""
+        return tuple(int(self.root.get(name, "0")) for name in ("admin_epoch", "epoch", "num_updates"))
+
+    @property
+    def validate_with(self):
+        return self.root.get("validate-with", "pacemaker-3.0")
+
+    @property
+    def has_quorum(self):
+        """What the DC last recorded; None for an offline file without it."""
+        value = self.root.get("have-quorum")
+        return None if value is None else value in ("1", "true")
+
+    @property
+    def dc_uuid(self):
+        return self.root.get("dc-uuid")
+
+    # -- navigation -----------------------------------------------------------
+    @property
+    def configuration(self):
+        return self.root.find("configuration")
+
+    def section(self, name, create=False):
+        """The <configuration> child called ``name``; created in schema order."""
+        config = self.configuration
+        found = config.find(name)
+        if found is not None or not create:
+            return found
+        element = etree.Element(name)
+        later = SECTION_ORDER[SECTION_ORDER.index(name) + 1:]
+        for index, child in enumerate(config):
+            if child.tag in later:
+                config.insert(index, element)
+                break
+        else:
+            config.append(element)
+        return element
+
+    def by_id(self, ident, scope=None):
+        """The configuration element whose id is ``ident``, or None."""
+        base = self.configuration if scope is None else scope
+        found = base.xpath(".//*[@id=$ident]", ident=ident)
+        return found[0] if found else None
+
+    def ids(self):
+        return set(self.root.xpath("//@id"))
+
+    def unique_id(self, wanted):
+        """``wanted`` if no element has that id yet, else ``wanted-1``, ``-2`` ..."""
+        taken = self.ids()
+        candidate, n = wanted, 0
+        while candidate in taken:
+            n += 1
+            candidate = f"{wanted}-{n}"
+        return candidate
+
+    def resource(self, ident):
+        """A resource element (primitive, group, clone, master, bundle) by id."""
+        found = self.root.xpath(
+            "configuration/resources//*[self::primitive or self::group or self::clone or self::master or self::bundle][@id=$i]",
+            i=ident,
+        )
+        return found[0] if found else None
+
+    def resource_ids(self):
+        return set(
+            self.root.xpath(
+                "configuration/resources//*[self::primitive or self::group or self::clone or self::master or self::bundle]/@id"
+            )
+        )
+
+    def node_names(self):
+        return [n.get("uname") for n in self.root.iterfind("configuration/nodes/node") if n.get("uname")]
+
+    def same_configuration(self, other):
+        return etree.tostring(self.configuration, method="c14n") == etree.tostring(other.configuration, method="c14n")
+
+    def bump_epoch(self):
+        self.root.set("epoch", str(self.version[1] + 1))
+        self.root.set("num_updates", "0")
+
+
+def read(runner):
+    """Read the CIB the runner points at (live cluster or ``CIB_file``)."""
+    proc = runner.run(["cibadmin", "--query"])
+    return Cib.from_text(proc.stdout)
+
+
+def check_quorum(runner):
+    """Refuse to write from a partition without quorum.
+
+    Pacemaker accepts such writes, and when the partition heals the majority's
+    newer CIB wins, so the change would silently disappear.
+    """
+    if runner.offline:
+        return
+    try:
+        proc = runner.run(["crm_node", "--quorum"])
+    except ToolError as exc:
+        raise NoQuorum(f"cannot tell whether this node's partition has quorum: {exc}") from exc
+    if proc.stdout.strip() != "1":
+        raise NoQuorum("this node's partition has no quorum; refusing to write the CIB (the change could be lost when the partition heals)")
+
+
+def patch_for(runner, original, candidate):
+    """A versioned crm_diff patch turning ``original`` into ``candidate``.
+
+    The candidate must have a bumped epoch, or Pacemaker refuses the patch as
+    "Versions did not change in patch". Files are private (0600) because the
+    documents may hold secret parameters.
+    """
+    with tempfile.TemporaryDirectory(prefix="pcmk-patch-") as tmp:
+        old_path = os.path.join(tmp, "original.xml")
+        new_path = os.path.join(tmp, "candidate.xml")
+        for path, cib in ((old_path, original), (new_path, candidate)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(cib.to_text())
+        # crm_diff exits 1 when the documents differ, which is the point here.
+        proc = runner.run(["crm_diff", "--original", old_path, "--new", new_path], ok_codes=(0, 1))
+    return proc.stdout
+
+
+def apply_patch(runner, patch_text):
+    runner.run(["cibadmin", "--patch", "--xml-pipe"], input=patch_text)
+
+
+def write(runner, compute, *, validate=None, retries=6, base=None, sleep=time.sleep):
+    """Read, let ``compute(original, candidate)`` change the copy, validate, patch.
+
+    ``compute`` is called with a fresh read and its copy at every attempt and
+    may return a value (for example a description of the changes); it raises
+    to abort, leaving the CIB untouched.
+    Returns ``(result_of_compute, written_cib_or_None)``: None when the
+    candidate equals what was read, so nothing was written.
+
+    ``base`` is a CIB already read this run; it is used for the first attempt
+    only, every retry reads anew.
+    """
+    for attempt in range(1, retries + 1):
+        original = base if (base is not None and attempt == 1) else read(runner)
+        candidate = original.copy()
+        outcome = compute(original, candidate)
+        if original.same_configuration(candidate):
+            return outcome, None
+        if validate is not None:
+            validate(original, candidate)
+        check_quorum(runner)
+        candidate.bump_epoch()
+        patch = patch_for(runner, original, candidate)
+        try:
+            apply_patch(runner, patch)
+        except CibConflict as exc:
+            delay = random.uniform(0.05, 0.25) * attempt
+            log.info("CIB changed under us (attempt %d/%d: %s); retrying in %.2fs", attempt, retries, exc, delay)
+            sleep(delay)
+            continue
+        return outcome, candidate
+    raise CibWriteRetriesExhausted(
+        f"the CIB kept changing while writing; gave up after {retries} attempts (another writer is busy, try again)"
+    )

@@ -1,0 +1,54 @@
+"""Exceptions of saltext-pcmk; each names its culprit.
+
+Loader modules turn any :class:`PcmkError` into a Salt error or a state's
+``result: False`` at one place.
+"""
+
+
+class PcmkError(Exception):
+    """Base class: something about Pacemaker or a declaration is wrong."""
+
+
+class ToolError(PcmkError):
+    """A Pacemaker program exited non-zero; carries its own message."""
+
+    def __init__(self, argv, returncode, stdout, stderr):
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stdout = stdout or ""
+        self.stderr = stderr or ""
+        message = (self.stderr.strip() or self.stdout.strip() or "no output").splitlines()
+        # The last lines hold the reason; earlier ones are often usage noise.
+        super().__init__(f"{self.argv[0]} failed (exit {returncode}): {' '.join(message[-3:])}")
+
+
+class ToolMissing(PcmkError):
+    """A Pacemaker program is not installed on this minion."""
+
+
+class CibConflict(ToolError):
+    """Another writer changed the CIB since it was read; re-read and retry."""
+
+
+class CibWriteRetriesExhausted(PcmkError):
+    """The CIB kept changing under us; every attempt was refused."""
+
+
+class NoQuorum(PcmkError):
+    """The local partition has no quorum, so writing could be lost at heal."""
+
+
+class CibInvalid(PcmkError):
+    """A candidate CIB failed schema or crm_verify checks; it was not written."""
+
+
+class SpecError(PcmkError):
+    """A declaration (state arguments, pillar) is wrong; names the culprit."""
+
+
+class NotFound(PcmkError):
+    """A resource, constraint or node named by the caller does not exist."""
+
+
+class WaitTimeout(PcmkError):
+    """The cluster did not settle within the given time."""

@@ -1,0 +1,103 @@
+"""Operations on a live cluster built from the session's one write path.
+
+Start, stop and restart go through ``target-role`` written with the same
+conflict-checked patch as every state, and wait with timeouts that say what
+they wait for.
+"""
+
+import time
+
+from . import status as statusmod
+from .errors import NotFound, SpecError
+from .model import ConstraintAbsentSpec, ConstraintSpec, ResourceAbsentSpec, ResourceMetaSpec
+from .nvsets import values
+
+
+def _require(session, resource_id):
+    element = session.cib.resource(resource_id)
+    if element is None:
+        raise NotFound(f"resource {resource_id!r} does not exist")
+    return element
+
+
+def target_role(session, resource_id):
+    return values(_require(session, resource_id), "meta_attributes").get("target-role")
+
+
+def stop(session, resource_id, *, wait=True, timeout=120):
+    _require(session, resource_id)
+    session.converge([ResourceMetaSpec(resource_id, "target-role", "Stopped")])
+    if wait and not session.runner.offline:
+        statusmod.wait_for(session.runner, lambda s: not s.running_on(resource_id), timeout=timeout,
+                           what=f"resource {resource_id} to stop everywhere")
+
+
+def start(session, resource_id, *, wait=True, timeout=120):
+    """Clear a stop: ``target-role`` removed, so the resource's default role applies."""
+    _require(session, resource_id)
+    session.converge([ResourceMetaSpec(resource_id, "target-role", None)])
+    if wait and not session.runner.offline:
+        statusmod.wait_for(session.runner, lambda s: bool(s.running_on(resource_id)), timeout=timeout,
+                           what=f"resource {resource_id} to start")
+
+
+def restart(session, resource_id, *, timeout=120):
+    """Stop everywhere, then start again; report where and how long.
+
+    The previous ``target-role`` is restored even when waiting fails, so a
+    failed restart never leaves the resource stopped by mistake.
+    """
+    if session.runner.offline:
+        raise SpecError("restart needs a live cluster (CIB_file is set)")
+    _require(session, resource_id)
+    previous = target_role(session, resource_id)
+    before = statusmod.read(session.runner).running_on(resource_id)
+    started = time.monotonic()
+    try:
+        session.converge([ResourceMetaSpec(resource_id, "target-role", "Stopped")])
+        statusmod.wait_for(session.runner, lambda s: not s.running_on(resource_id), timeout=timeout,
+                           what=f"resource {resource_id} to stop everywhere")
+        stopped_after = time.monotonic() - started
+    finally:
+        session.refresh()
+        session.converge([ResourceMetaSpec(resource_id, "target-role", None if previous == "Stopped" else previous)])
+    after = []
+    if previous != "Stopped":
+        final = statusmod.wait_for(session.runner, lambda s: bool(s.running_on(resource_id)), timeout=timeout,
+                                   what=f"resource {resource_id} to start again")
+        after = final.running_on(resource_id)
+    return {
+        "resource": resource_id,
+        "stopped_on": before,
+        "started_on": after,
+        "stop_seconds": round(stopped_after, 2),
+        "total_seconds": round(time.monotonic() - started, 2),
+    }
+
+
+def delete(session, resource_id, *, wait=True, timeout=120, test=False):
+    """Stop (waiting) and remove a resource with the constraints naming it."""
+    if session.cib.resource(resource_id) is None:
+        return session.converge([], test=True)
+    if not test and wait and not session.runner.offline:
+        stop(session, resource_id, wait=True, timeout=timeout)
+    return session.converge([ResourceAbsentSpec(resource_id)], test=test)
+
+
+def ban(session, resource_id, node, *, test=False):
+    _require(session, resource_id)
+    spec = ConstraintSpec.build(f"cli-ban-{resource_id}-on-{node}", "location", rsc=resource_id, node=node, score="-INFINITY")
+    return session.converge([spec], test=test)
+
+
+def clear(session, resource_id, node=None, *, test=False):
+    """Remove bans and preferences (``cli-ban-*``/``cli-prefer-*``) of a resource."""
+    constraints = session.cib.section("constraints")
+    found = []
+    if constraints is not None:
+        for element in constraints:
+            ident = element.get("id", "")
+            if element.get("rsc") == resource_id and ident.startswith(("cli-ban-", "cli-prefer-")):
+                if node is None or element.get("node") == node:
+                    found.append(ident)
+    return session.converge([ConstraintAbsentSpec(ident) for ident in found], test=test)

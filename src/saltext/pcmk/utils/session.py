@@ -1,0 +1,147 @@
+"""One converge step: apply specs to the CIB, check, diff, write once.
+
+A :class:`Session` lives for one Salt run (the state modules keep it in
+``__context__``): the CIB is read once and re-read only after a write, agent
+meta-data is read once per agent, and ``crm_verify`` of a given CIB version
+is computed once.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from . import cib as cibmod
+from . import diff as diffmod
+from . import validate as validatemod
+from .errors import NotFound, SpecError
+from .metadata import MetadataCache
+from .secretfiles import CIB_PLACEHOLDER, SecretFiles
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ApplyContext:
+    """What specs may consult while applying: meta-data, locally kept secrets."""
+
+    metadata: MetadataCache | None
+    secret_files: SecretFiles | None
+    local_secrets: dict = field(default_factory=dict)  # {(rsc, name): value}
+
+    def keep_local(self, resource_id, params, names):
+        """Swap secret values for the cibsecret placeholder; remember them."""
+        swapped = dict(params)
+        for name in names:
+            if name in params and params[name] is not None:
+                self.local_secrets[(resource_id, name)] = str(params[name])
+                swapped[name] = CIB_PLACEHOLDER
+        return swapped
+
+
+@dataclass
+class Outcome:
+    changes: dict
+    written: bool
+
+    @property
+    def changed(self):
+        return bool(self.changes)
+
+    def render(self):
+        return diffmod.render(self.changes)
+
+
+class Session:
+    def __init__(self, runner, *, check_agents=True, verify=True, secret_files=None):
+        self.runner = runner
+        self.metadata = MetadataCache(runner) if check_agents else None
+        self.verify = verify
+        self.secret_files = secret_files or SecretFiles()
+        self._cib = None
+        self._predicted = None  # test mode: the CIB as earlier states of this run would leave it
+        self._verify_cache = {}
+        self.writes = 0
+
+    @property
+    def cib(self):
+        if self._cib is None:
+            self._cib = cibmod.read(self.runner)
+        return self._cib
+
+    def refresh(self):
+        self._cib = None
+
+    # -- the converge step -------------------------------------------------------
+    def _compute(self, specs, declared, original, candidate):
+        ctx = ApplyContext(self.metadata, self.secret_files)
+        secrets = {}
+        for spec in specs:
+            spec.apply(candidate, ctx)
+            for rsc, names in spec.secrets(ctx).items():
+                secrets.setdefault(rsc, set()).update(names)
+        self._check_references(specs, candidate, declared)
+        changes = diffmod.compare(original, candidate, secrets)
+        pending = {}
+        for (rsc, name), value in ctx.local_secrets.items():
+            if self.secret_files.current(rsc, name) != value:
+                pending[(rsc, name)] = value
+        if pending:
+            for rsc, name in sorted(pending):
+                changes.setdefault(f"secret file {rsc}", {}).setdefault("changed", {})[name] = diffmod.MASK
+        return changes, pending
+
+    def _write_secrets(self, pending):
+        for (rsc, name), value in pending.items():
+            if self.secret_files.current(rsc, name) != value:
+                self.secret_files.write(rsc, name, value)
+
+    @staticmethod
+    def _check_references(specs, candidate, declared):
+        existing = candidate.resource_ids()
+        for spec in specs:
+            for ref in spec.references():
+                if ref in existing:
+                    continue
+                who = getattr(spec, "id", None) or getattr(spec, "target", "?")
+                if ref in declared:
+                    raise SpecError(
+                        f"{who!r} names resource {ref!r}, which this run declares but has not applied yet; "
+                        f"add a require on the state declaring {ref!r}"
+                    )
+                raise NotFound(f"{who!r} names resource {ref!r}, which neither exists nor is declared in this run")
+
+    def converge(self, specs, *, test=False, declared=()):
+        """Make the CIB match ``specs``; one write at most. Returns an Outcome."""
+        declared = set(declared)
+        if test:
+            original = self._predicted or self.cib
+            candidate = original.copy()
+            changes, _ = self._compute(specs, declared, original, candidate)
+            self._predicted = candidate
+            return Outcome(changes, written=False)
+
+        state = {}
+
+        def compute(original, candidate):
+            changes, pending = self._compute(specs, declared, original, candidate)
+            state["changes"], state["pending"] = changes, pending
+            return changes
+
+        def check(original, candidate):
+            if self.verify:
+                validatemod.check_candidate(self.runner, original, candidate, self._verify_cache)
+            # Secrets land on disk before a CIB that points at them can start the agent.
+            self._write_secrets(state["pending"])
+
+        base, self._cib = self._cib, None
+        try:
+            _, written = cibmod.write(self.runner, compute, validate=check, base=base)
+        except Exception:
+            self._cib = None
+            raise
+        self._write_secrets(state.get("pending", {}))  # when only a secret changed
+        if written is None:
+            self._cib = base if base is not None and not state.get("pending") else None
+        else:
+            self.writes += 1
+            log.info("CIB updated: %s", diffmod.render(state["changes"]).replace("\n", "; "))
+        return Outcome(state.get("changes", {}), written=written is not None or bool(state.get("pending")))

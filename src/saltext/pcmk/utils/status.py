@@ -1,0 +1,128 @@
+"""Live cluster status from ``crm_mon --output-as=xml``, and waiting on it."""
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from . import cib as cibmod
+from .errors import ToolError, WaitTimeout
+
+
+def _bool(value):
+    return value == "true"
+
+
+@dataclass
+class NodeStatus:
+    name: str
+    id: str
+    online: bool
+    standby: bool
+    maintenance: bool
+    is_dc: bool
+    unclean: bool
+
+
+@dataclass
+class ResourceStatus:
+    id: str
+    agent: str
+    role: str
+    active: bool
+    managed: bool
+    failed: bool
+    nodes: list
+    parent: str | None = None  # the clone or group it belongs to
+
+
+@dataclass
+class ClusterStatus:
+    dc: str | None
+    quorum: bool
+    stonith_enabled: bool
+    maintenance_mode: bool
+    nodes: list = field(default_factory=list)
+    resources: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+
+    def node(self, name):
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def instances(self, resource_id):
+        """Status entries of a resource: a primitive, or every instance of a clone/group."""
+        return [r for r in self.resources if r.id == resource_id or r.id.split(":")[0] == resource_id or r.parent == resource_id]
+
+    def running_on(self, resource_id):
+        """Node names where any instance of ``resource_id`` is active."""
+        return sorted({n for r in self.instances(resource_id) if r.active for n in r.nodes})
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def _resources(container, parent=None):
+    found = []
+    for element in container:
+        if element.tag == "resource":
+            found.append(ResourceStatus(
+                id=element.get("id"),
+                agent=element.get("resource_agent", ""),
+                role=element.get("role", ""),
+                active=_bool(element.get("active")),
+                managed=_bool(element.get("managed", "true")),
+                failed=_bool(element.get("failed")),
+                nodes=[n.get("name") for n in element.findall("node")],
+                parent=parent,
+            ))
+        elif element.tag in ("clone", "group", "bundle"):
+            found.extend(_resources(element, element.get("id") if parent is None else parent))
+    return found
+
+
+def parse(text):
+    root = cibmod.parse(text)
+    summary = root.find("summary")
+    dc = summary.find("current_dc") if summary is not None else None
+    options = summary.find("cluster_options") if summary is not None else None
+    status = ClusterStatus(
+        dc=dc.get("name") if dc is not None and _bool(dc.get("present")) else None,
+        quorum=dc is not None and _bool(dc.get("with_quorum")),
+        stonith_enabled=options is not None and _bool(options.get("stonith-enabled")),
+        maintenance_mode=options is not None and _bool(options.get("maintenance-mode")),
+    )
+    for node in root.iterfind("nodes/node"):
+        status.nodes.append(NodeStatus(
+            name=node.get("name"), id=node.get("id"), online=_bool(node.get("online")),
+            standby=_bool(node.get("standby")), maintenance=_bool(node.get("maintenance")),
+            is_dc=_bool(node.get("is_dc")), unclean=_bool(node.get("unclean")),
+        ))
+    resources = root.find("resources")
+    if resources is not None:
+        status.resources = _resources(resources)
+    for failure in root.iterfind("failures/failure"):
+        status.failures.append(dict(failure.attrib))
+    return status
+
+
+def read(runner):
+    proc = runner.run(["crm_mon", "--one-shot", "--inactive", "--output-as=xml"])
+    return parse(proc.stdout)
+
+
+def wait_for(runner, predicate, *, timeout, what, interval=1.0):
+    """Poll status until ``predicate(status)`` holds; say ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = read(runner)
+        if predicate(current):
+            return current
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def wait_idle(runner, timeout):
+    """Wait until the cluster has no pending actions (``crm_resource --wait``)."""
+    try:
+        runner.run(["crm_resource", "--wait", f"--timeout={int(timeout)}s"], timeout=timeout + 30)
+    except ToolError as exc:
+        raise WaitTimeout(f"the cluster did not settle within {timeout}s ({exc})") from exc
