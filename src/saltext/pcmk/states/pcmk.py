@@ -89,26 +89,46 @@ def _specs_from_chunk(chunk):
 
 
 # -- the one place specs meet the CIB and errors become result: False ----------------
-def _converge(name, fun, **kwargs):
+def _state_args(extra):
+    """Split Salt's extra keywords: our aggregation batch, and real arguments.
+
+    Salt hands low-chunk keys such as ``__agg__`` and per-state ``aggregate``
+    to state functions; only what remains is the user's.
+    """
+    batch = extra.get("__pcmk_batch__") or []
+    return batch, {k: v for k, v in extra.items() if not k.startswith("__") and k != "aggregate"}
+
+
+def _converge(name, fun, extra, **kwargs):
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     test = bool(__opts__.get("test"))
+    batch, unknown = _state_args(extra)
+    own_tag = __utils__["state.gen_tag"](__low__) if __low__ else name
     try:
-        specs = BUILDERS[fun](name, **kwargs)
-        batch = (__low__ or {}).get("__pcmk_batch__") or []
-        for chunk in batch:
-            specs.extend(_specs_from_chunk(chunk))
+        if unknown and fun != "constraint":
+            raise PcmkError(f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.{fun}")
+        groups = [(own_tag, BUILDERS[fun](name, **kwargs, **unknown))]
+        groups += [(__utils__["state.gen_tag"](chunk), _specs_from_chunk(chunk)) for chunk in batch]
         session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-        outcome = session.converge(specs, test=test, declared=saltglue.declared_resources(__lowstate__))
+        outcomes = session.converge_groups(groups, test=test, declared=saltglue.declared_resources(__lowstate__))
     except PcmkError as exc:
         ret.update(result=False, comment=str(exc))
         return ret
-    together = f" (written together with {len(batch)} aggregated pcmk state(s))" if batch else ""
+    outcome = outcomes.pop(own_tag)
+    note = ""
+    if batch:
+        session.aggregated.update(outcomes)
+        note = f" (in one CIB write with {len(batch)} aggregated pcmk state(s))"
+    elif not outcome.changed and own_tag in session.aggregated:
+        # An earlier state wrote this one's part when Salt aggregated them.
+        outcome = session.aggregated.pop(own_tag)
+        note = " (written by an aggregated pcmk state)"
     if not outcome.changed:
-        ret["comment"] = f"{name} is already as declared{together}"
+        ret["comment"] = f"{name} is already as declared{note}"
     elif test:
-        ret.update(result=None, changes=outcome.changes, comment=f"would change:\n{outcome.render()}")
+        ret.update(result=None, changes=outcome.changes, comment=f"would change{note}:\n{outcome.render()}")
     else:
-        ret.update(changes=outcome.changes, comment=f"changed{together}:\n{outcome.render()}")
+        ret.update(changes=outcome.changes, comment=f"changed{note}:\n{outcome.render()}")
     return ret
 
 
@@ -125,7 +145,7 @@ def mod_aggregate(low, chunks, running):
         if __utils__["state.gen_tag"](chunk) == __utils__["state.gen_tag"](low):
             continue
         chunk["__agg__"] = True
-        batch.append({k: v for k, v in chunk.items() if not k.startswith("__")} | {"fun": chunk["fun"]})
+        batch.append({k: v for k, v in chunk.items() if not k.startswith("__") or k == "__id__"})
     if batch:
         low["__pcmk_batch__"] = batch
     return low
@@ -133,7 +153,7 @@ def mod_aggregate(low, chunks, running):
 
 # -- states ------------------------------------------------------------------------
 def resource(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
-             clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True):
+             clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True, **kwargs):
     """
     Ensure a primitive resource exists exactly as declared.
 
@@ -171,12 +191,12 @@ def resource(name, agent, params=None, meta=None, ops=None, utilization=None, cl
             - ops:
               - {name: monitor, interval: 10s}
     """
-    return _converge(name, "resource", agent=agent, params=params, meta=meta, ops=ops, utilization=utilization,
+    return _converge(name, "resource", kwargs, agent=agent, params=params, meta=meta, ops=ops, utilization=utilization,
                      clone=clone, clone_id=clone_id, clone_meta=clone_meta, promotable=promotable, group=group,
                      secret_params=secret_params, secrets_in_cib=secrets_in_cib)
 
 
-def resource_absent(name, wait=True, timeout=120):
+def resource_absent(name, wait=True, timeout=120, **kwargs):
     """
     Ensure a resource is gone: stopped first (waiting at most ``timeout``
     seconds), then removed with every constraint that names it.
@@ -187,8 +207,8 @@ def resource_absent(name, wait=True, timeout=120):
           pcmk.resource_absent:
             - timeout: 60
     """
-    if __opts__.get("test") or not wait:
-        return _converge(name, "resource_absent")
+    if __opts__.get("test") or not wait or _state_args(kwargs)[0]:
+        return _converge(name, "resource_absent", kwargs)
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     try:
         session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
@@ -203,7 +223,7 @@ def resource_absent(name, wait=True, timeout=120):
     return ret
 
 
-def group(name, resources, meta=None):
+def group(name, resources, meta=None, **kwargs):
     """
     Ensure an ordered group of primitives exists with exactly these members.
 
@@ -213,10 +233,10 @@ def group(name, resources, meta=None):
           pcmk.group:
             - resources: [web-vip, web-server]
     """
-    return _converge(name, "group", resources=resources, meta=meta)
+    return _converge(name, "group", kwargs, resources=resources, meta=meta)
 
 
-def clone(name, clone_id=None, meta=None, promotable=False):
+def clone(name, clone_id=None, meta=None, promotable=False, **kwargs):
     """
     Ensure a primitive or group ``name`` runs as a clone (id ``<name>-clone``
     unless ``clone_id``), or a promotable clone.
@@ -227,7 +247,7 @@ def clone(name, clone_id=None, meta=None, promotable=False):
           pcmk.clone:
             - meta: {interleave: true}
     """
-    return _converge(name, "clone", clone_id=clone_id, meta=meta, promotable=promotable)
+    return _converge(name, "clone", kwargs, clone_id=clone_id, meta=meta, promotable=promotable)
 
 
 def constraint(name, kind, constraint_id=None, **kwargs):
@@ -257,11 +277,10 @@ def constraint(name, kind, constraint_id=None, **kwargs):
             - rsc: haproxy-clone
             - with_rsc: vip
     """
-    kwargs = {k: v for k, v in kwargs.items() if not k.startswith("__")}
-    return _converge(name, "constraint", kind=kind, constraint_id=constraint_id, **kwargs)
+    return _converge(name, "constraint", kwargs, kind=kind, constraint_id=constraint_id)
 
 
-def constraint_absent(name, constraint_id=None):
+def constraint_absent(name, constraint_id=None, **kwargs):
     """
     Ensure no constraint has this id.
 
@@ -270,10 +289,10 @@ def constraint_absent(name, constraint_id=None):
         old-order:
           pcmk.constraint_absent
     """
-    return _converge(name, "constraint_absent", constraint_id=constraint_id)
+    return _converge(name, "constraint_absent", kwargs, constraint_id=constraint_id)
 
 
-def property(name, value):  # pylint: disable=redefined-builtin
+def property(name, value, **kwargs):  # pylint: disable=redefined-builtin
     """
     Ensure a cluster property (``cib-bootstrap-options``) has this value.
 
@@ -283,10 +302,10 @@ def property(name, value):  # pylint: disable=redefined-builtin
           pcmk.property:
             - value: false
     """
-    return _converge(name, "property", value=value)
+    return _converge(name, "property", kwargs, value=value)
 
 
-def property_absent(name):
+def property_absent(name, **kwargs):
     """
     Ensure a cluster property is not set (Pacemaker's default applies).
 
@@ -295,10 +314,10 @@ def property_absent(name):
         maintenance-mode:
           pcmk.property_absent
     """
-    return _converge(name, "property_absent")
+    return _converge(name, "property_absent", kwargs)
 
 
-def rsc_defaults(name, value):
+def rsc_defaults(name, value, **kwargs):
     """
     Ensure a resource default (``rsc_defaults``) has this value.
 
@@ -308,10 +327,10 @@ def rsc_defaults(name, value):
           pcmk.rsc_defaults:
             - value: 100
     """
-    return _converge(name, "rsc_defaults", value=value)
+    return _converge(name, "rsc_defaults", kwargs, value=value)
 
 
-def rsc_defaults_absent(name):
+def rsc_defaults_absent(name, **kwargs):
     """
     Ensure a resource default is not set.
 
@@ -320,10 +339,10 @@ def rsc_defaults_absent(name):
         resource-stickiness:
           pcmk.rsc_defaults_absent
     """
-    return _converge(name, "rsc_defaults_absent")
+    return _converge(name, "rsc_defaults_absent", kwargs)
 
 
-def op_defaults(name, value):
+def op_defaults(name, value, **kwargs):
     """
     Ensure an operation default (``op_defaults``) has this value.
 
@@ -333,10 +352,10 @@ def op_defaults(name, value):
           pcmk.op_defaults:
             - value: 60s
     """
-    return _converge(name, "op_defaults", value=value)
+    return _converge(name, "op_defaults", kwargs, value=value)
 
 
-def op_defaults_absent(name):
+def op_defaults_absent(name, **kwargs):
     """
     Ensure an operation default is not set.
 
@@ -345,10 +364,10 @@ def op_defaults_absent(name):
         timeout:
           pcmk.op_defaults_absent
     """
-    return _converge(name, "op_defaults_absent")
+    return _converge(name, "op_defaults_absent", kwargs)
 
 
-def node_attribute(name, node, value, attribute=None):
+def node_attribute(name, node, value, attribute=None, **kwargs):
     """
     Ensure a permanent node attribute (``attribute``, default the state name)
     has this value on ``node``.
@@ -361,10 +380,10 @@ def node_attribute(name, node, value, attribute=None):
             - attribute: galera-bootstrap
             - value: true
     """
-    return _converge(name, "node_attribute", node=node, value=value, attribute=attribute)
+    return _converge(name, "node_attribute", kwargs, node=node, value=value, attribute=attribute)
 
 
-def node_attribute_absent(name, node, attribute=None):
+def node_attribute_absent(name, node, attribute=None, **kwargs):
     """
     Ensure a permanent node attribute is not set on ``node``.
 
@@ -374,10 +393,10 @@ def node_attribute_absent(name, node, attribute=None):
           pcmk.node_attribute_absent:
             - node: ctl2
     """
-    return _converge(name, "node_attribute_absent", node=node, attribute=attribute)
+    return _converge(name, "node_attribute_absent", kwargs, node=node, attribute=attribute)
 
 
-def fencing_level(name, devices, index=1, target=None):
+def fencing_level(name, devices, index=1, target=None, **kwargs):
     """
     Ensure a fencing level: ``target`` (default the state name) is fenced by
     ``devices`` (stonith resource ids) at ``index`` (1-9).
@@ -389,10 +408,10 @@ def fencing_level(name, devices, index=1, target=None):
             - index: 1
             - devices: [ipmi-ctl1]
     """
-    return _converge(name, "fencing_level", target=target, index=index, devices=devices)
+    return _converge(name, "fencing_level", kwargs, target=target, index=index, devices=devices)
 
 
-def fencing_level_absent(name, index=1, target=None):
+def fencing_level_absent(name, index=1, target=None, **kwargs):
     """
     Ensure no fencing level ``index`` exists for ``target``.
 
@@ -402,4 +421,4 @@ def fencing_level_absent(name, index=1, target=None):
           pcmk.fencing_level_absent:
             - index: 2
     """
-    return _converge(name, "fencing_level_absent", target=target, index=index)
+    return _converge(name, "fencing_level_absent", kwargs, target=target, index=index)

@@ -26,7 +26,7 @@ def _object_key(element):
     return f"{kind} {element.get('id')}" if kind else None
 
 
-def _flatten(element, secrets, prefix=""):
+def _flatten(element, prefix=""):
     flat = {}
     for name, value in element.attrib.items():
         if name != "id":
@@ -42,28 +42,36 @@ def _flatten(element, secrets, prefix=""):
             if child.find("rule") is not None:
                 label = f"{label}[{child.get('id')}]"
             for nvpair in child.findall("nvpair"):
-                value = nvpair.get("value")
-                if label == "params" and nvpair.get("name") in secrets and value and not value.startswith("lrm://"):
-                    value = MASK
-                flat[f"{prefix}{label}.{nvpair.get('name')}"] = value
+                flat[f"{prefix}{label}.{nvpair.get('name')}"] = nvpair.get("value")
             for rule in child.findall("rule"):
-                flat.update(_flatten(rule, secrets, f"{prefix}{label}.rule {rule.get('id')}."))
+                flat.update(_flatten(rule, f"{prefix}{label}.rule {rule.get('id')}."))
         elif child.tag == "operations":
             for op in child.findall("op"):
-                flat.update({k: v for k, v in _flatten(op, (), f"{prefix}op {op.get('name')} {op.get('interval')}.").items()
+                flat.update({k: v for k, v in _flatten(op, f"{prefix}op {op.get('name')} {op.get('interval')}.").items()
                              if not k.endswith((".name", ".interval"))})
         elif child.tag == "nvpair":
             flat[f"{prefix}{child.get('name')}"] = child.get("value")
         elif child.tag == "resource_ref":
             flat[f"{prefix}ref {child.get('id')}"] = str(list(element).index(child))
         else:
-            flat.update(_flatten(child, secrets, f"{prefix}{child.tag} {child.get('id') or ''}.".replace(" .", ".")))
+            flat.update(_flatten(child, f"{prefix}{child.tag} {child.get('id') or ''}.".replace(" .", ".")))
     return flat
 
 
 def objects(cib, secrets_by_resource=None):
-    """``{object key: flat dict}`` of the configuration section."""
-    secrets_by_resource = secrets_by_resource or {}
+    """``{object key: flat dict}`` of the configuration section, secrets masked."""
+    return {key: _masked(key, flat, secrets_by_resource or {}) for key, flat in _objects(cib).items()}
+
+
+def _masked(key, flat, secrets_by_resource):
+    secrets = secrets_by_resource.get(key.split(" ", 1)[1], ()) if key.startswith("resource ") else ()
+    if not secrets:
+        return flat
+    return {k: (MASK if k.startswith("params.") and k[7:] in secrets and v and not v.startswith("lrm://") else v)
+            for k, v in flat.items()}
+
+
+def _objects(cib):
     found = {}
     config = cib.configuration
     for element in config.iter():
@@ -72,8 +80,7 @@ def objects(cib, secrets_by_resource=None):
         key = _object_key(element)
         if key is None:
             continue
-        secrets = secrets_by_resource.get(element.get("id"), ())
-        found[key] = _flatten(element, secrets)
+        found[key] = _flatten(element)
     return found
 
 
@@ -83,19 +90,22 @@ def compare(before, after, secrets_by_resource=None):
     Objects that appear or disappear are reported as ``{"created": {...}}``
     or ``{"deleted": {...}}`` with their attributes.
     """
-    old = objects(before, secrets_by_resource)
-    new = objects(after, secrets_by_resource)
+    # Compare real values (a rotated secret is a change), mask only what is reported.
+    old = _objects(before)
+    new = _objects(after)
     changes = {}
     for key in sorted(set(old) | set(new)):
+        secrets = secrets_by_resource or {}
         if key not in new:
-            changes[key] = {"deleted": old[key]}
+            changes[key] = {"deleted": _masked(key, old[key], secrets)}
         elif key not in old:
-            changes[key] = {"created": new[key]}
+            changes[key] = {"created": _masked(key, new[key], secrets)}
         elif old[key] != new[key]:
             entry = {}
-            added = {k: v for k, v in new[key].items() if k not in old[key]}
-            removed = {k: v for k, v in old[key].items() if k not in new[key]}
-            changed = {k: {"old": old[key][k], "new": v} for k, v in new[key].items() if k in old[key] and old[key][k] != v}
+            was, now = _masked(key, old[key], secrets), _masked(key, new[key], secrets)
+            added = {k: now[k] for k in new[key] if k not in old[key]}
+            removed = {k: was[k] for k in old[key] if k not in new[key]}
+            changed = {k: {"old": was[k], "new": now[k]} for k in new[key] if k in old[key] and old[key][k] != new[key][k]}
             for label, part in (("added", added), ("removed", removed), ("changed", changed)):
                 if part:
                     entry[label] = part

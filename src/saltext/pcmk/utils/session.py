@@ -58,6 +58,7 @@ class Session:
         self.secret_files = secret_files or SecretFiles()
         self._cib = None
         self._predicted = None  # test mode: the CIB as earlier states of this run would leave it
+        self.aggregated = {}  # state tag -> Outcome written on its behalf by an aggregated state
         self._verify_cache = {}
         self.writes = 0
 
@@ -71,22 +72,31 @@ class Session:
         self._cib = None
 
     # -- the converge step -------------------------------------------------------
-    def _compute(self, specs, declared, original, candidate):
+    def _compute(self, groups, declared, original, candidate):
+        """Apply every group's specs to ``candidate``; changes per group owner.
+
+        Groups are diffed one after another on the same candidate, so each
+        owner (a state, when Salt aggregates several into one write) gets
+        exactly the changes its own specs make.
+        """
         ctx = ApplyContext(self.metadata, self.secret_files)
-        secrets = {}
-        for spec in specs:
-            spec.apply(candidate, ctx)
-            for rsc, names in spec.secrets(ctx).items():
-                secrets.setdefault(rsc, set()).update(names)
-        self._check_references(specs, candidate, declared)
-        changes = diffmod.compare(original, candidate, secrets)
+        secrets, steps = {}, []
+        for owner, specs in groups:
+            before = candidate.copy()
+            for spec in specs:
+                spec.apply(candidate, ctx)
+                for rsc, names in spec.secrets(ctx).items():
+                    secrets.setdefault(rsc, set()).update(names)
+            steps.append((owner, before, candidate.copy() if len(groups) > 1 else candidate))
+        self._check_references([s for _, specs in groups for s in specs], candidate, declared)
+        changes = {owner: diffmod.compare(before, after, secrets) for owner, before, after in steps}
         pending = {}
         for (rsc, name), value in ctx.local_secrets.items():
             if self.secret_files.current(rsc, name) != value:
                 pending[(rsc, name)] = value
-        if pending:
-            for rsc, name in sorted(pending):
-                changes.setdefault(f"secret file {rsc}", {}).setdefault("changed", {})[name] = diffmod.MASK
+                owner = next((o for o, specs in groups if any(getattr(s, "id", None) == rsc for s in specs)), groups[0][0])
+                changes[owner].setdefault(f"secret file {rsc}", {}).setdefault("changed", {})[name] = {
+                    "old": diffmod.MASK, "new": diffmod.MASK}
         return changes, pending
 
     def _write_secrets(self, pending):
@@ -111,20 +121,22 @@ class Session:
 
     def converge(self, specs, *, test=False, declared=()):
         """Make the CIB match ``specs``; one write at most. Returns an Outcome."""
+        return self.converge_groups([(None, specs)], test=test, declared=declared)[None]
+
+    def converge_groups(self, groups, *, test=False, declared=()):
+        """Converge several owners' specs in one write; ``{owner: Outcome}``."""
         declared = set(declared)
         if test:
             original = self._predicted or self.cib
             candidate = original.copy()
-            changes, _ = self._compute(specs, declared, original, candidate)
+            changes, _ = self._compute(groups, declared, original, candidate)
             self._predicted = candidate
-            return Outcome(changes, written=False)
+            return {owner: Outcome(part, written=False) for owner, part in changes.items()}
 
         state = {}
 
         def compute(original, candidate):
-            changes, pending = self._compute(specs, declared, original, candidate)
-            state["changes"], state["pending"] = changes, pending
-            return changes
+            state["changes"], state["pending"] = self._compute(groups, declared, original, candidate)
 
         def check(original, candidate):
             if self.verify:
@@ -138,10 +150,13 @@ class Session:
         except Exception:
             self._cib = None
             raise
-        self._write_secrets(state.get("pending", {}))  # when only a secret changed
+        self._write_secrets(state["pending"])  # when only a secret changed
         if written is None:
-            self._cib = base if base is not None and not state.get("pending") else None
+            self._cib = base if base is not None and not state["pending"] else None
         else:
             self.writes += 1
-            log.info("CIB updated: %s", diffmod.render(state["changes"]).replace("\n", "; "))
-        return Outcome(state.get("changes", {}), written=written is not None or bool(state.get("pending")))
+            for part in state["changes"].values():
+                if part:
+                    log.info("CIB updated: %s", diffmod.render(part).replace("\n", "; "))
+        wrote = written is not None or bool(state["pending"])
+        return {owner: Outcome(part, written=wrote and bool(part)) for owner, part in state["changes"].items()}

@@ -1,0 +1,124 @@
+"""The CIB engine against real Pacemaker tools on offline CIB files (CIB_file)."""
+
+import threading
+
+import pytest
+from lxml import etree
+
+from saltext.pcmk.utils import cib as cibmod
+from saltext.pcmk.utils import model, status
+from saltext.pcmk.utils.errors import CibInvalid, SpecError
+from saltext.pcmk.utils.session import Session
+from saltext.pcmk.utils.tools import ToolRunner
+
+
+def epoch(path):
+    return int(etree.parse(str(path)).getroot().get("epoch"))
+
+
+def dummy(name, **kwargs):
+    return model.ResourceSpec.build(name, "ocf:pacemaker:Dummy", **kwargs)
+
+
+def test_create_update_delete_and_idempotence(cib_file):
+    runner = ToolRunner(cib_file=cib_file)
+    specs = [dummy("d1", params={"fake": "a"}, ops=[{"name": "monitor", "interval": "10s"}]),
+             model.ConstraintSpec.build("d1-on-n1", "location", rsc="d1", node="n1", score=50)]
+    first = Session(runner).converge(specs)
+    assert first.written and set(first.changes) == {"resource d1", "constraint d1-on-n1"}
+    written_epoch = epoch(cib_file)
+
+    again = Session(runner).converge(specs)
+    assert not again.changed and not again.written
+    assert epoch(cib_file) == written_epoch
+
+    Session(runner).converge([dummy("d1", params={"fake": "b"})])
+    assert cibmod.read(runner).by_id("d1-instance_attributes-fake").get("value") == "b"
+
+    Session(runner).converge([model.ResourceAbsentSpec("d1")])
+    after = cibmod.read(runner)
+    assert after.resource("d1") is None and after.by_id("d1-on-n1") is None
+
+
+def test_one_read_per_run_and_one_write_per_change(cib_file):
+    runner = ToolRunner(cib_file=cib_file)
+    session = Session(runner)
+    session.converge([dummy("d1")])
+    session.converge([dummy("d2")])
+    session.converge([dummy("d1"), dummy("d2")])
+    assert session.writes == 2
+    # One read to start, one after each write; the unchanged third converge reads nothing new.
+    assert runner.count("cibadmin") == 2 + 2 + 1 - 1 + 1
+    assert runner.count("crm_resource") == 1  # meta-data read once per agent
+
+
+def test_schema_violation_leaves_file_byte_identical_and_names_element(cib_file):
+    runner = ToolRunner(cib_file=cib_file)
+    Session(runner).converge([dummy("d1")])
+    before = cib_file.read_bytes()
+    bad = model.ConstraintSpec.build("bad-role", "location", rsc="d1", node="n1", score=10, role="Sideways")
+    with pytest.raises(CibInvalid, match="rsc_location id='bad-role'"):
+        Session(runner).converge([bad])
+    assert cib_file.read_bytes() == before
+
+
+def test_unknown_and_missing_agent_parameters_fail_before_writing(cib_file):
+    runner = ToolRunner(cib_file=cib_file)
+    before = cib_file.read_bytes()
+    with pytest.raises(SpecError, match="resource 'd1'.*no parameter 'colour'"):
+        Session(runner).converge([dummy("d1", params={"colour": "red"})])
+    with pytest.raises(SpecError, match="resource 'f1'.*requires parameter 'hostlist'"):
+        Session(runner).converge([model.ResourceSpec.build("f1", "stonith:null", params={})])
+    with pytest.raises(SpecError, match="resource 'x'.*ocf:nosuch:Thing is not installed"):
+        Session(runner).converge([model.ResourceSpec.build("x", "ocf:nosuch:Thing")])
+    assert cib_file.read_bytes() == before
+
+
+def test_stale_read_is_refused_by_pacemaker_and_retried_without_losing_the_other_change(cib_file):
+    runner = ToolRunner(cib_file=cib_file)
+    ours = Session(runner)
+    ours.cib  # read now; the other writer lands after this read
+    Session(runner).converge([dummy("theirs")])
+    outcome = ours.converge([dummy("mine")])
+    assert outcome.written
+    final = cibmod.read(runner)
+    assert final.resource("theirs") is not None and final.resource("mine") is not None
+
+
+def test_stale_versioned_patch_exits_103(cib_file):
+    """The fact the write path stands on: Pacemaker itself refuses a stale versioned patch."""
+    runner = ToolRunner(cib_file=cib_file)
+    base = cibmod.read(runner)
+    candidate = base.copy()
+    model.ResourceSpec.build("d1", "ocf:pacemaker:Dummy", check_agent=False).apply(candidate, None)
+    candidate.bump_epoch()
+    patch = cibmod.patch_for(runner, base, candidate)
+    cibmod.apply_patch(runner, patch)
+    with pytest.raises(cibmod.CibConflict) as info:
+        cibmod.apply_patch(runner, patch)
+    assert info.value.returncode == 103
+
+
+def test_threads_racing_on_one_file_all_land(cib_file):
+    errors = []
+
+    def writer(n):
+        try:
+            Session(ToolRunner(cib_file=cib_file)).converge([dummy(f"r{n}")])
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert {f"r{n}" for n in range(4)} <= cibmod.read(ToolRunner(cib_file=cib_file)).resource_ids()
+
+
+def test_status_reads_an_offline_cib(cib_file):
+    runner = ToolRunner(cib_file=cib_file)
+    Session(runner).converge([dummy("d1"), model.AttributeSpec.build("property", "stonith-enabled", False)])
+    current = status.read(runner)
+    assert [r.id for r in current.resources] == ["d1"] and not current.stonith_enabled

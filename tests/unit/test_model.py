@@ -1,0 +1,187 @@
+"""The model reconciles a candidate CIB; pure lxml, no Pacemaker tools."""
+
+import pytest
+
+from saltext.pcmk.utils import diff, model
+from saltext.pcmk.utils.cib import Cib
+from saltext.pcmk.utils.errors import NotFound, SpecError
+from saltext.pcmk.utils.session import ApplyContext
+
+EMPTY = """<cib validate-with="pacemaker-3.9" epoch="5" num_updates="2" admin_epoch="0">
+<configuration><crm_config/><nodes><node id="1" uname="n1"/></nodes><resources/><constraints/></configuration><status/></cib>"""
+
+# What `pcs resource create d1 ocf:pacemaker:Dummy fake=x` and a pcs clone/order leave behind.
+PCS_MADE = """<cib validate-with="pacemaker-3.9" epoch="9" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes/>
+<resources>
+  <primitive class="ocf" id="d1" provider="pacemaker" type="Dummy">
+    <instance_attributes id="d1-instance_attributes"><nvpair id="d1-instance_attributes-fake" name="fake" value="x"/></instance_attributes>
+    <operations>
+      <op id="d1-monitor-interval-10s" interval="10s" name="monitor" timeout="20s"/>
+      <op id="d1-start-interval-0s" interval="0s" name="start" timeout="20s"/>
+    </operations>
+  </primitive>
+  <primitive class="ocf" id="d2" provider="pacemaker" type="Dummy"/>
+</resources>
+<constraints>
+  <rsc_order first="d1" first-action="start" id="order-d1-d2-mandatory" then="d2" then-action="start"/>
+  <rsc_location id="location-d2-n1-INFINITY" node="n1" rsc="d2" score="INFINITY"/>
+</constraints></configuration><status/></cib>"""
+
+
+def ctx():
+    return ApplyContext(metadata=None, secret_files=None)
+
+
+def apply(cib, *specs):
+    candidate = cib.copy()
+    for spec in specs:
+        spec.apply(candidate, ctx())
+    return candidate
+
+
+def dummy(name="d1", **kwargs):
+    return model.ResourceSpec.build(name, "ocf:pacemaker:Dummy", check_agent=False, **kwargs)
+
+
+def test_new_primitive_gets_pacemaker_style_ids():
+    cib = apply(Cib.from_text(EMPTY), dummy(params={"fake": "a"}, meta={"target-role": "Stopped"},
+                                            ops=[{"name": "monitor", "interval": "10s"}]))
+    assert cib.by_id("d1-instance_attributes-fake").get("value") == "a"
+    assert cib.by_id("d1-meta_attributes-target-role").get("value") == "Stopped"
+    assert cib.by_id("d1-monitor-interval-10s").get("name") == "monitor"
+
+
+def test_second_apply_produces_identical_xml():
+    spec = dummy(params={"fake": "a"}, ops=[{"name": "monitor", "interval": "10s"}], clone=True)
+    once = apply(Cib.from_text(EMPTY), spec)
+    twice = apply(once, spec)
+    assert once.to_text() == twice.to_text()
+
+
+def test_pcs_made_resource_is_adopted_without_churn():
+    cib = Cib.from_text(PCS_MADE)
+    same = apply(cib, dummy(params={"fake": "x"}), dummy("d2"),
+                 model.ConstraintSpec.build("d1-before-d2", "order", first="d1", then="d2"),
+                 model.ConstraintSpec.build("d2-on-n1", "location", rsc="d2", node="n1", score="+INFINITY"))
+    assert diff.compare(cib, same) == {}
+    assert same.same_configuration(cib)
+
+
+def test_adoption_changes_only_what_is_declared():
+    cib = Cib.from_text(PCS_MADE)
+    changed = apply(cib, dummy(params={"fake": "y"}))
+    assert diff.compare(cib, changed) == {"resource d1": {"changed": {"params.fake": {"old": "x", "new": "y"}}}}
+    assert changed.by_id("d1-instance_attributes-fake") is not None  # pcs's id kept
+
+
+def test_ops_declared_become_exact_and_durations_compare_by_value():
+    cib = Cib.from_text(PCS_MADE)
+    changed = apply(cib, dummy(ops=[{"name": "monitor", "interval": "10", "timeout": "20000ms"}]))
+    assert diff.compare(cib, changed) == {"resource d1": {"removed": {"op start 0s.timeout": "20s"}}}
+
+
+def test_undeclared_attributes_removed_but_operator_meta_kept():
+    cib = apply(Cib.from_text(EMPTY), dummy(params={"fake": "a", "state": "/tmp/s"}, meta={"target-role": "Stopped", "migration-threshold": 3}))
+    again = apply(cib, dummy(params={"fake": "a"}, meta={}))
+    values = diff.objects(again)["resource d1"]
+    assert "params.state" not in values and "meta.migration-threshold" not in values
+    assert values["meta.target-role"] == "Stopped"
+
+
+def test_clone_then_unclone_moves_primitive_and_drops_empty_clone():
+    cloned = apply(Cib.from_text(EMPTY), dummy(clone={"interleave": True}, promotable=True))
+    assert cloned.by_id("d1").getparent().get("id") == "d1-clone"
+    assert model.nvsets.values(cloned.by_id("d1-clone"), "meta_attributes") == {"interleave": "true", "promotable": "true"}
+    plain = apply(cloned, dummy(clone=False))
+    assert plain.by_id("d1").getparent().tag == "resources"
+    assert plain.by_id("d1-clone") is None
+
+
+def test_group_orders_members_and_absent_removes_empty_group_and_constraints():
+    cib = apply(Cib.from_text(EMPTY), dummy("a"), dummy("b"), model.GroupSpec.build("g", ["b", "a"]),
+                model.ConstraintSpec.build("g-on-n1", "location", rsc="g", node="n1", score=10))
+    assert [p.get("id") for p in cib.by_id("g")] == ["b", "a"]
+    gone = apply(cib, model.ResourceAbsentSpec("a"), model.ResourceAbsentSpec("b"))
+    assert gone.by_id("g") is None and gone.by_id("g-on-n1") is None
+
+
+def test_set_constraints_lose_only_the_removed_member():
+    cib = apply(Cib.from_text(EMPTY), dummy("a"), dummy("b"),
+                model.ConstraintSpec.build("ab", "order", sets=[{"resources": ["a", "b"], "sequential": False}]))
+    after = apply(cib, model.ResourceAbsentSpec("a"))
+    assert [r.get("id") for r in after.by_id("ab").iter("resource_ref")] == ["b"]
+
+
+def test_location_rules_build_valid_ids():
+    spec = model.ConstraintSpec.build("ping", "location", rsc="d1", rules=[
+        {"score": "-INFINITY", "boolean_op": "or",
+         "expressions": [{"attribute": "pingd", "operation": "not_defined"}, {"attribute": "pingd", "operation": "lte", "value": 0}]}])
+    element = spec.element("ping")
+    assert [e.get("id") for e in element.iter("expression")] == ["ping-rule-expr", "ping-rule-expr-1"]
+    assert element.find("rule").get("boolean-op") == "or"
+
+
+@pytest.mark.parametrize("args, culprit", [
+    ({"kind": "order", "first": "a"}, "needs first and then"),
+    ({"kind": "location", "rsc": "a"}, "needs node and score, or rules"),
+    ({"kind": "colocation", "rsc": "a", "with_rsc": "b", "bogus": 1}, "unknown argument 'bogus'"),
+    ({"kind": "nearby", "rsc": "a"}, "kind must be one of"),
+])
+def test_bad_constraint_names_the_culprit(args, culprit):
+    with pytest.raises(SpecError, match=culprit):
+        model.ConstraintSpec.build("c1", **args)
+
+
+@pytest.mark.parametrize("agent", ["ocf:Dummy", "ocf::Dummy", "bogus:thing", "systemd:", 42])
+def test_bad_agent_is_refused(agent):
+    with pytest.raises(SpecError):
+        model.ResourceSpec.build("r", agent)
+
+
+def test_bad_ids_are_refused():
+    with pytest.raises(SpecError, match="not a valid Pacemaker id"):
+        model.ResourceSpec.build("1abc", "ocf:pacemaker:Dummy")
+    with pytest.raises(SpecError, match="params must be a mapping"):
+        model.ResourceSpec.build("r", "ocf:pacemaker:Dummy", params=["a"])
+
+
+def test_properties_booleans_compare_as_pacemaker_reads_them():
+    cib = Cib.from_text(EMPTY)
+    once = apply(cib, model.AttributeSpec.build("property", "stonith-enabled", False))
+    once.by_id("cib-bootstrap-options-stonith-enabled").set("value", "no")
+    assert apply(once, model.AttributeSpec.build("property", "stonith-enabled", False)).to_text() == once.to_text()
+
+
+def test_node_attribute_on_unknown_node_names_known_ones():
+    with pytest.raises(NotFound, match="node 'n9' is not in the cluster \\(known: n1\\)"):
+        apply(Cib.from_text(EMPTY), model.AttributeSpec.build("node", "standby", "on", node="n9"))
+
+
+def test_defaults_sections_are_created_and_removed():
+    cib = apply(Cib.from_text(EMPTY), model.AttributeSpec.build("rsc_defaults", "resource-stickiness", 100))
+    assert cib.by_id("rsc-options-resource-stickiness").get("value") == "100"
+    gone = apply(cib, model.AttributeSpec.build("rsc_defaults", "resource-stickiness", None))
+    assert gone.section("rsc_defaults") is None
+
+
+def test_fencing_level_needs_a_stonith_device():
+    cib = apply(Cib.from_text(EMPTY), model.ResourceSpec.build("fence-n1", "stonith:null", params={"hostlist": "n1"}, check_agent=False))
+    done = apply(cib, model.FencingLevelSpec.build("n1", 1, ["fence-n1"]))
+    assert done.by_id("fl-n1-1").get("devices") == "fence-n1"
+    with pytest.raises(NotFound, match="'d1' is not a stonith resource"):
+        apply(apply(cib, dummy()), model.FencingLevelSpec.build("n1", 2, ["d1"]))
+
+
+def test_secrets_are_masked_in_diff_and_render():
+    spec = dummy(params={"fake": "a", "passwd": "hunter2"}, secret_params=["passwd"])
+    before = Cib.from_text(EMPTY)
+    after = apply(before, spec)
+    changes = diff.compare(before, after, {"d1": {"passwd"}})
+    assert "hunter2" not in repr(changes) and "hunter2" not in diff.render(changes)
+    assert changes["resource d1"]["created"]["params.passwd"] == diff.MASK
+
+
+@pytest.mark.parametrize("a, b, same", [("10", "10s", True), ("1min", "60s", True), ("PT1M", "60", True),
+                                        ("500ms", "1s", False), ("10s", "20s", False)])
+def test_durations(a, b, same):
+    assert model.same_duration(a, b) is same
