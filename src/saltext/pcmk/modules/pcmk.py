@@ -12,12 +12,14 @@ import logging
 
 from salt.exceptions import CommandExecutionError
 
+from saltext.pcmk.utils import agentfiles
 from saltext.pcmk.utils import cib as cibmod
 from saltext.pcmk.utils import diff as diffmod
 from saltext.pcmk.utils import model, operations, saltglue
 from saltext.pcmk.utils import status as statusmod
 from saltext.pcmk.utils import validate as validatemod
 from saltext.pcmk.utils.errors import NotFound, PcmkError
+from saltext.pcmk.utils.metadata import MetadataCache
 from saltext.pcmk.utils.session import Session
 
 log = logging.getLogger(__name__)
@@ -523,3 +525,78 @@ def wait(timeout=60):
     """
     statusmod.wait_idle(saltglue.runner_from_opts(__opts__), timeout)
     return True
+
+
+# -- resource agents -----------------------------------------------------------------
+@_errors_as_salt
+def agent_list(standard="ocf", provider=None):
+    """
+    Agents Pacemaker can use: ``standard`` (ocf, lsb, service, systemd, stonith)
+    and, for ocf, optionally one ``provider``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.agent_list ocf saltext
+    """
+    spec = f"{standard}:{provider}" if provider else standard
+    out = saltglue.runner_from_opts(__opts__).run(["crm_resource", "--list-agents", spec]).stdout
+    prefix = f"{spec}:" if standard == "ocf" and provider else ""
+    return [f"{prefix}{line.strip()}" for line in out.splitlines() if line.strip()]
+
+
+@_errors_as_salt
+def agent_metadata(agent):
+    """
+    An agent's parameters (required, private, default) and actions, from its meta-data.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.agent_metadata ocf:saltext:openstack-service
+    """
+    meta = MetadataCache(saltglue.runner_from_opts(__opts__)).get(model.AgentRef.parse(agent))
+    return {"agent": agent, "parameters": {n: vars(p) for n, p in meta.parameters.items()}, "actions": meta.actions}
+
+
+@_errors_as_salt
+def agent_validate(path, provider="local", agent_type=None):
+    """
+    Check an agent file without installing it: syntax, ``meta-data`` against the
+    OCF DTD, and a ``validate-all`` that must not crash. Returns its parameter names.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.agent_validate /tmp/my-agent
+    """
+    name = f"ocf:{provider}:{agent_type or os.path.basename(path)}"
+    root = agentfiles.inspect_file(path, name)
+    return {"agent": name, "valid": True, "parameters": [p.get("name") for p in root.iterfind("parameters/parameter")]}
+
+
+@_errors_as_salt
+def agent_deploy(provider, agent_type, source=None, test=False, saltenv="base"):
+    """
+    Install an OCF agent as ``/usr/lib/ocf/resource.d/<provider>/<agent_type>``
+    (0755, root) after checking it; a broken agent is refused and the old one
+    stays. ``source`` is ``salt://...``, a local path, or omitted for an agent
+    this package ships (``openstack-service``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.agent_deploy saltext openstack-service
+        salt '*' pcmk.agent_deploy acme nova-api source=salt://ha/agents/nova-api
+    """
+    content = saltglue.agent_source(source, agent_type, lambda s: __salt__["cp.get_file_str"](s, saltenv=saltenv))
+    diff = agentfiles.plan(provider, agent_type, content)
+    if diff is None:
+        return {"changed": False, "path": agentfiles.agent_path(provider, agent_type)}
+    if not test:
+        agentfiles.deploy(provider, agent_type, content)
+    return {"changed": True, "diff": diff, "path": agentfiles.agent_path(provider, agent_type)}

@@ -20,7 +20,7 @@ identical run writes nothing. ``test=True`` shows the exact diff.
 
 import logging
 
-from saltext.pcmk.utils import model, operations, saltglue
+from saltext.pcmk.utils import agentfiles, model, operations, saltglue
 from saltext.pcmk.utils.errors import PcmkError
 
 log = logging.getLogger(__name__)
@@ -422,3 +422,51 @@ def fencing_level_absent(name, index=1, target=None, **kwargs):
             - index: 2
     """
     return _converge(name, "fencing_level_absent", kwargs, target=target, index=index)
+
+
+def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, saltenv="base"):
+    """
+    Ensure an OCF resource agent is installed as
+    ``/usr/lib/ocf/resource.d/<provider>/<agent_type>`` (0755, root).
+
+    The new file is checked before it replaces the old one: shell/python
+    syntax, ``meta-data`` against the OCF DTD (with start, stop, monitor and
+    meta-data actions), ``validate-all`` not crashing, and, with
+    ``ocf_tester: {params: {...}}``, a full ``ocf-tester`` run (which starts and
+    stops the service on this node). A broken agent is refused and the old one
+    stays. Run it on every node, and ``require`` it from each ``pcmk.resource``
+    using the agent.
+
+    name
+        Agent type, unless ``agent_type`` is given.
+    source
+        ``salt://...``, a local path, or omitted for an agent this package
+        ships (``openstack-service``).
+
+    .. code-block:: yaml
+
+        openstack-service-agent:
+          pcmk.ocf_agent:
+            - provider: saltext
+            - agent_type: openstack-service
+    """
+    agent_type = agent_type or name
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    try:
+        content = saltglue.agent_source(source, agent_type, lambda s: __salt__["cp.get_file_str"](s, saltenv=saltenv))
+        diff = agentfiles.plan(provider, agent_type, content)
+        if diff is None:
+            ret["comment"] = f"agent ocf:{provider}:{agent_type} is already installed as declared"
+            return ret
+        if __opts__.get("test"):
+            ret.update(result=None, changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} would be installed")
+            return ret
+        tester = None
+        if ocf_tester is not None:
+            tester = (ocf_tester or {}).get("params", {}) if isinstance(ocf_tester, dict) else {}
+        path = agentfiles.deploy(provider, agent_type, content, ocf_tester_params=tester)
+    except PcmkError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    ret.update(changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} installed as {path}")
+    return ret

@@ -4,6 +4,8 @@ Loader modules pass their dunders in; this keeps ``modules/``, ``states/``
 and ``runners/`` short and the rules in one place.
 """
 
+from . import agentfiles
+from .errors import SpecError
 from .session import Session
 from .tools import ToolRunner
 
@@ -41,3 +43,22 @@ def declared_resources(lowstate):
         elif chunk.get("fun") == "clone":
             declared.add(chunk.get("clone_id") or f"{chunk.get('name')}-clone")
     return declared
+
+
+def agent_source(source, agent_type, get_file_str):
+    """Text of an agent from ``salt://``, a local path, or this package's own agents.
+
+    ``get_file_str`` is ``__salt__["cp.get_file_str"]``; it returns False for a missing file.
+    """
+    if source is None:
+        return agentfiles.shipped_source(agent_type)
+    if source.startswith("salt://"):
+        text = get_file_str(source)
+        if text is False or text is None:
+            raise SpecError(f"agent source {source} was not found on the master")
+        return text
+    try:
+        with open(source, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise SpecError(f"agent source {source}: {exc.strerror}") from exc
