@@ -292,7 +292,7 @@ def constraint_create(constraint_id, kind, test=False, **kwargs):
     """
     Create or update a constraint. ``kind`` is ``location`` (``rsc``, ``node``,
     ``score`` or ``rules``), ``colocation`` (``rsc``, ``with_rsc``, ``score``) or
-    ``order`` (``first``, ``then``, ``kind``); any of them may use ``sets``.
+    ``order`` (``first``, ``then``, ``order_kind``); any of them may use ``sets``.
 
     CLI Example:
 

@@ -20,7 +20,9 @@ identical run writes nothing. ``test=True`` shows the exact diff.
 
 import logging
 
-from saltext.pcmk.utils import agentfiles, model, operations, saltglue
+import salt.loader
+
+from saltext.pcmk.utils import agentfiles, model, operations, restarts, saltglue
 from saltext.pcmk.utils.errors import PcmkError
 
 log = logging.getLogger(__name__)
@@ -263,7 +265,7 @@ def constraint(name, kind, constraint_id=None, **kwargs):
     kind: colocation
         ``rsc``, ``with_rsc``, ``score`` (default INFINITY), ``rsc_role``, ``with_rsc_role``.
     kind: order
-        ``first``, ``then``, ``kind`` (Mandatory, Optional, Serialize),
+        ``first``, ``then``, ``order_kind`` (Mandatory, Optional, Serialize; named so because ``kind`` says which constraint),
         ``symmetrical``, ``first_action``, ``then_action``.
     sets
         Instead of single resources: a list of ``{resources: [...],
@@ -469,4 +471,159 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
         ret.update(result=False, comment=str(exc))
         return ret
     ret.update(changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} installed as {path}")
+    return ret
+
+
+def _provider(name=None, settings=None, session=None):
+    overrides = (name, settings) if settings else None
+    return saltglue.service_provider(salt.loader.raw_mod, __opts__, __salt__, __context__,
+                                     session=session, overrides=overrides)
+
+
+def service_provider(name, **kwargs):
+    """
+    Hand a service to Pacemaker, or give it back to the init system, as pillar
+    ``pcmk:services:<name>`` says (arguments given here override pillar keys
+    of the same name: ``ha``, ``agent``, ``params``, ``clone``, ``constraints``,
+    ``restart`` ...).
+
+    With ``ha: true``: the init system's copy is stopped and disabled at boot,
+    and the resource with its constraints is created or updated (the cluster
+    starts it). With ``ha: false``, if a resource this provider made exists,
+    this node's instance leaves the cluster (a ban for clones, a stop for a
+    single instance; the resource is removed when no node is left) and the
+    service is enabled and started by the init system.
+
+    A ``watch`` on config files requests a restart by the service's policy.
+
+    .. code-block:: yaml
+
+        nova-api-ha:
+          pcmk.service_provider:
+            - name: nova-api
+            - watch:
+              - file: /etc/nova/nova.conf
+    """
+    _, settings = _state_args(kwargs)
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    test = bool(__opts__.get("test"))
+    try:
+        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+        provider = _provider(name, settings, session)
+        decl = provider.decl(name)
+        if decl.ha:
+            native_on = not test and provider._native_running(name)  # pylint: disable=protected-access
+            outcome = provider.ensure_resource(decl, test=test)
+            changes = dict(outcome.changes)
+            if native_on:
+                changes["init system"] = {"stopped and disabled": name}
+            where = f"Pacemaker resource {decl.top_id}"
+        else:
+            changes = {}
+            if provider.our_resource(decl) is not None:
+                changes[f"resource {decl.top_id}"] = {"handed back to the init system": name}
+                if not test:
+                    provider.hand_back(decl, timeout=decl.timeout)
+            if provider._native_knows(name) and not test:  # pylint: disable=protected-access
+                if not provider.native_call("enabled", name):
+                    provider.native_call("enable", name)
+                    changes.setdefault("init system", {})["enabled"] = name
+                if not provider.native_call("status", name):
+                    provider.native_call("start", name)
+                    changes.setdefault("init system", {})["started"] = name
+            where = "the init system"
+    except PcmkError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    if not changes:
+        ret["comment"] = f"{name} is run by {where} as declared"
+    elif test:
+        ret.update(result=None, changes=changes, comment=f"{name} would be run by {where}")
+    else:
+        ret.update(changes=changes, comment=f"{name} is now run by {where}")
+    return ret
+
+
+def restart_pending(name, settle=None, timeout=None, **kwargs):
+    """
+    Perform pending restarts at the end of a highstate, without orchestration.
+
+    Put it last (``order: last``) on every controller. The bootstrap minion
+    waits until no new restart request has appeared for ``settle`` seconds
+    (coalescing controllers that apply the same change together), then
+    restarts each requested resource once. The other controllers wait (at most
+    ``timeout``) for their own requests to be performed and, if the bootstrap
+    minion is not running its own highstate, perform them themselves, so a
+    change never goes without its restart. With pillar
+    ``pcmk:restart:defer: true`` (set by the orchestrate SLS) it does nothing:
+    the orchestration restarts once after every controller has its config.
+
+    .. code-block:: yaml
+
+        pcmk-restarts:
+          pcmk.restart_pending:
+            - order: last
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    try:
+        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+        provider = _provider(session=session)
+        settings = provider.pillar.restart_settings
+        settle = settings["settle"] if settle is None else settle
+        timeout = settings["timeout"] if timeout is None else timeout
+        session.refresh()
+        if settings["defer"]:
+            ret["comment"] = f"restarts deferred to orchestration (pcmk:restart:defer); pending: {sorted(restarts.pending(session.cib)) or 'none'}"
+            return ret
+        if __opts__.get("test"):
+            pending = sorted(restarts.pending(session.cib))
+            if pending:
+                ret.update(result=None, changes={"would restart": pending}, comment="restarts are pending")
+            else:
+                ret["comment"] = "no restart is pending"
+            return ret
+        results = restarts.end_of_run(session, provider.node_name, minion_id=__opts__.get("id"),
+                                      override=provider.pillar.raw.get("bootstrap_minion"), settle=settle, timeout=timeout)
+    except PcmkError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    if results:
+        ret["changes"] = results
+        failed = {r: v for r, v in results.items() if v.get("result") == "failed"}
+        ret["result"] = not failed
+        ret["comment"] = "; ".join(f"{r}: {v['result']}" for r, v in results.items())
+    else:
+        ret["comment"] = "no restart was pending for this node"
+    return ret
+
+
+def mod_watch(name, sfun=None, **kwargs):
+    """
+    ``watch`` on ``pcmk.service_provider`` restarts the service by its policy;
+    on ``pcmk.resource`` it records a cluster-wide restart request (performed
+    once by the bootstrap minion, see ``pcmk.restart_pending``).
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    if sfun not in ("service_provider", "resource"):
+        ret["comment"] = f"pcmk.{sfun} does nothing on watch"
+        return ret
+    if __opts__.get("test"):
+        ret.update(result=None, comment=f"a restart of {name} would be requested")
+        return ret
+    try:
+        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+        provider = _provider(session=session)
+        if sfun == "service_provider":
+            decl = provider.decl(name)
+            provider.restart(name)
+            what = {"cluster": "requested (performed once cluster-wide)", "local": "done on this node",
+                    "none": "not done (policy none)"}[decl.restart] if decl.ha else "done by the init system"
+        else:
+            top = kwargs.get("clone_id") or (f"{name}-clone" if kwargs.get("clone") or kwargs.get("promotable") else name)
+            restarts.request(session, provider.node_name, top, __opts__.get("id"))
+            what = "requested (performed once cluster-wide)"
+    except PcmkError as exc:
+        ret.update(result=False, comment=str(exc))
+        return ret
+    ret.update(changes={"restart": what}, comment=f"restart of {name} {what}")
     return ret

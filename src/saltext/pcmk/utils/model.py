@@ -125,10 +125,11 @@ class ResourceSpec:
     secret_params: frozenset = frozenset()
     check_agent: bool = True
     local_secrets: bool = False
+    description: str | None = None  # managed when set; the service provider marks its resources with it
 
     @classmethod
     def build(cls, name, agent, *, params=None, meta=None, ops=None, utilization=None, clone=None,
-              clone_id=None, clone_meta=None, promotable=False, group=None, secret_params=None, check_agent=True, secrets_in_cib=True):
+              clone_id=None, clone_meta=None, promotable=False, group=None, secret_params=None, check_agent=True, secrets_in_cib=True, description=None):
         check_id(name, "resource")
         culprit = f"resource {name!r}"
         agent_ref = AgentRef.parse(agent, culprit=culprit)
@@ -167,6 +168,7 @@ class ResourceSpec:
             secret_params=frozenset(secret_params or ()),
             check_agent=check_agent,
             local_secrets=not secrets_in_cib,
+            description=description,
         )
 
     def references(self):
@@ -187,6 +189,8 @@ class ResourceSpec:
         if primitive is None:
             primitive = etree.Element("primitive", id=self.id)
             _place_new(cib, primitive, self)
+        if self.description is not None and primitive.get("description") != self.description:
+            primitive.set("description", self.description)
         for attr, value in (("class", self.agent.standard), ("provider", self.agent.provider), ("type", self.agent.type)):
             if value is None:
                 primitive.attrib.pop(attr, None)
@@ -469,7 +473,7 @@ _ARG_ATTRS = {
                  "resource_discovery": "resource-discovery"},
     "colocation": {"rsc": "rsc", "with_rsc": "with-rsc", "score": "score", "rsc_role": "rsc-role",
                    "with_rsc_role": "with-rsc-role", "node_attribute": "node-attribute"},
-    "order": {"first": "first", "then": "then", "kind": "kind", "symmetrical": "symmetrical",
+    "order": {"first": "first", "then": "then", "order_kind": "kind", "symmetrical": "symmetrical",
               "first_action": "first-action", "then_action": "then-action"},
 }
 CONSTRAINT_ARGS = frozenset({"kind", "rules", "sets"}).union(*_ARG_ATTRS.values())

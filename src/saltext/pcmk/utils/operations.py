@@ -101,3 +101,30 @@ def clear(session, resource_id, node=None, *, test=False):
                 if node is None or element.get("node") == node:
                     found.append(ident)
     return session.converge([ConstraintAbsentSpec(ident) for ident in found], test=test)
+
+
+def restart_here(session, resource_id, node, *, timeout=120):
+    """Restart only ``node``'s instance of a clone: ban it here, wait, clear, wait.
+
+    Bans are how Pacemaker itself moves instances (``crm_resource --ban``); the
+    ban is always cleared, even when waiting fails.
+    """
+    started = time.monotonic()
+    ban(session, resource_id, node)
+    try:
+        statusmod.wait_for(session.runner, lambda s: node not in s.running_on(resource_id), timeout=timeout,
+                           what=f"{resource_id} to stop on {node}")
+    finally:
+        session.refresh()
+        clear(session, resource_id, node)
+    statusmod.wait_for(session.runner, lambda s: node in s.running_on(resource_id), timeout=timeout,
+                       what=f"{resource_id} to run again on {node}")
+    return {"resource": resource_id, "node": node, "total_seconds": round(time.monotonic() - started, 2)}
+
+
+def cleanup(session, resource_id, node=None):
+    """Forget failures of a resource (on ``node``) so the cluster tries again."""
+    argv = ["crm_resource", "--cleanup", "--resource", resource_id]
+    if node:
+        argv += ["--node", node]
+    session.runner.run(argv)

@@ -6,6 +6,8 @@ and ``runners/`` short and the rules in one place.
 
 from . import agentfiles
 from .errors import SpecError
+from .provider import ServiceProvider
+from .services import ServicePillar, systemd_booted
 from .session import Session
 from .tools import ToolRunner
 
@@ -62,3 +64,48 @@ def agent_source(source, agent_type, get_file_str):
             return handle.read()
     except OSError as exc:
         raise SpecError(f"agent source {source}: {exc.strerror}") from exc
+
+
+_NATIVE_BY_FAMILY = {"Debian": "debian_service", "RedHat": "rh_service", "Suse": "rh_service", "Gentoo": "gentoo_service"}
+
+
+def native_service_name(opts):
+    """The module Salt would use as ``service`` here, unless ``pcmk.native_service`` says otherwise."""
+    if opts.get("pcmk.native_service"):
+        return opts["pcmk.native_service"]
+    if systemd_booted():
+        return "systemd_service"
+    return _NATIVE_BY_FAMILY.get((opts.get("grains") or {}).get("os_family"), "service")
+
+
+def native_functions(raw_mod, opts, salt_funcs, context):
+    """``{function: callable}`` of the native service module, loaded once per loader.
+
+    Salt replaces ``service.*`` with the provider's functions, so the native
+    module is loaded on its own (the way Salt loads providers: ``raw_mod``).
+    """
+    name = native_service_name(opts)
+    key = f"pcmk.native.{name}"
+    if key not in context:
+        funcs = raw_mod(opts, name, salt_funcs)
+        if not funcs:
+            raise SpecError(f"native service module {name!r} was not found (set pcmk.native_service in the minion config)")
+        context[key] = {full.split(".", 1)[1]: fn for full, fn in funcs.items()}
+    return context[key]
+
+
+def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overrides=None):
+    """A ServiceProvider wired to pillar, the native service module and a session."""
+    pillar = dict(salt_funcs["pillar.get"]("pcmk", {}) or {})
+    if overrides:
+        name, settings = overrides
+        services = dict(pillar.get("services") or {})
+        services[name] = {**(services.get(name) or {}), **settings}
+        pillar["services"] = services
+    return ServiceProvider(
+        session or Session(runner_from_opts(opts)),
+        ServicePillar(pillar),
+        native_functions(raw_mod, opts, salt_funcs, context),
+        minion_id=opts.get("id"),
+    )
+

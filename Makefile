@@ -1,0 +1,24 @@
+# The two entry points the README starts with. Both install what they need.
+VENV ?= .venv
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-fast bench clean
+
+setup:
+	VENV=$(VENV) sh scripts/setup.sh
+
+demo: setup
+	VENV=$(VENV) sh demo/run.sh
+
+test: setup
+	$(VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# No live clusters: unit and offline-CIB tests only.
+test-fast: setup
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -m "not live and not multinode" $(PYTEST_ARGS)
+
+bench: setup
+	$(VENV)/bin/python bench/converge.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,0 +1,28 @@
+"""pillar.example is valid pillar: every service in it loads through the real schema."""
+
+import pathlib
+
+import yaml
+
+from saltext.pcmk.utils.services import ServicePillar
+
+EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "pillar.example"
+
+
+def test_pillar_example_is_valid():
+    pillar = yaml.safe_load(EXAMPLE.read_text())["pcmk"]
+    for systemd in (True, False):
+        services = ServicePillar(pillar, systemd=systemd)
+        for name in services.services:
+            decl = services.declaration(name)
+            if decl.ha:
+                decl.specs()  # builds every resource and constraint spec, raising on any bad key
+    assert set(ServicePillar(pillar, systemd=True).ha_services()) >= {"cinder-volume", "haproxy", "mariadb"}
+
+
+def test_pillar_example_documents_every_key():
+    from saltext.pcmk.utils import services
+
+    text = EXAMPLE.read_text()
+    for key in list(services._TOP_KEYS) + list(services._SERVICE_KEYS) + list(services._RESTART_KEYS):  # pylint: disable=protected-access
+        assert f"{key}:" in text, key
