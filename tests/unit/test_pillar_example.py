@@ -2,8 +2,10 @@
 
 import pathlib
 
+import pytest
 import yaml
 
+from saltext.pcmk.utils.errors import SpecError
 from saltext.pcmk.utils.services import ServicePillar
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "pillar.example"
@@ -11,13 +13,20 @@ EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "pillar.example"
 
 def test_pillar_example_is_valid():
     pillar = yaml.safe_load(EXAMPLE.read_text())["pcmk"]
-    for systemd in (True, False):
-        services = ServicePillar(pillar, systemd=systemd)
-        for name in services.services:
-            decl = services.declaration(name)
-            if decl.ha:
-                decl.specs()  # builds every resource and constraint spec, raising on any bad key
-    assert set(ServicePillar(pillar, systemd=True).ha_services()) >= {"cinder-volume", "haproxy", "mariadb"}
+    services = ServicePillar(pillar, systemd=True)  # controllers run systemd
+    for name in services.services:
+        decl = services.declaration(name)
+        if decl.ha:
+            decl.specs()  # builds every resource and constraint spec, raising on any bad key
+    assert set(services.ha_services()) >= {"cinder-volume", "haproxy", "mariadb"}
+
+
+def test_without_systemd_underivable_agents_name_their_key():
+    pillar = yaml.safe_load(EXAMPLE.read_text())["pcmk"]
+    services = ServicePillar(pillar, systemd=False)
+    with pytest.raises(SpecError, match="pillar pcmk:services:haproxy:agent is missing"):
+        services.declaration("haproxy")
+    assert services.declaration("cinder-volume").agent == "ocf:saltext:openstack-service"
 
 
 def test_pillar_example_documents_every_key():
