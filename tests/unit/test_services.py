@@ -69,3 +69,19 @@ def test_restart_requests_claimed_only_when_unchanged():
     for node, token in {"n1": "t1", "n2": "t2"}.items():
         restarts.RequestSpec(node, "web", expect=token).apply(cib, None)
     assert restarts.pending(cib) == {"web": {"n2": "t3"}}
+
+
+def test_bootstrap_minion_choice():
+    from saltext.pcmk.utils import bootstrap
+    from saltext.pcmk.utils.errors import NotFound
+
+    nodes = [{"name": "n1", "id": "1", "online": True, "is_dc": False},
+             {"name": "n2", "id": "2", "online": True, "is_dc": True},
+             {"name": "n3", "id": "3", "online": False, "is_dc": False}]
+    minions = {"n1": "ctl1", "n2": "ctl2", "n3": "ctl3"}
+    assert bootstrap.choose_minion(nodes, minions) == "ctl2"  # the DC's minion
+    assert bootstrap.choose_minion(nodes, {"n1": "ctl1", "n3": "ctl3"}) == "ctl1"  # DC's minion silent
+    assert bootstrap.choose_minion(nodes, minions, override="ctl3") == "ctl3"
+    assert bootstrap.choose_minion(nodes, {"n1": "ctl1"}, override="ctl3") == "ctl1"  # override silent
+    with pytest.raises(NotFound, match="no answering minion"):
+        bootstrap.choose_minion(nodes, {"n3": "ctl3"})

@@ -15,7 +15,7 @@ from salt.exceptions import CommandExecutionError
 from saltext.pcmk.utils import agentfiles
 from saltext.pcmk.utils import cib as cibmod
 from saltext.pcmk.utils import diff as diffmod
-from saltext.pcmk.utils import model, operations, saltglue
+from saltext.pcmk.utils import model, operations, restarts, saltglue
 from saltext.pcmk.utils import status as statusmod
 from saltext.pcmk.utils import validate as validatemod
 from saltext.pcmk.utils.errors import NotFound, PcmkError
@@ -600,3 +600,68 @@ def agent_deploy(provider, agent_type, source=None, test=False, saltenv="base"):
     if not test:
         agentfiles.deploy(provider, agent_type, content)
     return {"changed": True, "diff": diff, "path": agentfiles.agent_path(provider, agent_type)}
+
+
+# -- pending restarts ------------------------------------------------------------------
+@_errors_as_salt
+def node_name():
+    """
+    This minion's node name in the cluster (``crm_node --name``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.node_name
+    """
+    return saltglue.runner_from_opts(__opts__).run(["crm_node", "--name"]).stdout.strip()
+
+
+@_errors_as_salt
+def pending_restarts():
+    """
+    Restart requests recorded in the CIB: ``{resource: {node: token}}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.pending_restarts
+    """
+    return restarts.pending(_session().cib)
+
+
+@_errors_as_salt
+def request_restart(resource_id):
+    """
+    Record a restart request for a resource from this node (performed once,
+    cluster-wide, by ``pcmk.restart_pending`` on the bootstrap minion).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.request_restart haproxy-clone
+    """
+    session = _session()
+    if session.cib.resource(resource_id) is None:
+        raise NotFound(f"resource {resource_id!r} does not exist")
+    token = restarts.request(session, node_name(), resource_id, __opts__.get("id"))
+    saltglue.announce_restart_request(__salt__, resource_id, token)
+    return token
+
+
+@_errors_as_salt
+def restart_pending(timeout=300, resources=None):
+    """
+    Restart, once each, every resource with pending restart requests, and clear
+    them. Safe to run twice (the second run finds nothing) and from any node:
+    requests are claimed atomically, so two callers never both restart.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 pcmk.restart_pending timeout=600
+    """
+    return restarts.perform(_session(), resources=set(resources) if resources else None, timeout=timeout)

@@ -620,7 +620,8 @@ def mod_watch(name, sfun=None, **kwargs):
                     "none": "not done (policy none)"}[decl.restart] if decl.ha else "done by the init system"
         else:
             top = kwargs.get("clone_id") or (f"{name}-clone" if kwargs.get("clone") or kwargs.get("promotable") else name)
-            restarts.request(session, provider.node_name, top, __opts__.get("id"))
+            token = restarts.request(session, provider.node_name, top, __opts__.get("id"))
+            saltglue.announce_restart_request(__salt__, top, token)
             what = "requested (performed once cluster-wide)"
     except PcmkError as exc:
         ret.update(result=False, comment=str(exc))

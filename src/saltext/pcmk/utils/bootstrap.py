@@ -24,3 +24,24 @@ def bootstrap_node(status, *, override=None, unavailable=()):
         if name not in unavailable:
             return name
     raise NotFound("no online cluster node can act as bootstrap node" + (f" (unavailable: {', '.join(sorted(unavailable))})" if unavailable else ""))
+
+
+def choose_minion(nodes, node_to_minion, *, override=None):
+    """The minion that acts, from ``crm_mon`` node dicts and answering minions.
+
+    ``nodes`` are dicts as ``pcmk.status`` returns them; ``node_to_minion``
+    maps node names to the minions that answered. ``override`` (pillar
+    ``pcmk:bootstrap_minion``) wins when that minion answered.
+    """
+    answering = set(node_to_minion.values())
+    if override and override in answering:
+        return override
+    online = [n for n in nodes if n.get("online") and not n.get("unclean")]
+    ordered = sorted(online, key=lambda n: (not n.get("is_dc"), int(n["id"]) if str(n.get("id")).isdigit() else 0))
+    for node in ordered:
+        if node["name"] in node_to_minion:
+            return node_to_minion[node["name"]]
+    raise NotFound(
+        "no answering minion runs an online cluster node (answering: "
+        + (", ".join(sorted(answering)) or "none") + ")"
+    )

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class ServiceProvider:
-    def __init__(self, session, pillar, native, *, minion_id, node_name=None):
+    def __init__(self, session, pillar, native, *, minion_id, node_name=None, on_request=None):
+        self.on_request = on_request  # called with (resource, token) after a restart request is recorded
         self.session = session
         self.pillar = pillar
         self.native = native  # {"start": fn, ...} of the platform's service module
@@ -146,6 +147,8 @@ class ServiceProvider:
             return self.start(name)
         if decl.restart == "cluster":
             token = restarts.request(self.session, self.node_name, decl.top_id, self.minion_id)
+            if self.on_request is not None:
+                self.on_request(decl.top_id, token)
             log.info("%s: restart of %s requested (%s); performed once by the bootstrap minion", name, decl.top_id, token)
         elif decl.restart == "local":
             if decl.cloned:

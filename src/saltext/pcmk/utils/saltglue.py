@@ -96,7 +96,8 @@ def native_functions(raw_mod, opts, salt_funcs, context):
 
 def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overrides=None):
     """A ServiceProvider wired to pillar, the native service module and a session."""
-    pillar = dict(salt_funcs["pillar.get"]("pcmk", {}) or {})
+    # Salt 3008 masks pillar values unless the caller asks for them.
+    pillar = dict(salt_funcs["pillar.get"]("pcmk", {}, unmask=True) or {})
     if overrides:
         name, settings = overrides
         services = dict(pillar.get("services") or {})
@@ -107,5 +108,18 @@ def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overri
         ServicePillar(pillar),
         native_functions(raw_mod, opts, salt_funcs, context),
         minion_id=opts.get("id"),
+        on_request=lambda resource, token: announce_restart_request(salt_funcs, resource, token),
     )
+
+
+RESTART_EVENT = "saltext/pcmk/restart-requested"
+
+
+def announce_restart_request(salt_funcs, resource, token):
+    """Tell the master (its reactor may perform pending restarts after a quiet period)."""
+    try:
+        salt_funcs["event.send"](RESTART_EVENT, {"resource": resource, "token": token})
+    except Exception:  # pylint: disable=broad-except
+        # No master (salt-call --local): the request is in the CIB all the same.
+        pass
 

@@ -20,6 +20,7 @@ MARKER = "saltext-pcmk service {}"  # primitive description: made by this provid
 
 _TOP_KEYS = {
     "services": dict, "profile": str, "bootstrap_minion": str, "restart": dict, "vips": dict,
+    "minion_provider": bool, "wrappers": dict,
 }
 _RESTART_KEYS = {"settle": (int, float), "timeout": (int, float), "defer": bool}
 _SERVICE_KEYS = {
@@ -48,7 +49,8 @@ PROFILES = {
 
 def _type_name(kind):
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}[k] for k in kinds)
+    names = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
+    return " or ".join(dict.fromkeys(names[k] for k in kinds))
 
 
 def _check_keys(where, data, schema):

@@ -1,0 +1,3 @@
+{#- HA wrapper for glance: see openstack/wrapper.jinja and docs/service-provider.md. #}
+{%- from 'openstack/wrapper.jinja' import ha_wrap %}
+{{ ha_wrap('glance') }}

@@ -1,0 +1,7 @@
+{#- Last in every highstate: performs the pending restarts config changes
+    requested (restart policy "cluster"), once, from the bootstrap minion.
+    With pcmk:restart:defer (set by orch.pcmk.rollout) it leaves them to the
+    orchestration. #}
+pcmk-pending-restarts:
+  pcmk.restart_pending:
+    - order: last

@@ -1,0 +1,172 @@
+"""The transparent service provider on a live cluster: an unedited formula, pillar toggles.
+
+The formula (tests/formulas/testsvc) is a plain file.managed + service.running
+with watch. The minion uses ``providers: {service: pcmk_service}``; pillar
+``pcmk:services:testsvc:ha`` alone decides whether the init system or
+Pacemaker runs the daemon. The native side is ``fakeinit_service`` because
+CI containers have no init system; everything on the Pacemaker side is real.
+"""
+
+import json
+import pathlib
+import shutil
+import time
+
+import pytest
+from lxml import etree
+
+from tests.support import testservice
+from tests.support.saltcall import REPO, NodeMinion, changed, failures
+
+pytestmark = pytest.mark.live
+
+SERVICE = "testsvc"
+SITE = """
+include:
+  - pcmk.agents
+  - testsvc
+  - pcmk.restarts
+"""
+
+
+def cib(node):
+    return etree.fromstring(node.run(["cibadmin", "--query"]).stdout.encode())
+
+
+def resource_ids(node):
+    return set(cib(node).xpath("//resources//primitive/@id"))
+
+
+def running_on(node, rsc):
+    mon = etree.fromstring(node.run(["crm_mon", "--one-shot", "--output-as=xml"]).stdout.encode())
+    return sorted(mon.xpath(f"//resource[@id='{rsc}' and @active='true']/node/@name"))
+
+
+def wait(predicate, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Lab:
+    def __init__(self, node, root):
+        self.node = node
+        self.root = root
+        self.daemon = testservice.install_daemon(root / "bin")
+        self.port = testservice.free_port()
+        self.starts_file = root / "starts"
+        self.config = root / "etc" / "testsvc.conf"
+        self.fakeinit = root / "fakeinit"
+        self.fakeinit.mkdir()
+        (self.fakeinit / f"{SERVICE}.json").write_text(json.dumps({"argv": [str(self.daemon), "--config-file", str(self.config)]}))
+        shutil.copytree(REPO / "tests" / "formulas" / "testsvc", root / "minion" / "srv" / "testsvc")
+        self.minion = NodeMinion(node, root / "minion", **{
+            "providers": {"service": "pcmk_service"},
+            "pcmk.native_service": "fakeinit_service",
+            "module_dirs": [str(REPO / "tests" / "support" / "salt_modules")],
+            "fakeinit.dir": str(self.fakeinit),
+        })
+        self.minion.write_sls("site", SITE)
+
+    def pillar(self, *, ha, greeting="hello", restart="cluster"):
+        self.minion.set_pillar({
+            "testsvc": {"config": str(self.config), "port": self.port, "starts_file": str(self.starts_file), "greeting": greeting},
+            "pcmk": {
+                "restart": {"settle": 2, "timeout": 120},
+                "services": {SERVICE: {
+                    "ha": ha,
+                    "restart": restart,
+                    "params": {"binary": str(self.daemon), "config": str(self.config),
+                               "pid": str(self.root / "testsvc.pid"),
+                               "monitor_url": f"http://127.0.0.1:{self.port}/health"},
+                    "ops": [{"name": "monitor", "interval": "3s", "timeout": "20s"}],
+                }},
+            },
+        })
+
+    def apply(self):
+        results = self.minion.apply("site")
+        assert not failures(results), failures(results)
+        return results
+
+    def starts(self):
+        return testservice.starts(self.starts_file)
+
+    def daemons(self):
+        return testservice.pids_of(self.daemon)
+
+    def native_running(self):
+        return self.node.run(["start-stop-daemon", "--status", "--pidfile", str(self.fakeinit / f"{SERVICE}.pid")], check=False).returncode == 0
+
+
+@pytest.fixture
+def lab(live_cluster, tmp_path):
+    tmp_path.chmod(0o755)
+    lab = Lab(live_cluster.node("n1"), tmp_path)
+    yield lab
+    node = lab.node
+    if SERVICE in resource_ids(node):
+        node.run(["crm_resource", "--resource", SERVICE, "--set-parameter", "target-role", "--meta", "--parameter-value", "Stopped"], check=False)
+        wait(lambda: not running_on(node, SERVICE), "cleanup stop", 60)
+        node.run(["cibadmin", "--delete", "--xml-text", f'<primitive id="{SERVICE}"/>'], check=False)
+    node.run(["start-stop-daemon", "--stop", "--retry", "TERM/5/KILL/5", "--pidfile", str(lab.fakeinit / f"{SERVICE}.pid")], check=False)
+    for pid in lab.daemons():
+        node.run(["kill", "-9", str(pid)], check=False)
+
+
+def test_unedited_formula_follows_the_pillar_toggle(lab):
+    node = lab.node
+    # 1. HA off: the init system runs it; Pacemaker knows nothing of it.
+    lab.pillar(ha=False)
+    lab.apply()
+    wait(lambda: len(lab.starts()) == 1, "the native start")
+    assert lab.native_running() and SERVICE not in resource_ids(node)
+    assert (lab.fakeinit / f"{SERVICE}.enabled").exists()
+    assert len(lab.daemons()) == 1
+
+    # 2. HA on, same SLS: Pacemaker runs it, the init system's copy is stopped and off at boot.
+    lab.pillar(ha=True)
+    results = lab.apply()
+    assert "testsvc" in changed(results)
+    assert running_on(node, SERVICE) == ["n1"]
+    assert not lab.native_running() and not (lab.fakeinit / f"{SERVICE}.enabled").exists()
+    assert len(lab.starts()) == 2 and len(lab.daemons()) == 1
+    primitive = cib(node).xpath(f"//primitive[@id='{SERVICE}']")[0]
+    assert (primitive.get("class"), primitive.get("provider"), primitive.get("type")) == ("ocf", "saltext", "openstack-service")
+
+    # 3. Nothing changed: nothing happens.
+    epoch = cib(node).get("epoch")
+    again = lab.apply()
+    assert changed(again) == set() and len(lab.starts()) == 2
+    assert cib(node).get("epoch") == epoch
+
+    # 4. A config change: exactly one restart, by the end-of-run pending restarts.
+    lab.pillar(ha=True, greeting="bonjour")
+    results = lab.apply()
+    assert results["testsvc"]["changes"], results["testsvc"]
+    assert "restarted" in json.dumps(results["pcmk-pending-restarts"]["changes"])
+    wait(lambda: running_on(node, SERVICE) == ["n1"], "the resource to run again")
+    assert len(lab.starts()) == 3 and len(lab.daemons()) == 1
+    assert not cib(node).xpath("//nvpair[starts-with(@name, 'saltext-restart-')]")
+
+    # 5. HA off again: the cluster lets go, the init system runs it; still one daemon.
+    lab.pillar(ha=False, greeting="bonjour")
+    lab.apply()
+    assert SERVICE not in resource_ids(node)
+    wait(lab.native_running, "the native start after hand-back")
+    assert len(lab.starts()) == 4 and len(lab.daemons()) == 1
+    assert (lab.fakeinit / f"{SERVICE}.enabled").exists()
+
+
+def test_local_restart_policy_restarts_now(lab):
+    lab.pillar(ha=True, restart="local")
+    lab.apply()
+    assert running_on(lab.node, SERVICE) == ["n1"]
+    lab.pillar(ha=True, greeting="hi", restart="local")
+    results = lab.apply()
+    assert results["testsvc"]["changes"]
+    assert len(lab.starts()) == 2 and running_on(lab.node, SERVICE) == ["n1"]
+    assert results["pcmk-pending-restarts"]["comment"] == "no restart was pending for this node"
