@@ -22,3 +22,6 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
+
+demo-down:
+	$(VENV)/bin/python -m tests.support.cluster down --workdir $${DEMO_WORKDIR:-/tmp/saltext-pcmk-demo}

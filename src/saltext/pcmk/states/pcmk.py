@@ -426,7 +426,7 @@ def fencing_level_absent(name, index=1, target=None, **kwargs):
     return _converge(name, "fencing_level_absent", kwargs, target=target, index=index)
 
 
-def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, saltenv="base"):
+def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, saltenv="base", **kwargs):
     """
     Ensure an OCF resource agent is installed as
     ``/usr/lib/ocf/resource.d/<provider>/<agent_type>`` (0755, root).
@@ -454,6 +454,10 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
     """
     agent_type = agent_type or name
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    unknown = _state_args(kwargs)[1]
+    if unknown:
+        ret.update(result=False, comment=f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.ocf_agent")
+        return ret
     try:
         content = saltglue.agent_source(source, agent_type, lambda s: __salt__["cp.get_file_str"](s, saltenv=saltenv))
         diff = agentfiles.plan(provider, agent_type, content)
