@@ -1,7 +1,5 @@
 """Shared fixtures: offline CIB files, in-process Salt loaders, live clusters."""
 
-import os
-import shutil
 import subprocess
 import textwrap
 

@@ -8,7 +8,6 @@ CI containers have no init system; everything on the Pacemaker side is real.
 """
 
 import json
-import pathlib
 import shutil
 import time
 

@@ -7,7 +7,6 @@ formula SLS can be included as operators would.
 
 import json
 import pathlib
-import subprocess
 import sys
 import textwrap
 

@@ -6,7 +6,6 @@ environment (or ``pcmk.cib_file`` in the minion config) everything works on
 that offline file instead of the live cluster.
 """
 
-import functools
 import os
 import logging
 
@@ -18,7 +17,7 @@ from saltext.pcmk.utils import diff as diffmod
 from saltext.pcmk.utils import model, operations, restarts, saltglue
 from saltext.pcmk.utils import status as statusmod
 from saltext.pcmk.utils import validate as validatemod
-from saltext.pcmk.utils.errors import NotFound, PcmkError
+from saltext.pcmk.utils.errors import NotFound
 from saltext.pcmk.utils.metadata import MetadataCache
 from saltext.pcmk.utils.session import Session
 
@@ -31,15 +30,7 @@ def __virtual__():
     return __virtualname__
 
 
-def _errors_as_salt(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except PcmkError as exc:
-            raise CommandExecutionError(str(exc)) from exc
-
-    return wrapper
+_errors_as_salt = saltglue.errors_as(CommandExecutionError)
 
 
 def _session():

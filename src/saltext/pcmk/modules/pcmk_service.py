@@ -13,14 +13,12 @@ module (``systemd_service``, ``debian_service`` ...; ``pcmk.native_service``
 in the minion config overrides the choice).
 """
 
-import functools
 
 import salt.loader
 from salt.exceptions import CommandExecutionError
 
 from saltext.pcmk.utils import saltglue
 from saltext.pcmk.utils import status as statusmod
-from saltext.pcmk.utils.errors import PcmkError
 
 __virtualname__ = "pcmk_service"
 
@@ -33,15 +31,7 @@ def _provider():
     return saltglue.service_provider(salt.loader.raw_mod, __opts__, __salt__, __context__)
 
 
-def _errors_as_salt(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except PcmkError as exc:
-            raise CommandExecutionError(str(exc)) from exc
-
-    return wrapper
+_errors_as_salt = saltglue.errors_as(CommandExecutionError)
 
 
 def _clean(kwargs):

@@ -43,6 +43,21 @@ def _mapping(value, culprit):
     return {str(k): v for k, v in value.items()}
 
 
+class Spec:
+    """What every spec offers the session; most specs name no resources and no secrets."""
+
+    def references(self):
+        """Resource ids that must exist once all specs of a write are applied."""
+        return []
+
+    def secrets(self, ctx):  # pylint: disable=unused-argument
+        """``{resource id: parameter names}`` to mask in reported changes."""
+        return {}
+
+    def apply(self, cib, ctx):
+        raise NotImplementedError
+
+
 # -- durations --------------------------------------------------------------
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$", re.I)
 _ISO = re.compile(r"^P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)$", re.I)
@@ -105,7 +120,7 @@ class CloneSpec:
 
 
 @dataclass
-class ResourceSpec:
+class ResourceSpec(Spec):
     """A primitive, optionally cloned or in a group.
 
     ``params``, ``meta``, ``ops``, ``utilization`` set to None are not managed
@@ -262,6 +277,15 @@ def _detach(element):
         _detach(parent)
 
 
+def _sync_clone_meta(cib, clone, clone_spec):
+    """Clone meta attributes as declared; ``promotable`` adds promotable=true (a <master> is promotable already)."""
+    meta = dict(clone_spec.meta) if clone_spec.meta is not None else None
+    if clone_spec.promotable and clone.tag == "clone":
+        meta = {**(meta if meta is not None else nvsets.values(clone, "meta_attributes")), "promotable": "true"}
+    nvsets.sync(cib, clone, "meta_attributes", meta, set_id=f"{clone.get('id')}-meta_attributes",
+                keep=OPERATOR_META - set(meta or ()), insert_at=0)
+
+
 def _place(cib, primitive, spec):
     parent = primitive.getparent()
     if spec.clone:
@@ -278,10 +302,7 @@ def _place(cib, primitive, spec):
         if parent is not clone:
             _detach(primitive)
             clone.append(primitive)
-        meta = dict(spec.clone.meta) if spec.clone.meta is not None else None
-        if spec.clone.promotable and clone.tag == "clone":
-            meta = {**(meta if meta is not None else nvsets.values(clone, "meta_attributes")), "promotable": "true"}
-        nvsets.sync(cib, clone, "meta_attributes", meta, set_id=f"{clone.get('id')}-meta_attributes", keep=OPERATOR_META - set(meta or ()), insert_at=0)
+        _sync_clone_meta(cib, clone, spec.clone)
     elif spec.clone is False and parent.tag in ("clone", "master"):
         _detach(primitive)
         _resources(cib).append(primitive)
@@ -303,7 +324,7 @@ def _place(cib, primitive, spec):
 
 
 @dataclass
-class GroupSpec:
+class GroupSpec(Spec):
     """An ordered group of existing (or same-run) primitives."""
 
     id: str
@@ -324,8 +345,6 @@ class GroupSpec:
     def references(self):
         return list(self.members)
 
-    def secrets(self, ctx):
-        return {}
 
     def apply(self, cib, ctx):
         group = cib.by_id(self.id)
@@ -367,7 +386,7 @@ class GroupSpec:
 
 
 @dataclass
-class CloneOfSpec:
+class CloneOfSpec(Spec):
     """Clone an existing primitive or group (``pcmk.clone``)."""
 
     rsc: str
@@ -381,8 +400,6 @@ class CloneOfSpec:
     def references(self):
         return [self.rsc]
 
-    def secrets(self, ctx):
-        return {}
 
     def apply(self, cib, ctx):
         element = cib.by_id(self.rsc)
@@ -403,24 +420,15 @@ class CloneOfSpec:
                 raise SpecError(f"clone {self.clone.id!r}: {self.rsc!r} is in group {element.getparent().get('id')!r}; clone the group")
             element.getparent().remove(element)
             clone.append(element)
-        meta = dict(self.clone.meta) if self.clone.meta is not None else None
-        if self.clone.promotable and clone.tag == "clone":
-            meta = {**(meta if meta is not None else nvsets.values(clone, "meta_attributes")), "promotable": "true"}
-        nvsets.sync(cib, clone, "meta_attributes", meta, set_id=f"{clone.get('id')}-meta_attributes",
-                    keep=OPERATOR_META - set(meta or ()), insert_at=0)
+        _sync_clone_meta(cib, clone, self.clone)
 
 
 @dataclass
-class ResourceAbsentSpec:
+class ResourceAbsentSpec(Spec):
     """Remove a resource (primitive, group or clone) and what refers to it."""
 
     id: str
 
-    def references(self):
-        return []
-
-    def secrets(self, ctx):
-        return {}
 
     def apply(self, cib, ctx):
         element = cib.resource(self.id)
@@ -504,7 +512,7 @@ def _canonical(element):
 
 
 @dataclass
-class ConstraintSpec:
+class ConstraintSpec(Spec):
     id: str
     kind: str
     attrs: dict
@@ -563,8 +571,6 @@ class ConstraintSpec:
             refs.extend(rset["resources"])
         return refs
 
-    def secrets(self, ctx):
-        return {}
 
     def element(self, ident):
         tag = CONSTRAINT_TAGS[self.kind]
@@ -636,14 +642,9 @@ class ConstraintSpec:
 
 
 @dataclass
-class ConstraintAbsentSpec:
+class ConstraintAbsentSpec(Spec):
     id: str
 
-    def references(self):
-        return []
-
-    def secrets(self, ctx):
-        return {}
 
     def apply(self, cib, ctx):
         constraints = cib.section("constraints")
@@ -655,7 +656,7 @@ class ConstraintAbsentSpec:
 
 # -- attributes in fixed places -------------------------------------------------
 @dataclass
-class AttributeSpec:
+class AttributeSpec(Spec):
     """One nvpair in a well-known set: cluster property, rsc/op default, node attribute.
 
     ``value`` None means absent.
@@ -683,11 +684,6 @@ class AttributeSpec:
             raise SpecError(f"node attribute {name!r}: node is required")
         return cls(scope, name, value, node, set_id)
 
-    def references(self):
-        return []
-
-    def secrets(self, ctx):
-        return {}
 
     def apply(self, cib, ctx):
         if self.scope == "node":
@@ -718,7 +714,7 @@ class AttributeSpec:
 
 
 @dataclass
-class FencingLevelSpec:
+class FencingLevelSpec(Spec):
     target: str
     index: int
     devices: list
@@ -742,8 +738,6 @@ class FencingLevelSpec:
     def references(self):
         return list(self.devices) if self.present else []
 
-    def secrets(self, ctx):
-        return {}
 
     def apply(self, cib, ctx):
         topology = cib.section("fencing-topology", create=self.present)
@@ -770,7 +764,7 @@ class FencingLevelSpec:
 
 
 @dataclass
-class ResourceMetaSpec:
+class ResourceMetaSpec(Spec):
     """One meta attribute of any resource (``target-role`` for start/stop)."""
 
     id: str
@@ -780,8 +774,6 @@ class ResourceMetaSpec:
     def references(self):
         return [self.id]
 
-    def secrets(self, ctx):
-        return {}
 
     def apply(self, cib, ctx):
         element = cib.resource(self.id)

@@ -4,12 +4,31 @@ Loader modules pass their dunders in; this keeps ``modules/``, ``states/``
 and ``runners/`` short and the rules in one place.
 """
 
+import functools
+
 from . import agentfiles
-from .errors import SpecError
+from .errors import PcmkError, SpecError
 from .provider import ServiceProvider
 from .services import ServicePillar, systemd_booted
 from .session import Session
 from .tools import ToolRunner
+
+
+def errors_as(exception_class):
+    """Decorator for execution module functions: PcmkError becomes ``exception_class``
+    (Salt's CommandExecutionError), keeping the culprit's message."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except PcmkError as exc:
+                raise exception_class(str(exc)) from exc
+
+        return wrapper
+
+    return decorate
 
 
 def runner_from_opts(opts):
