@@ -18,6 +18,7 @@ identical run writes nothing. ``test=True`` shows the exact diff.
             interval: 10s
 """
 
+import inspect
 import logging
 
 import salt.loader
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 __virtualname__ = "pcmk"
 
 # State functions whose specs can be merged into one CIB write.
+# resource_absent is not among them: it stops and waits before removing.
 AGGREGATABLE = {
-    "resource", "resource_absent", "group", "clone", "constraint", "constraint_absent", "property",
+    "resource", "group", "clone", "constraint", "constraint_absent", "property",
     "property_absent", "rsc_defaults", "rsc_defaults_absent", "op_defaults", "op_defaults_absent",
     "node_attribute", "node_attribute_absent", "fencing_level", "fencing_level_absent",
 }
@@ -77,10 +79,11 @@ BUILDERS = {
     "fencing_level_absent": lambda name, target=None, index=1: [
         model.FencingLevelSpec.build(target or name, index, present=False)],
 }
-_LOW_KEYS = {  # low-chunk keys that are state arguments, per function
-    fun: set(BUILDERS[fun].__code__.co_varnames[: BUILDERS[fun].__code__.co_argcount]) | (
-        model.CONSTRAINT_ARGS if fun == "constraint" else set())
-    for fun in BUILDERS
+# Low-chunk keys that are state arguments, per function (constraint takes its
+# attributes as keyword arguments).
+_LOW_KEYS = {
+    fun: (set(inspect.signature(builder).parameters) - {"kwargs"}) | (model.CONSTRAINT_ARGS if fun == "constraint" else set())
+    for fun, builder in BUILDERS.items()
 }
 
 
@@ -209,7 +212,7 @@ def resource_absent(name, wait=True, timeout=120, **kwargs):
           pcmk.resource_absent:
             - timeout: 60
     """
-    if __opts__.get("test") or not wait or _state_args(kwargs)[0]:
+    if __opts__.get("test") or not wait:
         return _converge(name, "resource_absent", kwargs)
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     try:
