@@ -156,3 +156,36 @@ def test_resource_naming_missing_agent_fails_clearly(salt_env, provider):
         - agent: ocf:{provider}:t
     """)
     assert f"agent ocf:{provider}:t is not installed on this node" in result.failures()["colourful"]
+
+
+def test_ocf_tester_option_runs_the_real_tester(salt_env, provider, tmp_path):
+    """ocf_tester drives the shipped agent through start/monitor/stop with a real daemon."""
+    if shutil.which("ocf-tester") is None:
+        pytest.skip("ocf-tester not installed (resource-agents)")
+    from tests.support import testservice
+
+    tmp_path.chmod(0o755)
+    daemon = testservice.install_daemon(tmp_path / "bin")
+    port = testservice.free_port()
+    config = tmp_path / "svc.conf"
+    config.write_text(testservice.config_text(port, tmp_path / "starts"))
+    testservice.world_readable(config)
+    params = {"binary": str(daemon), "config": str(config), "pid": str(tmp_path / "svc.pid"),
+              "monitor_url": f"http://127.0.0.1:{port}/health"}
+    sls = f"""
+    openstack-service:
+      pcmk.ocf_agent:
+        - provider: {provider}
+        - ocf_tester:
+            params: {params!r}
+    """
+    result = salt_env.sls(sls)
+    assert result.all_ok, result.failures()
+    assert len(testservice.starts(tmp_path / "starts")) >= 1  # the tester really started the daemon
+    assert not testservice.pids_of(daemon)  # ... and stopped it
+
+    os.unlink(agentfiles.agent_path(provider, "openstack-service"))
+    params["binary"] = str(tmp_path / "no-such-daemon")
+    refused = salt_env.sls(sls.replace(str(daemon), params["binary"]))
+    assert "ocf-tester failed" in refused.failures()["openstack-service"]
+    assert not os.path.exists(agentfiles.agent_path(provider, "openstack-service"))

@@ -169,3 +169,63 @@ def test_local_restart_policy_restarts_now(lab):
     assert results["testsvc"]["changes"]
     assert len(lab.starts()) == 2 and running_on(lab.node, SERVICE) == ["n1"]
     assert results["pcmk-pending-restarts"]["comment"] == "no restart was pending for this node"
+
+
+EXPLICIT = """
+include:
+  - pcmk.agents
+  - pcmk.restarts
+
+testsvc-config:
+  file.managed:
+    - name: {{ pillar['testsvc']['config'] }}
+    - makedirs: true
+    - contents: |
+        [DEFAULT]
+        port = {{ pillar['testsvc']['port'] }}
+        starts_file = {{ pillar['testsvc']['starts_file'] }}
+        greeting = {{ pillar['testsvc']['greeting'] }}
+
+testsvc-ha:
+  pcmk.service_provider:
+    - name: testsvc
+    - require:
+      - sls: pcmk.agents
+    - watch:
+      - file: testsvc-config
+"""
+
+
+def test_explicit_service_provider_state(lab):
+    node = lab.node
+    lab.minion.write_sls("explicit", EXPLICIT)
+    # The init system runs it first (enabled, started by hand as an operator would have).
+    lab.pillar(ha=False)
+    results = lab.minion.apply("explicit")
+    assert not failures(results), failures(results)
+    wait(lab.native_running, "the native service")
+    assert len(lab.starts()) == 1
+
+    lab.pillar(ha=True)
+    results = lab.minion.apply("explicit")
+    assert not failures(results), failures(results)
+    assert results["testsvc-ha"]["changes"]["init system"] == {"stopped and disabled": SERVICE}
+    assert "resource testsvc" in results["testsvc-ha"]["changes"]
+    wait(lambda: running_on(node, SERVICE) == ["n1"], "Pacemaker to run it")
+    assert not lab.native_running() and not (lab.fakeinit / f"{SERVICE}.enabled").exists()
+    assert len(lab.daemons()) == 1
+
+    lab.pillar(ha=True, greeting="salut")
+    results = lab.minion.apply("explicit")
+    assert not failures(results), failures(results)
+    assert results["testsvc-ha"]["changes"] == {"restart": "requested (performed once cluster-wide)"}
+    wait(lambda: running_on(node, SERVICE) == ["n1"], "the restarted resource")
+    assert len(lab.starts()) == 3  # native start, cluster start, one restart
+
+    lab.pillar(ha=False, greeting="salut")
+    results = lab.minion.apply("explicit")
+    assert not failures(results), failures(results)
+    assert results["testsvc-ha"]["changes"]["init system"] == {"enabled": SERVICE, "started": SERVICE}
+    assert SERVICE not in resource_ids(node)
+    wait(lab.native_running, "the native service after hand-back")
+    assert len(lab.daemons()) == 1 and len(lab.starts()) == 4
