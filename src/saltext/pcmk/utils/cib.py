@@ -154,9 +154,31 @@ class Cib:
         self.root.set("num_updates", "0")
 
 
+@contextlib.contextmanager
+def _offline_lock(runner, exclusive=True):
+    """Serialise our writers of one CIB file, and keep readers off a half-written one.
+
+    Pacemaker's file backend reads, patches and rewrites the file without a
+    lock: two cibadmin processes patching at once both see the old version
+    and one change is lost, and a reader can see a partly written file. A live
+    cluster's CIB manager has no such gap.
+    """
+    if not runner.offline:
+        yield
+        return
+    directory = os.path.dirname(os.path.abspath(runner.cib_file))
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def read(runner):
     """Read the CIB the runner points at (live cluster or ``CIB_file``)."""
-    proc = runner.run(["cibadmin", "--query"])
+    with _offline_lock(runner, exclusive=False):
+        proc = runner.run(["cibadmin", "--query"])
     return Cib.from_text(proc.stdout)
 
 
@@ -193,26 +215,6 @@ def patch_for(runner, original, candidate):
         # crm_diff exits 1 when the documents differ, which is the point here.
         proc = runner.run(["crm_diff", "--original", old_path, "--new", new_path], ok_codes=(0, 1))
     return proc.stdout
-
-
-@contextlib.contextmanager
-def _offline_lock(runner):
-    """Serialise writers of one CIB file.
-
-    Pacemaker's file backend reads, patches and rewrites the file without a
-    lock, so two cibadmin processes patching at once both see the old version
-    and one change is lost. A live cluster's CIB manager has no such gap.
-    """
-    if not runner.offline:
-        yield
-        return
-    directory = os.path.dirname(os.path.abspath(runner.cib_file))
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def apply_patch(runner, patch_text):

@@ -122,8 +122,15 @@ def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overri
         services = dict(pillar.get("services") or {})
         services[name] = {**(services.get(name) or {}), **settings}
         pillar["services"] = services
+    if session is None:
+        # Share the state run's session (states and execution modules share
+        # __context__ in a run) so the provider's writes refresh what the
+        # pcmk states cached; refresh, as a daemon minion keeps __context__.
+        cached = context.get("pcmk.session")
+        session = cached[1] if cached else Session(runner_from_opts(opts))
+        session.refresh()
     return ServiceProvider(
-        session or Session(runner_from_opts(opts)),
+        session,
         ServicePillar(pillar),
         native_functions(raw_mod, opts, salt_funcs, context),
         minion_id=opts.get("id"),
