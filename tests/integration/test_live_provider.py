@@ -70,7 +70,7 @@ class Lab:
         })
         self.minion.write_sls("site", SITE)
 
-    def pillar(self, *, ha, greeting="hello", restart="cluster"):
+    def pillar(self, *, ha, greeting="hello", restart="cluster", clone=False):
         self.minion.set_pillar({
             "testsvc": {"config": str(self.config), "port": self.port, "starts_file": str(self.starts_file), "greeting": greeting},
             "pcmk": {
@@ -78,6 +78,7 @@ class Lab:
                 "services": {SERVICE: {
                     "ha": ha,
                     "restart": restart,
+                    "clone": clone,
                     "params": {"binary": str(self.daemon), "config": str(self.config),
                                "pid": str(self.root / "testsvc.pid"),
                                "monitor_url": f"http://127.0.0.1:{self.port}/health"},
@@ -108,9 +109,7 @@ def lab(live_cluster, tmp_path):
     yield lab
     node = lab.node
     if SERVICE in resource_ids(node):
-        node.run(["crm_resource", "--resource", SERVICE, "--set-parameter", "target-role", "--meta", "--parameter-value", "Stopped"], check=False)
-        wait(lambda: not running_on(node, SERVICE), "cleanup stop", 60)
-        node.run(["cibadmin", "--delete", "--xml-text", f'<primitive id="{SERVICE}"/>'], check=False)
+        lab.minion.call("pcmk.resource_delete", f"{SERVICE}-clone" if cib(node).xpath(f"//clone[@id='{SERVICE}-clone']") else SERVICE, check=False)
     node.run(["start-stop-daemon", "--stop", "--retry", "TERM/5/KILL/5", "--pidfile", str(lab.fakeinit / f"{SERVICE}.pid")], check=False)
     for pid in lab.daemons():
         node.run(["kill", "-9", str(pid)], check=False)
@@ -160,15 +159,31 @@ def test_unedited_formula_follows_the_pillar_toggle(lab):
     assert (lab.fakeinit / f"{SERVICE}.enabled").exists()
 
 
-def test_local_restart_policy_restarts_now(lab):
-    lab.pillar(ha=True, restart="local")
+@pytest.mark.parametrize("clone", [False, True], ids=["single", "clone"])
+def test_local_restart_policy_restarts_now(lab, clone):
+    lab.pillar(ha=True, restart="local", clone=clone)
     lab.apply()
     assert running_on(lab.node, SERVICE) == ["n1"]
-    lab.pillar(ha=True, greeting="hi", restart="local")
+    lab.pillar(ha=True, greeting="hi", restart="local", clone=clone)
     results = lab.apply()
     assert results["testsvc"]["changes"]
     assert len(lab.starts()) == 2 and running_on(lab.node, SERVICE) == ["n1"]
     assert results["pcmk-pending-restarts"]["comment"] == "no restart was pending for this node"
+    assert not cib(lab.node).xpath("//rsc_location[starts-with(@id, 'cli-ban-')]")  # the local restart's ban is gone
+
+
+def test_enable_disable_mean_managed_by_the_cluster(lab):
+    lab.pillar(ha=True)
+    lab.apply()
+    assert lab.minion.call("service.enabled", SERVICE) is True
+    assert lab.minion.call("service.disable", SERVICE) is True
+    assert cib(lab.node).xpath(f"//primitive[@id='{SERVICE}']/meta_attributes/nvpair[@name='is-managed']/@value") == ["false"]
+    assert lab.minion.call("service.enabled", SERVICE) is False
+    assert running_on(lab.node, SERVICE) == ["n1"]  # unmanaged, not stopped
+    assert lab.minion.call("service.enable", SERVICE) is True
+    assert not cib(lab.node).xpath(f"//primitive[@id='{SERVICE}']//nvpair[@name='is-managed']")
+    info = lab.minion.call("service.info", SERVICE)
+    assert info["ha"] and info["resource"] == SERVICE and info["running_on"] == ["n1"]
 
 
 EXPLICIT = """

@@ -11,7 +11,6 @@ import difflib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
 from lxml import etree
@@ -19,7 +18,8 @@ from lxml import etree
 from saltext.pcmk import PACKAGE_ROOT
 
 from . import cib as cibmod
-from .errors import SpecError, ToolMissing
+from .errors import SpecError, ToolError, ToolMissing
+from .tools import ToolRunner
 
 OCF_ROOT = "/usr/lib/ocf"
 OCF_DTD = "/usr/share/resource-agents/ra-api-1.dtd"
@@ -62,11 +62,14 @@ def _ocf_env(ocf_root):
     return env
 
 
+ANY_EXIT = range(-128, 256)  # an agent's exit code is its answer; callers judge it
+
+
 def _run(argv, env, timeout=30):
     try:
-        return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise AgentRefused(f"{argv[0]} {' '.join(argv[1:])} did not finish within {timeout}s") from exc
+        return ToolRunner(env=env).run(argv, timeout=timeout, ok_codes=ANY_EXIT)
+    except ToolError as exc:
+        raise AgentRefused(f"{argv[0]} {' '.join(argv[1:])}: {exc}") from exc
     except OSError as exc:
         raise AgentRefused(f"cannot execute the agent: {exc}") from exc
 
