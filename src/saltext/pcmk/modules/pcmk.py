@@ -605,7 +605,7 @@ def node_name():
 
         salt '*' pcmk.node_name
     """
-    return saltglue.runner_from_opts(__opts__).run(["crm_node", "--name"]).stdout.strip()
+    return operations.local_node_name(saltglue.runner_from_opts(__opts__))
 
 
 @_errors_as_salt

@@ -25,6 +25,7 @@ import salt.loader
 
 from saltext.pcmk.utils import agentfiles, model, operations, restarts, saltglue
 from saltext.pcmk.utils.errors import PcmkError
+from saltext.pcmk.utils.services import ServicePillar
 
 log = logging.getLogger(__name__)
 
@@ -574,8 +575,8 @@ def restart_pending(name, settle=None, timeout=None, **kwargs):
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     try:
         session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-        provider = _provider(session=session)
-        settings = provider.pillar.restart_settings
+        pillar = ServicePillar(saltglue.pcmk_pillar(__salt__))
+        settings = pillar.restart_settings
         settle = settings["settle"] if settle is None else settle
         timeout = settings["timeout"] if timeout is None else timeout
         session.refresh()
@@ -589,8 +590,8 @@ def restart_pending(name, settle=None, timeout=None, **kwargs):
             else:
                 ret["comment"] = "no restart is pending"
             return ret
-        results = restarts.end_of_run(session, provider.node_name, minion_id=__opts__.get("id"),
-                                      override=provider.pillar.raw.get("bootstrap_minion"), settle=settle, timeout=timeout)
+        results = restarts.end_of_run(session, operations.local_node_name(session.runner), minion_id=__opts__.get("id"),
+                                      override=pillar.raw.get("bootstrap_minion"), settle=settle, timeout=timeout)
     except PcmkError as exc:
         ret.update(result=False, comment=str(exc))
         return ret
@@ -619,15 +620,15 @@ def mod_watch(name, sfun=None, **kwargs):
         return ret
     try:
         session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-        provider = _provider(session=session)
         if sfun == "service_provider":
+            provider = _provider(session=session)
             decl = provider.decl(name)
             provider.restart(name)
             what = {"cluster": "requested (performed once cluster-wide)", "local": "done on this node",
                     "none": "not done (policy none)"}[decl.restart] if decl.ha else "done by the init system"
         else:
             top = kwargs.get("clone_id") or (f"{name}-clone" if kwargs.get("clone") or kwargs.get("promotable") else name)
-            token = restarts.request(session, provider.node_name, top, __opts__.get("id"))
+            token = restarts.request(session, operations.local_node_name(session.runner), top, __opts__.get("id"))
             saltglue.announce_restart_request(__salt__, top, token)
             what = "requested (performed once cluster-wide)"
     except PcmkError as exc:

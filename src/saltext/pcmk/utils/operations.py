@@ -13,6 +13,11 @@ from .model import ConstraintAbsentSpec, ConstraintSpec, ResourceAbsentSpec, Res
 from .nvsets import values
 
 
+def local_node_name(runner):
+    """This host's node name in the cluster."""
+    return runner.run(["crm_node", "--name"]).stdout.strip()
+
+
 def _require(session, resource_id):
     element = session.cib.resource(resource_id)
     if element is None:

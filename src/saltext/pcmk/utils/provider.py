@@ -38,7 +38,7 @@ class ServiceProvider:
     @property
     def node_name(self):
         if self._node_name is None:
-            self._node_name = self.session.runner.run(["crm_node", "--name"]).stdout.strip()
+            self._node_name = operations.local_node_name(self.session.runner)
         return self._node_name
 
     def decl(self, name):

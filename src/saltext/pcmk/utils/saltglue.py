@@ -113,10 +113,14 @@ def native_functions(raw_mod, opts, salt_funcs, context):
     return context[key]
 
 
+def pcmk_pillar(salt_funcs):
+    """Pillar ``pcmk``, unmasked (Salt 3008 masks pillar values unless asked)."""
+    return salt_funcs["pillar.get"]("pcmk", {}, unmask=True) or {}
+
+
 def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overrides=None):
     """A ServiceProvider wired to pillar, the native service module and a session."""
-    # Salt 3008 masks pillar values unless the caller asks for them.
-    pillar = dict(salt_funcs["pillar.get"]("pcmk", {}, unmask=True) or {})
+    pillar = dict(pcmk_pillar(salt_funcs))
     if overrides:
         name, settings = overrides
         services = dict(pillar.get("services") or {})
