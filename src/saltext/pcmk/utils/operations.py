@@ -33,17 +33,16 @@ def stop(session, resource_id, *, wait=True, timeout=120):
     _require(session, resource_id)
     session.converge([ResourceMetaSpec(resource_id, "target-role", "Stopped")])
     if wait and not session.runner.offline:
-        statusmod.wait_for(session.runner, lambda s: not s.running_on(resource_id), timeout=timeout,
-                           what=f"resource {resource_id} to stop everywhere")
+        statusmod.wait_stopped(session.runner, resource_id, timeout=timeout)
 
 
 def start(session, resource_id, *, wait=True, timeout=120):
     """Clear a stop: ``target-role`` removed, so the resource's default role applies."""
     _require(session, resource_id)
+    known = statusmod.known_failures(session.runner, resource_id) if wait and not session.runner.offline else set()
     session.converge([ResourceMetaSpec(resource_id, "target-role", None)])
     if wait and not session.runner.offline:
-        statusmod.wait_for(session.runner, lambda s: bool(s.running_on(resource_id)), timeout=timeout,
-                           what=f"resource {resource_id} to start")
+        statusmod.wait_running(session.runner, resource_id, timeout=timeout, known=known)
 
 
 def restart(session, resource_id, *, timeout=120):
@@ -56,20 +55,20 @@ def restart(session, resource_id, *, timeout=120):
         raise SpecError("restart needs a live cluster (CIB_file is set)")
     _require(session, resource_id)
     previous = target_role(session, resource_id)
-    before = statusmod.read(session.runner).running_on(resource_id)
+    current = statusmod.read(session.runner)
+    before = current.running_on(resource_id)
+    known = statusmod.failure_keys(current, resource_id)
     started = time.monotonic()
     try:
         session.converge([ResourceMetaSpec(resource_id, "target-role", "Stopped")])
-        statusmod.wait_for(session.runner, lambda s: not s.running_on(resource_id), timeout=timeout,
-                           what=f"resource {resource_id} to stop everywhere")
+        statusmod.wait_stopped(session.runner, resource_id, timeout=timeout)
         stopped_after = time.monotonic() - started
     finally:
         session.refresh()
         session.converge([ResourceMetaSpec(resource_id, "target-role", None if previous == "Stopped" else previous)])
     after = []
     if previous != "Stopped":
-        final = statusmod.wait_for(session.runner, lambda s: bool(s.running_on(resource_id)), timeout=timeout,
-                                   what=f"resource {resource_id} to start again")
+        final = statusmod.wait_running(session.runner, resource_id, timeout=timeout, known=known)
         after = final.running_on(resource_id)
     return {
         "resource": resource_id,
@@ -115,15 +114,14 @@ def restart_here(session, resource_id, node, *, timeout=120):
     ban is always cleared, even when waiting fails.
     """
     started = time.monotonic()
+    known = statusmod.known_failures(session.runner, resource_id)
     ban(session, resource_id, node)
     try:
-        statusmod.wait_for(session.runner, lambda s: node not in s.running_on(resource_id), timeout=timeout,
-                           what=f"{resource_id} to stop on {node}")
+        statusmod.wait_stopped(session.runner, resource_id, node=node, timeout=timeout)
     finally:
         session.refresh()
         clear(session, resource_id, node)
-    statusmod.wait_for(session.runner, lambda s: node in s.running_on(resource_id), timeout=timeout,
-                       what=f"{resource_id} to run again on {node}")
+    statusmod.wait_running(session.runner, resource_id, node=node, timeout=timeout, known=known)
     return {"resource": resource_id, "node": node, "total_seconds": round(time.monotonic() - started, 2)}
 
 

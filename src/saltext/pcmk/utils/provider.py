@@ -91,8 +91,7 @@ class ServiceProvider:
         top = decl.top_id if self.session.cib.resource(decl.top_id) is not None else decl.resource
         if decl.cloned and self.session.cib.resource(top) is not None:
             operations.ban(self.session, top, self.node_name)
-            statusmod.wait_for(self.session.runner, lambda s: self.node_name not in s.running_on(top), timeout=timeout,
-                               what=f"{top} to stop on {self.node_name}")
+            statusmod.wait_stopped(self.session.runner, top, node=self.node_name, timeout=timeout)
             current = self._status()
             online = {n.name for n in current.nodes if n.online}
             banned = {c.get("node") for c in self.session.cib.root.iterfind("configuration/constraints/rsc_location")
@@ -109,6 +108,7 @@ class ServiceProvider:
         if not decl.ha:
             self.hand_back(decl, timeout=decl.timeout)
             return self.native_call("start", name, **kwargs)
+        known = statusmod.known_failures(self.session.runner, decl.top_id)
         self.ensure_resource(decl)
         self.session.refresh()
         if values(self.session.cib.resource(decl.top_id), "meta_attributes").get("target-role") == "Stopped":
@@ -118,8 +118,8 @@ class ServiceProvider:
             r.failed or not r.active for r in current.instances(decl.top_id)
         ):
             operations.cleanup(self.session, decl.top_id, self.node_name)
-        statusmod.wait_for(self.session.runner, lambda s: self._runs(decl, s), timeout=decl.timeout,
-                           what=f"{decl.top_id} to run{' on ' + self.node_name if decl.cloned else ''}")
+        statusmod.wait_running(self.session.runner, decl.top_id, timeout=decl.timeout,
+                               node=self.node_name if decl.cloned else None, known=known)
         return True
 
     def stop(self, name, **kwargs):

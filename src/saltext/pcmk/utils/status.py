@@ -4,7 +4,17 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from . import cib as cibmod
-from .errors import ToolError, WaitTimeout
+from .errors import PcmkError, ToolError, WaitTimeout
+
+# Roles of an instance whose last operation finished. crm_mon marks an
+# instance "active" already while it is Starting (and not while an unmonitored
+# one is Stopping), so "active" alone says nothing about being done.
+RUNNING_ROLES = frozenset({"Started", "Promoted", "Unpromoted", "Master", "Slave"})
+SETTLED_ROLES = RUNNING_ROLES | {"Stopped"}
+
+
+class ResourceFailed(PcmkError):
+    """An operation Pacemaker ran for the resource failed while we waited."""
 
 
 def _bool(value):
@@ -33,6 +43,14 @@ class ResourceStatus:
     nodes: list
     parent: str | None = None  # the clone or group it belongs to
 
+    @property
+    def running(self):
+        return self.active and self.role in RUNNING_ROLES
+
+    @property
+    def settled(self):
+        return self.role in SETTLED_ROLES and (self.active == (self.role in RUNNING_ROLES))
+
 
 @dataclass
 class ClusterStatus:
@@ -52,8 +70,23 @@ class ClusterStatus:
         return [r for r in self.resources if r.id == resource_id or r.id.split(":")[0] == resource_id or r.parent == resource_id]
 
     def running_on(self, resource_id):
-        """Node names where any instance of ``resource_id`` is active."""
-        return sorted({n for r in self.instances(resource_id) if r.active for n in r.nodes})
+        """Node names where an instance of ``resource_id`` runs, its start finished."""
+        return sorted({n for r in self.instances(resource_id) if r.running for n in r.nodes})
+
+    def busy(self, resource_id, node=None):
+        """An instance (on ``node``, if given) is between operations: starting, stopping, ..."""
+        return any(not r.settled for r in self.instances(resource_id) if node is None or node in r.nodes or not r.nodes)
+
+    def stopped(self, resource_id, node=None):
+        """No instance (on ``node``, if given) runs or is still stopping."""
+        return not self.busy(resource_id, node) and (
+            node not in self.running_on(resource_id) if node else not self.running_on(resource_id))
+
+    def failures_of(self, resource_id):
+        """Failed operations of ``resource_id``'s primitives, as crm_mon lists them."""
+        primitives = {r.id.split(":")[0] for r in self.instances(resource_id)} | {resource_id}
+        return [f for f in self.failures
+                if f.get("op_key", "").rsplit("_", 2)[0].split(":")[0] in primitives]
 
     def to_dict(self):
         return asdict(self)
@@ -118,6 +151,44 @@ def wait_for(runner, predicate, *, timeout, what, interval=1.0):
         if time.monotonic() >= deadline:
             raise WaitTimeout(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def _failure_key(failure):
+    return (failure.get("op_key"), failure.get("node"), failure.get("call"), failure.get("last-rc-change"))
+
+
+def failure_keys(status, resource_id):
+    """What has already failed, so a wait can tell new failures from old ones."""
+    return {_failure_key(f) for f in status.failures_of(resource_id)}
+
+
+def known_failures(runner, resource_id):
+    return failure_keys(read(runner), resource_id)
+
+
+def wait_running(runner, resource_id, *, timeout, node=None, known=frozenset()):
+    """Until ``resource_id`` runs (on ``node``) with no operation pending; a new failure ends it."""
+    where = f" on {node}" if node else ""
+
+    def ready(current):
+        new = [f for f in current.failures_of(resource_id) if _failure_key(f) not in known and f.get("task") in ("start", "promote", "monitor")]
+        if new:
+            failure = new[0]
+            raise ResourceFailed(
+                f"{resource_id}: {failure.get('task')} failed on {failure.get('node')} "
+                f"({failure.get('exitstatus')}{': ' + failure['exitreason'] if failure.get('exitreason') else ''})"
+            )
+        running = current.running_on(resource_id)
+        return (node in running if node else bool(running)) and not current.busy(resource_id, node)
+
+    return wait_for(runner, ready, timeout=timeout, what=f"{resource_id} to run{where}")
+
+
+def wait_stopped(runner, resource_id, *, timeout, node=None):
+    """Until no instance of ``resource_id`` (on ``node``) runs or is still stopping."""
+    where = f" on {node}" if node else " everywhere"
+    return wait_for(runner, lambda s: s.stopped(resource_id, node), timeout=timeout,
+                    what=f"{resource_id} to stop{where}")
 
 
 def wait_idle(runner, timeout):
