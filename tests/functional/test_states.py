@@ -172,6 +172,12 @@ def test_secrets_kept_out_of_the_cib_like_cibsecret(salt_env, tmp_path, monkeypa
     rotated = salt_env.sls(sls.replace("TopSecret1", "TopSecret2"))
     assert rotated.changed == {"d1"} and "TopSecret" not in repr(rotated.raw)
     assert secret.read_text() == "TopSecret2\n"
+    gone = salt_env.sls("""
+    d1:
+      pcmk.resource_absent
+    """)
+    assert gone.all_ok, gone.failures()
+    assert not (tmp_path / "secrets" / "d1").exists()
 
 
 @pytest.mark.parametrize("sls, culprit", [

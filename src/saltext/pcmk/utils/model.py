@@ -444,6 +444,8 @@ class ResourceAbsentSpec(Spec):
             grand.remove(parent)
             parent = grand
         remove_constraints_referring(cib, gone)
+        if ctx is not None:
+            ctx.removed.update(gone)
 
 
 def remove_constraints_referring(cib, resource_ids):

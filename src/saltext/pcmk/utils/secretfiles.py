@@ -9,6 +9,7 @@ distributes per-node files anyway.
 
 import hashlib
 import os
+import shutil
 
 LRM_SECRETS_DIR = "/var/lib/pacemaker/lrm/secrets"
 CIB_PLACEHOLDER = "lrm://"
@@ -43,3 +44,11 @@ class SecretFiles:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             os.replace(tmp, path)
+
+    def remove(self, resource_id):
+        """Forget a removed resource's secrets (as ``cibsecret delete`` does)."""
+        directory = os.path.join(self.root, resource_id)
+        if os.path.isdir(directory):
+            shutil.rmtree(directory)
+            return True
+        return False

@@ -26,6 +26,7 @@ class ApplyContext:
     metadata: MetadataCache | None
     secret_files: SecretFiles | None
     local_secrets: dict = field(default_factory=dict)  # {(rsc, name): value}
+    removed: set = field(default_factory=set)  # ids of resources the specs removed
 
     def keep_local(self, resource_id, params, names):
         """Swap secret values for the cibsecret placeholder; remember them."""
@@ -73,7 +74,7 @@ class Session:
 
     # -- the converge step -------------------------------------------------------
     def _compute(self, groups, declared, original, candidate):
-        """Apply every group's specs to ``candidate``; changes per group owner.
+        """Apply every group's specs to ``candidate``: (changes per owner, secrets to write, ids removed).
 
         Groups are diffed one after another on the same candidate, so each
         owner (a state, when Salt aggregates several into one write) gets
@@ -97,7 +98,7 @@ class Session:
                 owner = next((o for o, specs in groups if any(getattr(s, "id", None) == rsc for s in specs)), groups[0][0])
                 changes[owner].setdefault(f"secret file {rsc}", {}).setdefault("changed", {})[name] = {
                     "old": diffmod.MASK, "new": diffmod.MASK}
-        return changes, pending
+        return changes, pending, ctx.removed
 
     def _write_secrets(self, pending):
         for (rsc, name), value in pending.items():
@@ -129,14 +130,14 @@ class Session:
         if test:
             original = self._predicted or self.cib
             candidate = original.copy()
-            changes, _ = self._compute(groups, declared, original, candidate)
+            changes, _, _ = self._compute(groups, declared, original, candidate)
             self._predicted = candidate
             return {owner: Outcome(part, written=False) for owner, part in changes.items()}
 
         state = {}
 
         def compute(original, candidate):
-            state["changes"], state["pending"] = self._compute(groups, declared, original, candidate)
+            state["changes"], state["pending"], state["removed"] = self._compute(groups, declared, original, candidate)
 
         def check(original, candidate):
             if self.verify:
@@ -151,6 +152,9 @@ class Session:
             self._cib = None
             raise
         self._write_secrets(state["pending"])  # when only a secret changed
+        if written is not None:
+            for resource_id in sorted(state["removed"]):
+                self.secret_files.remove(resource_id)
         if written is None:
             self._cib = base if base is not None and not state["pending"] else None
         else:
