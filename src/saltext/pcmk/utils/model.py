@@ -277,6 +277,26 @@ def _detach(element):
         _detach(parent)
 
 
+def _clone_of(cib, element, clone_spec, culprit):
+    """The clone that is to hold ``element``: the declared one, the one it is in
+    already (crmsh names clones otherwise: adopted, not doubled), or a new one
+    where the element stands."""
+    clone = cib.by_id(clone_spec.id)
+    if clone is not None and clone.tag not in ("clone", "master"):
+        raise SpecError(f"{culprit}: clone id {clone_spec.id!r} is already used by a <{clone.tag}>")
+    if clone is not None:
+        return clone
+    parent = element.getparent()
+    if parent.tag in ("clone", "master"):
+        return parent
+    clone = etree.Element("clone", id=clone_spec.id)
+    if parent.tag == "resources":
+        parent.insert(parent.index(element), clone)
+    else:
+        _resources(cib).append(clone)
+    return clone
+
+
 def _sync_clone_meta(cib, clone, clone_spec):
     """Clone meta attributes as declared; ``promotable`` adds promotable=true (a <master> is promotable already)."""
     meta = dict(clone_spec.meta) if clone_spec.meta is not None else None
@@ -289,16 +309,7 @@ def _sync_clone_meta(cib, clone, clone_spec):
 def _place(cib, primitive, spec):
     parent = primitive.getparent()
     if spec.clone:
-        clone = cib.by_id(spec.clone.id)
-        if clone is not None and clone.tag not in ("clone", "master"):
-            raise SpecError(f"resource {spec.id!r}: clone id {spec.clone.id!r} is used by a <{clone.tag}>")
-        if clone is None:
-            if parent.tag in ("clone", "master"):
-                # Adopt a clone named otherwise (crmsh: cl-<rsc>) rather than making a second one.
-                clone = parent
-            else:
-                clone = etree.Element("clone", id=spec.clone.id)
-                _resources(cib).append(clone)
+        clone = _clone_of(cib, primitive, spec.clone, f"resource {spec.id!r}")
         if parent is not clone:
             _detach(primitive)
             clone.append(primitive)
@@ -405,16 +416,7 @@ class CloneOfSpec(Spec):
         element = cib.by_id(self.rsc)
         if element is None or element.tag not in ("primitive", "group"):
             raise NotFound(f"clone {self.clone.id!r}: resource {self.rsc!r} does not exist (or is not a primitive or group)")
-        parent = element.getparent()
-        clone = cib.by_id(self.clone.id)
-        if clone is not None and clone.tag not in ("clone", "master"):
-            raise SpecError(f"clone {self.clone.id!r}: the id is already used by a <{clone.tag}>")
-        if clone is None:
-            if parent.tag in ("clone", "master"):
-                clone = parent
-            else:
-                clone = etree.Element("clone", id=self.clone.id)
-                parent.insert(parent.index(element), clone)
+        clone = _clone_of(cib, element, self.clone, f"clone {self.clone.id!r}")
         if element.getparent() is not clone:
             if element.getparent().tag == "group":
                 raise SpecError(f"clone {self.clone.id!r}: {self.rsc!r} is in group {element.getparent().get('id')!r}; clone the group")
