@@ -15,11 +15,11 @@ import textwrap
 import time
 
 import pytest
-from lxml import etree
 
 from saltext.pcmk.utils.agentfiles import SHIPPED_DIR
 from tests.support import testservice
 from tests.support.saltcall import NodeMinion, changed, failures
+from tests.support.livecheck import cib, mon, running_on, stopped, wait
 
 pytestmark = pytest.mark.live
 
@@ -29,43 +29,20 @@ MONITOR_INTERVAL = 2  # seconds: recovery after kill -9 takes a few of them
 
 
 # -- helpers ----------------------------------------------------------------------------
-def cib(node):
-    return etree.fromstring(node.run(["cibadmin", "--query"]).stdout.encode())
 
 
-def mon(node):
-    return etree.fromstring(node.run(["crm_mon", "--one-shot", "--inactive", "--output-as=xml"]).stdout.encode())
 
 
-# crm_mon shows an operation in flight as role Starting (active="true") or
-# Stopping (active="false"): only these roles mean the operation has finished.
-SETTLED_UP = ("Started", "Promoted", "Unpromoted")
 
 
-def running_on(node, rsc):
-    """Nodes where rsc runs with its start finished (role Started, not Starting)."""
-    return sorted(mon(node).xpath("//resources//resource[@id=$r and @active='true' and "
-                                  "(@role='Started' or @role='Promoted' or @role='Unpromoted')]/node/@name", r=rsc))
 
 
-def stopped(node, rsc):
-    """Every instance of rsc is Stopped, with no stop still in flight."""
-    return all(r == "Stopped" for r in mon(node).xpath("//resources//resource[@id=$r]/@role", r=rsc))
 
 
 def failed_ops(node, rsc):
     return mon(node).xpath("//failures/failure[starts-with(@op_key, $k)]/@op_key", k=f"{rsc}_")
 
 
-def wait(predicate, what, timeout=60, interval=0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def http_status(node, url):

@@ -18,6 +18,7 @@ import pytest
 from lxml import etree
 
 from tests.support.saltcall import SALT_CALL, NodeMinion, changed, failures
+from tests.support.livecheck import cib, mon, running_on, stopped, wait
 
 pytestmark = pytest.mark.live
 
@@ -25,8 +26,6 @@ PYTHON = sys.executable  # the venv's python: saltext.pcmk is importable in it
 
 
 # -- reading the cluster with Pacemaker's own tools ------------------------------------------
-def cib(node):
-    return etree.fromstring(node.run(["cibadmin", "--query"]).stdout.encode())
 
 
 def epoch(node):
@@ -35,24 +34,12 @@ def epoch(node):
     return int(root.get("admin_epoch")), int(root.get("epoch"))
 
 
-def mon(node):
-    return etree.fromstring(node.run(["crm_mon", "--one-shot", "--inactive", "--output-as=xml"]).stdout.encode())
 
 
-# crm_mon shows an operation in flight as role Starting (active="true") or
-# Stopping (active="false"): only these roles mean the operation has finished.
-SETTLED_UP = ("Started", "Promoted", "Unpromoted")
 
 
-def running_on(node, rsc):
-    """Nodes where rsc runs with its start finished (role Started, not Starting)."""
-    return sorted(mon(node).xpath("//resources//resource[@id=$r and @active='true' and "
-                                  "(@role='Started' or @role='Promoted' or @role='Unpromoted')]/node/@name", r=rsc))
 
 
-def stopped(node, rsc):
-    """Every instance of rsc is Stopped, with no stop still in flight."""
-    return all(r == "Stopped" for r in mon(node).xpath("//resources//resource[@id=$r]/@role", r=rsc))
 
 
 def listed(node, rsc):
@@ -64,15 +51,6 @@ def role(node, rsc):
     return roles[0] if roles else None
 
 
-def wait(predicate, what, timeout=60, interval=0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def start_call_id(node, rsc):

@@ -9,12 +9,11 @@ CI containers have no init system; everything on the Pacemaker side is real.
 
 import json
 import shutil
-import time
 
 import pytest
-from lxml import etree
 
 from tests.support import testservice
+from tests.support.livecheck import cib, running_on, wait
 from tests.support.saltcall import REPO, NodeMinion, changed, failures
 
 pytestmark = pytest.mark.live
@@ -28,26 +27,14 @@ include:
 """
 
 
-def cib(node):
-    return etree.fromstring(node.run(["cibadmin", "--query"]).stdout.encode())
 
 
 def resource_ids(node):
     return set(cib(node).xpath("//resources//primitive/@id"))
 
 
-def running_on(node, rsc):
-    mon = etree.fromstring(node.run(["crm_mon", "--one-shot", "--output-as=xml"]).stdout.encode())
-    return sorted(mon.xpath(f"//resource[@id='{rsc}' and @active='true']/node/@name"))
 
 
-def wait(predicate, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Lab:
