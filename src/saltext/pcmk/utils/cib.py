@@ -228,8 +228,9 @@ def write(runner, compute, *, validate=None, retries=6, base=None, sleep=time.sl
     ``compute`` is called with a fresh read and its copy at every attempt and
     may return a value (for example a description of the changes); it raises
     to abort, leaving the CIB untouched.
-    Returns ``(result_of_compute, written_cib_or_None)``: None when the
-    candidate equals what was read, so nothing was written.
+    Returns ``(result_of_compute, written_cib_or_None, last_read)``: None
+    when the candidate equals what was read, so nothing was written;
+    ``last_read`` is the CIB the final attempt started from.
 
     ``base`` is a CIB already read this run; it is used for the first attempt
     only, every retry reads anew.
@@ -239,7 +240,7 @@ def write(runner, compute, *, validate=None, retries=6, base=None, sleep=time.sl
         candidate = original.copy()
         outcome = compute(original, candidate)
         if original.same_configuration(candidate):
-            return outcome, None
+            return outcome, None, original
         if validate is not None:
             validate(original, candidate)
         check_quorum(runner)
@@ -252,7 +253,7 @@ def write(runner, compute, *, validate=None, retries=6, base=None, sleep=time.sl
             log.info("CIB changed under us (attempt %d/%d: %s); retrying in %.2fs", attempt, retries, exc, delay)
             sleep(delay)
             continue
-        return outcome, candidate
+        return outcome, candidate, original
     raise CibWriteRetriesExhausted(
         f"the CIB kept changing while writing; gave up after {retries} attempts (another writer is busy, try again)"
     )

@@ -147,7 +147,7 @@ class Session:
 
         base, self._cib = self._cib, None
         try:
-            _, written = cibmod.write(self.runner, compute, validate=check, base=base)
+            _, written, last_read = cibmod.write(self.runner, compute, validate=check, base=base)
         except Exception:
             self._cib = None
             raise
@@ -156,7 +156,8 @@ class Session:
             for resource_id in sorted(state["removed"]):
                 self.secret_files.remove(resource_id)
         if written is None:
-            self._cib = base if base is not None and not state["pending"] else None
+            # Nothing written: what was read is still the CIB (one read per run).
+            self._cib = last_read
         else:
             self.writes += 1
             for part in state["changes"].values():
