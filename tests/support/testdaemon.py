@@ -8,6 +8,8 @@ each key) and reads the ``[DEFAULT]`` section::
     [DEFAULT]
     port = 18080            # required; binds 127.0.0.1 only
     starts_file = /path     # optional; one line "<pid>" appended per start
+    start_log = /path       # optional; one line "<start time> <pid> <greeting>" per start
+                            # (also --start-log PATH; the option wins)
     unhealthy_file = /path  # optional; while it exists /health answers 503
     ignore_term = false     # optional; true = ignore SIGTERM (stop escalation)
     fork_workers = 0        # optional; number of idle child processes
@@ -27,11 +29,13 @@ import os
 import signal
 import sys
 import threading
+import time
 
 
 def _parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config-file", action="append", default=[], dest="config_files")
+    parser.add_argument("--start-log", default=None, dest="start_log")
     # Accept and ignore any other option (like real daemons' extra args).
     args, _unknown = parser.parse_known_args(argv)
     return args
@@ -73,6 +77,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv=None):
+    began = time.time()  # before the config is read: for start_log
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     if not args.config_files:
         print("testdaemon: --config-file is required", file=sys.stderr)
@@ -90,6 +95,12 @@ def main(argv=None):
     if starts_file:
         with open(starts_file, "a", encoding="utf-8") as handle:
             handle.write(f"{os.getpid()}\n")
+    start_log = args.start_log or conf.get("start_log", "")
+    if start_log:
+        # When it started (wall clock, before reading its config) and what it read.
+        greeting = " ".join(conf.get("greeting", "").split()) or "-"
+        with open(start_log, "a", encoding="utf-8") as handle:
+            handle.write(f"{began:.6f} {os.getpid()} {greeting}\n")
 
     children = []
     for _ in range(workers):

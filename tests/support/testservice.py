@@ -47,6 +47,20 @@ def starts(starts_file):
         return []
 
 
+def start_log(path):
+    """``(start time, pid, greeting)`` per start, from the daemon's ``start_log``."""
+    try:
+        lines = pathlib.Path(path).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    found = []
+    for line in lines:
+        parts = line.split(" ", 2)
+        if len(parts) == 3:
+            found.append((float(parts[0]), int(parts[1]), parts[2]))
+    return found
+
+
 def world_readable(path):
     path = pathlib.Path(path)
     path.chmod(path.stat().st_mode | stat.S_IROTH | stat.S_IRGRP)

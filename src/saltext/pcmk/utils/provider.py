@@ -179,7 +179,11 @@ class ServiceProvider:
         if not decl.ha:
             return self.native_call("enabled", name, **kwargs)
         element = self.session.cib.resource(decl.top_id)
-        return element is not None and values(element, "meta_attributes").get("is-managed", "true") != "false"
+        if element is None or values(element, "meta_attributes").get("is-managed", "true") == "false":
+            return False
+        # service.running only calls enable() when this says False: a resource
+        # that drifted from pillar is "not enabled as declared" until converged.
+        return not self.session.converge(decl.specs(), test=True).changed
 
     def available(self, name):
         decl = self.decl(name)
