@@ -31,7 +31,7 @@ def _relaxng(validate_with):
 
 def _describe(element):
     ident = element.get("id")
-    return f"<{element.tag}{f' id={ident!r}' if ident else ''}>"
+    return "element " + element.tag + (f" id={ident!r}" if ident else "")
 
 
 def schema_errors(cib):
