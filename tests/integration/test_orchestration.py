@@ -29,6 +29,7 @@ from lxml import etree
 
 from tests.support import testservice
 from tests.support.saltbed import NODE_RUN_DIR, SaltBed
+from tests.support.livecheck import wait
 
 pytestmark = pytest.mark.multinode
 
@@ -45,17 +46,6 @@ include:
 """
 NODES = ("n1", "n2", "n3")
 _versions = itertools.count(1)
-
-
-def wait(predicate, what, timeout=60, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def failures(state_return):
