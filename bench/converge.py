@@ -413,9 +413,14 @@ def _estimate_rows(target, method, n, steps, windows, reapply_idx, reapply_recs,
     samples_t = [(list(rng), [r["seconds"] for r in recs]) for rng, recs in windows]
     samples_i = [(list(rng), [r["invocations"] - r.get("metadata", 0) for r in recs]) for rng, recs in windows]
     conv_inv = total if exact_counts else round(interpolate_total(total, samples_i)) + 1  # + the one meta-data read
-    reapply_wall = sum(r["seconds"] for r in reapply_recs) / len(reapply_recs) * total
-    reapply_inv = total if exact_counts else round(
-        sum(r["invocations"] - r.get("metadata", 0) for r in reapply_recs) / len(reapply_recs) * total) + 1
+    if exact_counts:  # pcs: every show is alike
+        reapply_wall = sum(r["seconds"] for r in reapply_recs) / len(reapply_recs) * total
+        reapply_inv = total
+    else:  # one Session: its first converge reads the CIB (and meta-data); later ones may not need to
+        first, rest = reapply_recs[0], reapply_recs[1:] or reapply_recs[:1]
+        reapply_wall = first["seconds"] + sum(r["seconds"] for r in rest) / len(rest) * (total - 1)
+        reapply_inv = first["invocations"] + round(
+            sum(r["invocations"] - r.get("metadata", 0) for r in rest) / len(rest) * (total - 1))
     common = {"estimated": True, "sampled": desc, "counts_exact": exact_counts}
     if any("calls" in r for _, recs in windows for r in recs):
         calls = [c for _, recs in windows for r in recs for c in r["calls"]]
