@@ -10,6 +10,15 @@ from tests.support.pcmktools import needs_pacemaker_tools
 pytest_plugins = ["tests.support.fixtures"]
 
 
+def pytest_configure(config):
+    # Importing Salt installs a handler that keeps every log record until exit
+    # and then writes them to a stderr pytest has closed ("Logging error").
+    # Pytest captures logs itself; drop Salt's buffer before it holds anything.
+    from salt._logging import impl  # pylint: disable=import-outside-toplevel
+
+    impl.shutdown_temp_handler()
+
+
 @pytest.fixture
 def cib_file(tmp_path):
     """A fresh, empty offline CIB made by Pacemaker itself."""
