@@ -486,6 +486,55 @@ def test_secret_params(node, minion, prefix):
     assert epoch(node) == before
 
 
+def _node_with_claim(ident, uname, rsc, claim):
+    node = etree.Element("node", id=ident, uname=uname)
+    attrs = etree.SubElement(node, "instance_attributes", id=f"nodes-{ident}")
+    etree.SubElement(attrs, "nvpair", id=f"nodes-{ident}-claim", name=f"saltext-restarting-{rsc}", value=claim.value)
+    return etree.tostring(node, encoding="unicode")
+
+
+def test_restart_abandoned_by_a_failed_node_is_recovered(node, minion, prefix):
+    """A performer died after stopping the resource: the next one restores it and performs its requests.
+
+    The dead performer is a node that is configured but not a member (``ghost``):
+    its claim names it, the resource is stopped as its restart left it, and its
+    request is still recorded in the claim only.
+    """
+    from saltext.pcmk.utils.restarts import Claim  # pylint: disable=import-outside-toplevel
+
+    rsc = f"{prefix}a"
+    minion.write_sls("orphan", dummy(rsc))
+    assert not failures(minion.apply("orphan"))
+    wait(lambda: running_on(node, rsc) == ["n1"], f"{rsc} Started", 30)
+    first_start = start_call_id(node, rsc)
+
+    # A claim by an online node within its time is a restart in progress: pcmk.restart refuses to overlap it.
+    busy = Claim(rsc, "n1", "another-process", None, {}, int(time.time()) + 600)
+    node.run(["cibadmin", "--modify", "--scope", "nodes", "--xml-text", _node_with_claim("1", "n1", rsc, busy)])
+    refused = minion.call_error("pcmk.restart", rsc, "timeout=30")
+    assert f"{rsc} is being restarted by node n1 (minion another-process)" in refused, refused
+    node.run(["cibadmin", "--delete", "--xml-text", '<nvpair id="nodes-1-claim"/>'])
+    assert running_on(node, rsc) == ["n1"]
+
+    ghost = Claim(rsc, "ghost", "ghost-minion", None, {"n1": "2026-01-01T00:00:00Z/ctl1/1"}, int(time.time()) + 600)
+    node.run(["cibadmin", "--create", "--scope", "nodes", "--xml-text", _node_with_claim("4242", "ghost", rsc, ghost)])
+    try:
+        node.run(["crm_resource", "--resource", rsc, "--meta", "--set-parameter", "target-role", "--parameter-value", "Stopped"])
+        wait(lambda: stopped(node, rsc), f"{rsc} stopped by the dead performer", 30)
+
+        result = minion.call("pcmk.restart_pending", "timeout=60")
+        assert result[rsc]["result"] == "restarted", result
+        assert result[rsc]["recovered"] == ["node ghost (minion ghost-minion)"]
+        assert result[rsc]["requests"] == ["n1"] and result[rsc]["started_on"] == ["n1"]
+        assert running_on(node, rsc) == ["n1"] and start_call_id(node, rsc) > first_start
+        root = cib(node)
+        assert not root.xpath("configuration/nodes//nvpair[starts-with(@name, 'saltext-restart')]")
+        assert not root.xpath("//primitive[@id=$r]/meta_attributes/nvpair[@name='target-role']", r=rsc)
+        assert minion.call("pcmk.restart_pending", "timeout=60") == {}  # nothing left pending
+    finally:
+        node.run(["cibadmin", "--delete", "--xml-text", '<node id="4242"/>'], check=False)
+
+
 def test_restart_and_stop_wait_for_the_operations_to_finish(node, minion, prefix):
     """pcmk.restart/pcmk.stop must return only once Pacemaker's operations have completed.
 

@@ -66,6 +66,13 @@ class NodeMinion:
             raise AssertionError(f"salt-call {args} failed (exit {proc.returncode}): {value} {proc.stderr[-2000:]}")
         return value
 
+    def call_error(self, *args, timeout=300):
+        """Run a call that must fail; return what salt-call said (its error names the culprit)."""
+        argv = [SALT_CALL, "-c", str(self.root / "conf"), "--local", "--out=json", "--retcode-passthrough", *args]
+        proc = self.node.run(argv, timeout=timeout, check=False)
+        assert proc.returncode != 0, f"salt-call {args} succeeded: {proc.stdout[-2000:]}"
+        return proc.stdout + proc.stderr
+
     def apply(self, sls, *, test=False, timeout=600):
         """``state.apply sls``; returns ``{state id: result dict}``."""
         args = ["state.apply", sls] + (["test=True"] if test else [])

@@ -493,6 +493,9 @@ def stop(resource_id, wait=True, timeout=120):
 def restart(resource_id, timeout=120):
     """
     Stop a resource everywhere, start it again, and report where and how long.
+    Restart requests pending for it are performed by this restart. If this
+    node fails midway, the next ``pcmk.restart_pending`` anywhere restores the
+    resource's ``target-role``.
 
     CLI Example:
 
@@ -500,7 +503,7 @@ def restart(resource_id, timeout=120):
 
         salt '*' pcmk.restart haproxy-clone timeout=60
     """
-    return operations.restart(_session(), resource_id, timeout=timeout)
+    return restarts.restart(_session(), resource_id, node=node_name(), minion_id=__opts__.get("id"), timeout=timeout)
 
 
 @_errors_as_salt
@@ -655,4 +658,5 @@ def restart_pending(timeout=300, resources=None):
 
         salt ctl1 pcmk.restart_pending timeout=600
     """
-    return restarts.perform(_session(), resources=set(resources) if resources else None, timeout=timeout)
+    return restarts.perform(_session(), node=node_name(), minion_id=__opts__.get("id"),
+                            resources=set(resources) if resources else None, timeout=timeout)

@@ -52,3 +52,11 @@ class NotFound(PcmkError):
 
 class WaitTimeout(PcmkError):
     """The cluster did not settle within the given time."""
+
+
+class RestartInProgress(PcmkError):
+    """Another node is restarting this resource right now."""
+
+
+class ClaimStranded(PcmkError):
+    """A restart could not end its claim (its node lost the cluster); the next performer recovers it."""

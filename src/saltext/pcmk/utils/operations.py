@@ -1,6 +1,6 @@
 """Operations on a live cluster built from the session's one write path.
 
-Start, stop and restart go through ``target-role`` written with the same
+Start and stop go through ``target-role`` written with the same
 conflict-checked patch as every state, and wait with timeouts that say what
 they wait for.
 """
@@ -8,7 +8,7 @@ they wait for.
 import time
 
 from . import status as statusmod
-from .errors import NotFound, SpecError
+from .errors import NotFound
 from .model import ConstraintAbsentSpec, ConstraintSpec, ResourceAbsentSpec, ResourceMetaSpec
 from .nvsets import values
 
@@ -43,40 +43,6 @@ def start(session, resource_id, *, wait=True, timeout=120):
     session.converge([ResourceMetaSpec(resource_id, "target-role", None)])
     if wait and not session.runner.offline:
         statusmod.wait_running(session.runner, resource_id, timeout=timeout, known=known)
-
-
-def restart(session, resource_id, *, timeout=120):
-    """Stop everywhere, then start again; report where and how long.
-
-    The previous ``target-role`` is restored even when waiting fails, so a
-    failed restart never leaves the resource stopped by mistake.
-    """
-    if session.runner.offline:
-        raise SpecError("restart needs a live cluster (CIB_file is set)")
-    _require(session, resource_id)
-    previous = target_role(session, resource_id)
-    current = statusmod.read(session.runner)
-    before = current.running_on(resource_id)
-    known = statusmod.failure_keys(current, resource_id)
-    started = time.monotonic()
-    try:
-        session.converge([ResourceMetaSpec(resource_id, "target-role", "Stopped")])
-        statusmod.wait_stopped(session.runner, resource_id, timeout=timeout)
-        stopped_after = time.monotonic() - started
-    finally:
-        session.refresh()
-        session.converge([ResourceMetaSpec(resource_id, "target-role", None if previous == "Stopped" else previous)])
-    after = []
-    if previous != "Stopped":
-        final = statusmod.wait_running(session.runner, resource_id, timeout=timeout, known=known)
-        after = final.running_on(resource_id)
-    return {
-        "resource": resource_id,
-        "stopped_on": before,
-        "started_on": after,
-        "stop_seconds": round(stopped_after, 2),
-        "total_seconds": round(time.monotonic() - started, 2),
-    }
 
 
 def delete(session, resource_id, *, wait=True, timeout=120, test=False):

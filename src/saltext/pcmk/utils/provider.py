@@ -154,7 +154,8 @@ class ServiceProvider:
             if decl.cloned:
                 operations.restart_here(self.session, decl.top_id, self.node_name, timeout=decl.timeout)
             else:
-                operations.restart(self.session, decl.top_id, timeout=decl.timeout)
+                restarts.restart(self.session, decl.top_id, node=self.node_name, minion_id=self.minion_id,
+                                 timeout=decl.timeout)
         return True
 
     def enable(self, name, **kwargs):

@@ -3,36 +3,89 @@
 A controller whose config changed records ``saltext-restart-<resource>`` as a
 permanent attribute of its own cluster node (a token: time and minion). The
 bootstrap minion later performs one restart per resource for every request
-recorded so far. Performing *claims* the requests first by removing exactly
-the tokens it saw, in one conflict-checked write: of two performers racing,
-only one sees its removal change the CIB, so a resource is never restarted
-twice for the same requests. If the restart fails, the tokens are put back,
-so nothing is left un-restarted by mistake.
+recorded so far.
+
+Performing first *claims* the requests: one conflict-checked write removes
+exactly the tokens it saw and records ``saltext-restarting-<resource>`` on the
+performer's own node, naming the performer, the ``target-role`` to restore and
+the requests it took. Of two performers racing only one can claim; the other
+waits for that claim to end. The claim lives in the CIB, not in the performer:
+when the restart ends, one write removes the claim and restores ``target-role``
+(and puts the requests back if the restart failed). When the performer cannot
+write that (its node lost the cluster mid-restart), its claim is *abandoned*
+once its node is offline or its deadline has passed, and the next performer
+restores ``target-role`` and puts the requests back before going on. So a
+resource is never restarted twice for the same requests, never left stopped by
+a restart, and a request is never lost.
 """
 
+import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import bootstrap, nvsets, operations
+from . import bootstrap, nvsets
 from . import status as statusmod
-from .errors import NotFound, PcmkError
+from .errors import ClaimStranded, NotFound, PcmkError, RestartInProgress, SpecError, WaitTimeout
+from .model import ResourceMetaSpec
 
 log = logging.getLogger(__name__)
 
 PREFIX = "saltext-restart-"
+CLAIM_PREFIX = "saltext-restarting-"
+# A claim outlives its restart by this much before it is taken for abandoned.
+CLAIM_GRACE = 60
 
 
-@dataclass
-class RequestSpec:
-    """Set (``token``) or compare-and-clear (``expect``) one node's request."""
+def _node(cib, name):
+    nodes = cib.root.xpath("configuration/nodes/node[@uname=$n]", n=name)
+    if not nodes:
+        raise NotFound(f"restart request: node {name!r} is not in the cluster")
+    return nodes[0]
 
-    node: str
-    resource: str
-    token: str | None = None
-    expect: str | None = None
+
+def _set_node_attr(cib, node_name, name, value):
+    node = _node(cib, node_name)
+    nvset = nvsets.plain_set(node, "instance_attributes")
+    if nvset is None:
+        nvset = etree.SubElement(node, "instance_attributes", id=cib.unique_id(f"nodes-{node.get('id')}"))
+    nvsets.set_value(cib, nvset, name, value)
+
+
+def _clear_node_attr(cib, node_name, name, expect):
+    """Remove ``name`` from the node when it still holds ``expect``; whether it did."""
+    node = _node(cib, node_name)
+    nvset = nvsets.plain_set(node, "instance_attributes")
+    if nvset is None:
+        return False
+    removed = False
+    for nvpair in nvset.xpath("nvpair[@name=$n]", n=name):
+        if nvpair.get("value") == expect:
+            nvset.remove(nvpair)
+            removed = True
+    if len(nvset) == 0:
+        node.remove(nvset)
+    return removed
+
+
+def _node_attrs(cib, prefix):
+    """``{suffix: {node: value}}`` of the node attributes named ``prefix<suffix>``."""
+    found = {}
+    for node in cib.root.iterfind("configuration/nodes/node"):
+        for nvpair in node.xpath("instance_attributes[not(rule)]/nvpair[starts-with(@name, $p)]", p=prefix):
+            found.setdefault(nvpair.get("name")[len(prefix):], {})[node.get("uname")] = nvpair.get("value")
+    return found
+
+
+def pending(cib):
+    """``{resource: {node: token}}`` of every request recorded in the CIB."""
+    return _node_attrs(cib, PREFIX)
+
+
+class _NodeAttrSpec:
+    """Specs on node attributes: no references to resources, no secrets."""
 
     def references(self):
         return []
@@ -40,34 +93,131 @@ class RequestSpec:
     def secrets(self, ctx):
         return {}
 
+
+@dataclass
+class RequestSpec(_NodeAttrSpec):
+    """Set (``token``) or compare-and-clear (``expect``) one node's request."""
+
+    node: str
+    resource: str
+    token: str | None = None
+    expect: str | None = None
     def apply(self, cib, ctx):
-        nodes = cib.root.xpath("configuration/nodes/node[@uname=$n]", n=self.node)
-        if not nodes:
-            raise NotFound(f"restart request: node {self.node!r} is not in the cluster")
-        node = nodes[0]
-        name = f"{PREFIX}{self.resource}"
-        nvset = nvsets.plain_set(node, "instance_attributes")
         if self.token is not None:
-            if nvset is None:
-                nvset = etree.SubElement(node, "instance_attributes", id=cib.unique_id(f"nodes-{node.get('id')}"))
-            nvsets.set_value(cib, nvset, name, self.token)
-            return
-        if nvset is None:
-            return
-        for nvpair in nvset.xpath("nvpair[@name=$n]", n=name):
-            if nvpair.get("value") == self.expect:
-                nvset.remove(nvpair)
-        if len(nvset) == 0:
-            node.remove(nvset)
+            _set_node_attr(cib, self.node, f"{PREFIX}{self.resource}", self.token)
+        else:
+            _clear_node_attr(cib, self.node, f"{PREFIX}{self.resource}", self.expect)
 
 
-def pending(cib):
-    """``{resource: {node: token}}`` of every request recorded in the CIB."""
-    found = {}
-    for node in cib.root.iterfind("configuration/nodes/node"):
-        for nvpair in node.xpath("instance_attributes[not(rule)]/nvpair[starts-with(@name, $p)]", p=PREFIX):
-            found.setdefault(nvpair.get("name")[len(PREFIX):], {})[node.get("uname")] = nvpair.get("value")
-    return found
+@dataclass(frozen=True)
+class Claim:
+    """A restart in progress, as recorded on the performer's node."""
+
+    resource: str
+    owner: str  # the performer's node
+    minion: str | None
+    role: str | None  # target-role to restore afterwards
+    requests: dict = field(default_factory=dict)  # {node: token} this restart performs
+    until: int = 0  # unix time after which the claim counts as abandoned
+
+    @property
+    def value(self):
+        return json.dumps({"minion": self.minion, "role": self.role, "requests": self.requests, "until": self.until},
+                          sort_keys=True)
+
+    @classmethod
+    def parse(cls, resource, owner, value):
+        try:
+            data = json.loads(value)
+            return cls(resource, owner, data.get("minion"), data.get("role"), dict(data.get("requests") or {}),
+                       int(data.get("until") or 0))
+        except (ValueError, TypeError, AttributeError):
+            # Unreadable: treat as abandoned at once, with nothing to put back.
+            return cls(resource, owner, None, None, {}, 0)
+
+    def describe(self):
+        return f"node {self.owner}" + (f" (minion {self.minion})" if self.minion else "")
+
+    def abandoned(self, status, now=None):
+        """Its performer can no longer end it: its node is not an online member, or its time is up."""
+        online = {n.name for n in status.nodes if n.online and not n.unclean}
+        return self.owner not in online or (time.time() if now is None else now) > self.until
+
+
+def claims(cib):
+    """``{resource: [Claim]}`` of every restart in progress."""
+    return {resource: [Claim.parse(resource, node, value) for node, value in sorted(by_node.items())]
+            for resource, by_node in _node_attrs(cib, CLAIM_PREFIX).items()}
+
+
+def _put_back(cib, resource, requests):
+    """Record ``requests`` again, except where a node has recorded a newer one meanwhile."""
+    current = pending(cib).get(resource, {})
+    for node, token in sorted(requests.items()):
+        if node not in current and cib.root.xpath("configuration/nodes/node[@uname=$n]", n=node):
+            _set_node_attr(cib, node, f"{PREFIX}{resource}", token)
+
+
+@dataclass
+class ClaimSpec(_NodeAttrSpec):
+    """Take the requests still as seen and record the claim, unless a restart is in progress.
+
+    ``claimed`` is the claim as written (None: nothing claimed); it is set by
+    each application, so after a retried write it describes the CIB written.
+    """
+
+    resource: str
+    owner: str
+    minion: str | None
+    seen: dict
+    until: int
+    claimed: Claim | None = field(default=None, init=False, compare=False)
+
+    def apply(self, cib, ctx):
+        self.claimed = None
+        element = cib.resource(self.resource)
+        if element is None or claims(cib).get(self.resource):
+            return
+        current = pending(cib).get(self.resource, {})
+        taken = {node: token for node, token in self.seen.items() if current.get(node) == token}
+        if self.seen and not taken:
+            return
+        role = nvsets.values(element, "meta_attributes").get("target-role")
+        claim = Claim(self.resource, self.owner, self.minion, role, taken, self.until)
+        for node, token in taken.items():
+            _clear_node_attr(cib, node, f"{PREFIX}{self.resource}", token)
+        _set_node_attr(cib, self.owner, f"{CLAIM_PREFIX}{self.resource}", claim.value)
+        self.claimed = claim
+
+
+@dataclass
+class ReleaseSpec(_NodeAttrSpec):
+    """End a claim: remove it, restore ``target-role``, and on failure put its requests back.
+
+    Does nothing once the claim is gone (someone else recovered it), so a late
+    performer never undoes the work of the one that took over.
+    """
+
+    claim: Claim
+    put_back: bool = False
+
+    def apply(self, cib, ctx):
+        claim = self.claim
+        if not _clear_node_attr(cib, claim.owner, f"{CLAIM_PREFIX}{claim.resource}", claim.value):
+            return
+        if cib.resource(claim.resource) is not None:
+            ResourceMetaSpec(claim.resource, "target-role", claim.role).apply(cib, ctx)
+        if self.put_back:
+            _put_back(cib, claim.resource, claim.requests)
+
+
+@dataclass
+class PutBackSpec(_NodeAttrSpec):
+    resource: str
+    requests: dict
+
+    def apply(self, cib, ctx):
+        _put_back(cib, self.resource, self.requests)
 
 
 def request(session, node, resource, minion_id):
@@ -76,36 +226,160 @@ def request(session, node, resource, minion_id):
     return token
 
 
-def _claim(session, resource, seen):
-    outcome = session.converge([RequestSpec(node, resource, expect=token) for node, token in sorted(seen.items())])
-    return outcome.changed
+def _claim_until(timeout):
+    # A restart waits at most ``timeout`` to stop and ``timeout`` to start.
+    return int(time.time() + 2 * timeout + CLAIM_GRACE)
 
 
-def perform(session, *, resources=None, timeout=300):
-    """Restart each resource with pending requests once; ``{resource: result}``."""
+def _recover(session, resource):
+    """End the abandoned claims on ``resource``: ``(recovered, in_progress)`` claims."""
+    found = claims(session.cib).get(resource, [])
+    if not found:
+        return [], None
+    status = statusmod.read(session.runner)
+    stale = [claim for claim in found if claim.abandoned(status)]
+    for claim in stale:
+        log.warning("restart of %s by %s was abandoned; restoring target-role %s and putting back %d request(s)",
+                    resource, claim.describe(), claim.role or "(none)", len(claim.requests))
+        session.converge([ReleaseSpec(claim, put_back=True)])
+    live = next((claim for claim in found if claim not in stale), None)
+    return stale, live
+
+
+def _restart(session, claim, timeout):
+    """Stop everywhere, end the claim (restoring target-role), start where it ran; report.
+
+    A failed stop ends the claim with its requests put back. When even that
+    write fails, the claim stays for the next performer to recover, and
+    :class:`ClaimStranded` says so.
+    """
+    runner, resource = session.runner, claim.resource
+    current = statusmod.read(runner)
+    before = current.running_on(resource)
+    known = statusmod.failure_keys(current, resource)
+    started = time.monotonic()
+    error = None
+    try:
+        session.converge([ResourceMetaSpec(resource, "target-role", "Stopped")])
+        statusmod.wait_stopped(runner, resource, timeout=timeout)
+    except PcmkError as exc:
+        error = exc
+    stopped_after = time.monotonic() - started
+    try:
+        session.refresh()
+        session.converge([ReleaseSpec(claim, put_back=error is not None)])
+    except PcmkError as exc:
+        raise ClaimStranded(
+            f"restart of {resource} {'failed (' + str(error) + ')' if error else 'stopped it'}, and this node could "
+            f"not end its claim ({exc}); the next performer restores target-role "
+            f"{claim.role or '(none)'} and puts back {len(claim.requests)} request(s)") from (error or exc)
+    if error is not None:
+        raise error
+    after = []
+    if claim.role != "Stopped":
+        # Everywhere it ran and still can: a clone is restarted only when every instance is back.
+        online = {n.name for n in statusmod.read(runner).nodes if n.online and not n.unclean}
+        try:
+            final = statusmod.wait_running(runner, resource, timeout=timeout, known=known,
+                                           nodes=[n for n in before if n in online])
+        except PcmkError:
+            if claim.requests:
+                session.refresh()
+                session.converge([PutBackSpec(resource, claim.requests)])
+            raise
+        after = final.running_on(resource)
+    return {
+        "resource": resource,
+        "stopped_on": before,
+        "started_on": after,
+        "stop_seconds": round(stopped_after, 2),
+        "total_seconds": round(time.monotonic() - started, 2),
+    }
+
+
+def restart(session, resource, *, node, minion_id=None, timeout=120):
+    """Restart ``resource`` now, from ``node``: stop everywhere, start again; report where and how long.
+
+    The restart is claimed like a pending one (and performs the requests
+    pending for it), so it never overlaps another restart of the same
+    resource, and a performer that dies midway never leaves it stopped.
+    """
+    if session.runner.offline:
+        raise SpecError("restart needs a live cluster (CIB_file is set)")
     session.refresh()
-    results = {}
-    for resource, seen in sorted(pending(session.cib).items()):
-        if resources is not None and resource not in resources:
+    if session.cib.resource(resource) is None:
+        raise NotFound(f"resource {resource!r} does not exist")
+    recovered, live = _recover(session, resource)
+    if live is not None:
+        raise RestartInProgress(f"{resource} is being restarted by {live.describe()}; try again when it ends")
+    session.refresh()
+    spec = ClaimSpec(resource, node, minion_id, pending(session.cib).get(resource, {}), _claim_until(timeout))
+    session.converge([spec])
+    if spec.claimed is None:
+        raise RestartInProgress(f"{resource}: another node began a restart at the same moment; try again")
+    done = _restart(session, spec.claimed, timeout)
+    if recovered:
+        done["recovered"] = [claim.describe() for claim in recovered]
+    if spec.claimed.requests:
+        done["requests"] = sorted(spec.claimed.requests)
+    return done
+
+
+def _perform_one(session, resource, *, node, minion_id, timeout, poll):
+    """One restart of ``resource`` for the requests pending now (waiting out a restart in progress)."""
+    notes, waited_for = {}, None
+    deadline = time.monotonic() + 3 * timeout + CLAIM_GRACE
+    while True:
+        session.refresh()
+        recovered, live = _recover(session, resource)
+        if recovered:
+            notes.setdefault("recovered", []).extend(claim.describe() for claim in recovered)
             continue
+        if live is not None:
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"timed out waiting for the restart of {resource} by {live.describe()} to end")
+            if waited_for is None:
+                log.info("waiting for the restart of %s by %s to end", resource, live.describe())
+            waited_for = live
+            time.sleep(poll)
+            continue
+        seen = pending(session.cib).get(resource, {})
+        if not seen:
+            if waited_for is not None:
+                return {"result": "restarted by another node", "by": waited_for.describe(),
+                        "requests": sorted(waited_for.requests), **notes}
+            return {"result": "recovered" if notes else "nothing pending", **notes}
         if session.cib.resource(resource) is None:
             # The resource is gone: its requests are moot.
-            _claim(session, resource, seen)
-            results[resource] = {"result": "dropped", "reason": "resource no longer exists", "requests": sorted(seen)}
-            continue
-        if not _claim(session, resource, seen):
-            results[resource] = {"result": "skipped", "reason": "another minion claimed these requests"}
-            continue
+            session.converge([RequestSpec(n, resource, expect=token) for n, token in sorted(seen.items())])
+            return {"result": "dropped", "reason": "resource no longer exists", "requests": sorted(seen), **notes}
+        spec = ClaimSpec(resource, node, minion_id, seen, _claim_until(timeout))
+        session.converge([spec])
+        if spec.claimed is None:
+            continue  # another performer claimed first: look again
         try:
-            done = operations.restart(session, resource, timeout=timeout)
+            done = _restart(session, spec.claimed, timeout)
+        except ClaimStranded:
+            raise
         except PcmkError as exc:
-            log.error("restart of %s failed (%s); putting its requests back", resource, exc)
-            session.refresh()
-            session.converge([RequestSpec(node, resource, token=token) for node, token in sorted(seen.items())])
-            results[resource] = {"result": "failed", "error": str(exc), "requests": sorted(seen)}
-            continue
-        results[resource] = {"result": "restarted", "requests": sorted(seen), **done}
-    return results
+            log.error("restart of %s failed (%s); its requests are pending again", resource, exc)
+            return {"result": "failed", "error": str(exc), "requests": sorted(spec.claimed.requests), **notes}
+        return {"result": "restarted", "requests": sorted(spec.claimed.requests), **done, **notes}
+
+
+def perform(session, *, node, minion_id=None, resources=None, timeout=300, poll=1.0):
+    """Restart each resource with pending requests once, from ``node``; ``{resource: result}``.
+
+    Abandoned claims are recovered first (their requests are performed too); a
+    restart in progress elsewhere is waited for, not repeated.
+    """
+    session.refresh()
+    wanted = set(pending(session.cib)) | set(claims(session.cib))
+    return {
+        resource: _perform_one(session, resource, node=node, minion_id=minion_id, timeout=timeout, poll=poll)
+        for resource in sorted(wanted)
+        if resources is None or resource in resources
+    }
 
 
 def wait_settled(session, *, settle, timeout, sleep=time.sleep):
@@ -128,6 +402,14 @@ def wait_settled(session, *, settle, timeout, sleep=time.sleep):
     return last
 
 
+def _awaiting(cib, node_name, mine):
+    """Which of ``mine`` (``{resource: token}``) are still pending or being performed."""
+    current, running = pending(cib), claims(cib)
+    return {rsc for rsc, token in mine.items()
+            if current.get(rsc, {}).get(node_name) == token
+            or any(claim.requests.get(node_name) == token for claim in running.get(rsc, []))}
+
+
 def end_of_run(session, node_name, *, minion_id=None, override=None, settle=10, timeout=300):
     """Restarts at the end of a highstate (no orchestration).
 
@@ -144,14 +426,13 @@ def end_of_run(session, node_name, *, minion_id=None, override=None, settle=10, 
         acting = bootstrap.bootstrap_node(statusmod.read(session.runner))
     if acting == node_name:
         wait_settled(session, settle=settle, timeout=timeout)
-        return perform(session, timeout=timeout)
+        return perform(session, node=node_name, minion_id=minion_id, timeout=timeout)
     if not mine:
         return {}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         session.refresh()
-        still = {r for r, tokens in pending(session.cib).items() if tokens.get(node_name) == mine.get(r)}
-        if not still:
+        if not _awaiting(session.cib, node_name, mine):
             return {r: {"result": "restarted by the bootstrap node", "by": acting} for r in mine}
         time.sleep(1)
-    return perform(session, resources=set(mine), timeout=timeout)
+    return perform(session, node=node_name, minion_id=minion_id, resources=set(mine), timeout=timeout)

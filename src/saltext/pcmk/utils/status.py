@@ -166,9 +166,13 @@ def known_failures(runner, resource_id):
     return failure_keys(read(runner), resource_id)
 
 
-def wait_running(runner, resource_id, *, timeout, node=None, known=frozenset()):
-    """Until ``resource_id`` runs (on ``node``) with no operation pending; a new failure ends it."""
-    where = f" on {node}" if node else ""
+def wait_running(runner, resource_id, *, timeout, node=None, nodes=(), known=frozenset()):
+    """Until ``resource_id`` runs (on ``node``, or on every one of ``nodes``) with no operation pending.
+
+    A new failure ends the wait with the agent's reason.
+    """
+    nodes = [node] if node else list(nodes)
+    where = f" on {', '.join(nodes)}" if nodes else ""
 
     def ready(current):
         new = [f for f in current.failures_of(resource_id) if _failure_key(f) not in known and f.get("task") in ("start", "promote", "monitor")]
@@ -179,7 +183,8 @@ def wait_running(runner, resource_id, *, timeout, node=None, known=frozenset()):
                 f"({failure.get('exitstatus')}{': ' + failure['exitreason'] if failure.get('exitreason') else ''})"
             )
         running = current.running_on(resource_id)
-        return (node in running if node else bool(running)) and not current.busy(resource_id, node)
+        placed = all(n in running for n in nodes) if nodes else bool(running)
+        return placed and not current.busy(resource_id, node)
 
     return wait_for(runner, ready, timeout=timeout, what=f"{resource_id} to run{where}")
 
