@@ -475,6 +475,7 @@ def _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, st
     assert not _target_role_stopped(svc, None)
     latest = {n: v[-1][2] for n, v in svc.start_log().items()}
     assert latest == {n: greeting for n in NODES}, latest
+    return restart_step if reported_ok else None
 
 
 def test_node_fails_during_restart_other_node(salt_cluster, svc):
@@ -488,11 +489,6 @@ def test_node_fails_during_restart_other_node(salt_cluster, svc):
     _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, stderr)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect: when the node performing the restart loses corosync after claiming the requests "
-    "and setting target-role=Stopped, it cannot write the requests back; the clone stays stopped and "
-    "nothing is pending. Needs durable claims (owner + target-role marker in the claim write, "
-    "abandoned claims put back by the next performer)"))
 def test_node_fails_during_restart_acting_node(salt_cluster, svc):
     """The node of the minion performing the restart fails while it runs."""
     bed = salt_cluster
@@ -500,7 +496,13 @@ def test_node_fails_during_restart_acting_node(salt_cluster, svc):
     mark = svc.mark()
     greeting = svc.pillar()
     rc, stdout, stderr, _ = _rollout_with_node_failure(bed, svc, victim)
-    _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, stderr)
+    succeeded = _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, stderr)
+    # The dying performer's claim outlived it: the next bootstrap minion recovered it and restarted.
+    assert succeeded, "the runner should fail over to the next bootstrap minion"
+    ret = restart_return(succeeded)
+    assert [a["minion"] for a in ret["failed_attempts"]] == [bed.minion_of[victim]], ret
+    assert ret["minion"] != bed.minion_of[victim]
+    assert ret["restarts"][CLONE]["recovered"] == [f"node {victim} (minion {bed.minion_of[victim]})"], ret
 
 
 # ---------------------------------------------------------------------------

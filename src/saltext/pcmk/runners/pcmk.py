@@ -39,11 +39,18 @@ def _answers(ret):
             if value is not None and not (isinstance(value, str) and value.startswith(("ERROR", "Minion did not return")))}
 
 
-def _bootstrap(tgt, tgt_type, timeout):
+def _discovery_timeout(timeout=None):
+    return timeout or __opts__.get("pcmk.discovery_timeout", 30)
+
+
+def _bootstrap(tgt, tgt_type, timeout, exclude=()):
+    """The bootstrap minion among the controllers that answer, leaving out ``exclude``."""
     client = _client()
     names = _answers(client.cmd(tgt, "pcmk.node_name", tgt_type=tgt_type, timeout=timeout))
+    names = {minion: node for minion, node in names.items() if minion not in exclude}
     if not names:
-        raise CommandExecutionError(f"no controller answered pcmk.node_name (target {tgt!r})")
+        raise CommandExecutionError(f"no controller answered pcmk.node_name (target {tgt!r}"
+                                    + (f", leaving out {', '.join(sorted(exclude))})" if exclude else ")"))
     overrides = _answers(client.cmd(list(names), "pillar.get", ["pcmk:bootstrap_minion"], kwarg={"unmask": True},
                                     tgt_type="list", timeout=timeout))
     override = next((v for v in overrides.values() if v), None)
@@ -61,9 +68,10 @@ def _bootstrap(tgt, tgt_type, timeout):
         raise CommandExecutionError(str(exc)) from exc
 
 
-def bootstrap_minion(tgt=None, tgt_type=None, timeout=30):
+def bootstrap_minion(tgt=None, tgt_type=None, timeout=None):
     """
-    The minion that acts for the cluster.
+    The minion that acts for the cluster. ``timeout`` (default: master option
+    ``pcmk.discovery_timeout``, 30) bounds each question to the controllers.
 
     CLI Example:
 
@@ -71,24 +79,55 @@ def bootstrap_minion(tgt=None, tgt_type=None, timeout=30):
 
         salt-run pcmk.bootstrap_minion
     """
-    return _bootstrap(*_target(tgt, tgt_type), timeout)
+    return _bootstrap(*_target(tgt, tgt_type), _discovery_timeout(timeout))
 
 
-def _on_bootstrap(fun, args, tgt, tgt_type, timeout, call_timeout):
-    minion = _bootstrap(*_target(tgt, tgt_type), timeout)
-    ret = _client().cmd(minion, fun, args, timeout=call_timeout, full_return=True)
+def _call(minion, fun, kwarg, call_timeout):
+    """``fun`` on ``minion``: its return, or raise saying why there is none."""
+    ret = _client().cmd(minion, fun, kwarg=kwarg, timeout=call_timeout, full_return=True)
     answer = ret.get(minion)
     if not answer:
-        raise CommandExecutionError(f"bootstrap minion {minion} did not answer {fun}")
+        raise CommandExecutionError(f"{minion} did not answer {fun} within {call_timeout}s")
     if answer.get("retcode", 0) != 0:
         raise CommandExecutionError(f"{fun} failed on {minion}: {answer.get('ret')}")
-    return minion, answer.get("ret")
+    return answer.get("ret")
+
+
+def _on_bootstrap(fun, kwarg, tgt, tgt_type, call_timeout, *, minion=None, failover=False, exclude=()):
+    """Run ``fun`` on the bootstrap minion: ``(minion, return, failed attempts)``.
+
+    With ``failover``, a minion whose call fails is left out and the call goes
+    to the next bootstrap minion; only for functions that are safe to run
+    again after a failure (``restart_pending``: its claims make a second run
+    finish, not repeat, the first).
+    """
+    tgt, tgt_type = _target(tgt, tgt_type)
+    failed = []
+    while True:
+        if minion is None:
+            try:
+                minion = _bootstrap(tgt, tgt_type, _discovery_timeout(), exclude=[*exclude, *(f["minion"] for f in failed)])
+            except CommandExecutionError as exc:
+                if not failed:
+                    raise
+                raise CommandExecutionError(f"{fun} failed on every controller tried ({failed}); {exc}") from exc
+        try:
+            return minion, _call(minion, fun, kwarg, call_timeout), failed
+        except CommandExecutionError as exc:
+            if not failover:
+                raise
+            log.warning("%s; trying the next bootstrap minion", exc)
+            failed.append({"minion": minion, "error": str(exc)})
+            minion = None
 
 
 def restart(resource, timeout=300, tgt=None, tgt_type=None):
     """
     Restart a resource once, from the bootstrap minion; waits (at most
     ``timeout`` seconds) and reports where it stopped and started and how long.
+    If that minion fails midway (its node left the cluster), the next
+    bootstrap minion recovers the resource (restores its ``target-role``) and
+    the runner reports the failure with what the recovery did.
 
     CLI Example:
 
@@ -96,7 +135,17 @@ def restart(resource, timeout=300, tgt=None, tgt_type=None):
 
         salt-run pcmk.restart haproxy-clone
     """
-    minion, result = _on_bootstrap("pcmk.restart", [resource, f"timeout={timeout}"], tgt, tgt_type, 30, timeout * 2 + 60)
+    tgt, tgt_type = _target(tgt, tgt_type)
+    minion = _bootstrap(tgt, tgt_type, _discovery_timeout())
+    try:
+        result = _call(minion, "pcmk.restart", {"resource_id": resource, "timeout": timeout}, timeout * 2 + 60)
+    except CommandExecutionError as exc:
+        try:
+            other, recovery, _ = _on_bootstrap("pcmk.restart_pending", {"timeout": timeout, "resources": [resource]},
+                                               tgt, tgt_type, timeout * 3 + 60, failover=True, exclude=[minion])
+        except CommandExecutionError as again:
+            raise CommandExecutionError(f"{exc}; recovering on another controller failed too: {again}") from exc
+        raise CommandExecutionError(f"{exc}; recovered by {other}: {recovery.get(resource, 'nothing to recover')}") from exc
     return {"minion": minion, **result}
 
 
@@ -104,7 +153,10 @@ def restart_pending(timeout=300, tgt=None, tgt_type=None):
     """
     Perform every pending restart request recorded in the CIB, once per
     resource, from the bootstrap minion; then the requests are cleared. Safe
-    to run twice, and when the bootstrap minion changed in between.
+    to run twice, and when the bootstrap minion changed in between. When the
+    bootstrap minion fails midway, the next one takes over: it recovers what
+    the first left (restores ``target-role``, puts requests back) and
+    performs the restarts; the return lists the failed attempt.
 
     CLI Example:
 
@@ -112,11 +164,13 @@ def restart_pending(timeout=300, tgt=None, tgt_type=None):
 
         salt-run pcmk.restart_pending
     """
-    minion, result = _on_bootstrap("pcmk.restart_pending", [f"timeout={timeout}"], tgt, tgt_type, 30, timeout * 2 + 60)
-    failed = {rsc: r for rsc, r in (result or {}).items() if r.get("result") == "failed"}
-    if failed:
-        raise CommandExecutionError(f"restarts failed on {minion} (requests kept pending): {failed}")
-    return {"minion": minion, "restarts": result}
+    minion, result, failed = _on_bootstrap("pcmk.restart_pending", {"timeout": timeout}, tgt, tgt_type,
+                                           timeout * 3 + 60, failover=True)
+    broken = {rsc: r for rsc, r in (result or {}).items() if r.get("result") == "failed"}
+    if broken:
+        raise CommandExecutionError(f"restarts failed on {minion} (requests kept pending): {broken}"
+                                    + (f"; earlier attempts: {failed}" if failed else ""))
+    return {"minion": minion, "restarts": result, **({"failed_attempts": failed} if failed else {})}
 
 
 def status(tgt=None, tgt_type=None, timeout=30):
@@ -129,7 +183,7 @@ def status(tgt=None, tgt_type=None, timeout=30):
 
         salt-run pcmk.status --out=json
     """
-    minion, result = _on_bootstrap("pcmk.status", [], tgt, tgt_type, timeout, timeout)
+    minion, result, _ = _on_bootstrap("pcmk.status", {}, tgt, tgt_type, timeout)
     return {"minion": minion, **result}
 
 
@@ -148,9 +202,17 @@ def restart_when_quiet(quiet=10, timeout=300, tgt=None, tgt_type=None):
     """
     tgt, tgt_type = _target(tgt, tgt_type)
     deadline = time.monotonic() + timeout
-    last, quiet_since = None, time.monotonic()
+    last, quiet_since, minion = None, time.monotonic(), None
     while time.monotonic() < deadline:
-        _, current = _on_bootstrap("pcmk.pending_restarts", [], tgt, tgt_type, 30, 60)
+        # One discovery, then ask that minion; discover again only when it stops answering.
+        try:
+            minion, current, _ = _on_bootstrap("pcmk.pending_restarts", {}, tgt, tgt_type, 60, minion=minion)
+        except CommandExecutionError as exc:
+            if minion is None:
+                raise
+            log.warning("%s; asking the next bootstrap minion", exc)
+            minion = None
+            continue
         if current != last:
             last, quiet_since = current, time.monotonic()
         elif time.monotonic() - quiet_since >= quiet:
