@@ -10,8 +10,7 @@ from .errors import NotFound
 
 def candidates(status):
     """Online node names, best first: DC, then by node id."""
-    online = [n for n in status.nodes if n.online and not n.unclean]
-    ordered = sorted(online, key=lambda n: (not n.is_dc, int(n.id) if str(n.id).isdigit() else n.id))
+    ordered = sorted(status.members(), key=lambda n: (not n.is_dc, int(n.id) if str(n.id).isdigit() else n.id))
     return [n.name for n in ordered]
 
 

@@ -140,7 +140,7 @@ class Claim:
 
     def abandoned(self, status, now=None):
         """Its performer can no longer end it: its node is not an online member, or its time is up."""
-        online = {n.name for n in status.nodes if n.online and not n.unclean}
+        online = {n.name for n in status.members()}
         return self.owner not in online or (time.time() if now is None else now) > self.until
 
 
@@ -278,7 +278,7 @@ def _restart(session, claim, timeout):
     after = []
     if claim.role != "Stopped":
         # Everywhere it ran and still can: a clone is restarted only when every instance is back.
-        online = {n.name for n in statusmod.read(runner).nodes if n.online and not n.unclean}
+        online = {n.name for n in statusmod.read(runner).members()}
         try:
             final = statusmod.wait_running(runner, resource, timeout=timeout, known=known,
                                            nodes=[n for n in before if n in online])

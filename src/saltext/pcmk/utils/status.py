@@ -65,6 +65,10 @@ class ClusterStatus:
     def node(self, name):
         return next((n for n in self.nodes if n.name == name), None)
 
+    def members(self):
+        """Nodes that are online cluster members in good standing (not unclean)."""
+        return [n for n in self.nodes if n.online and not n.unclean]
+
     def instances(self, resource_id):
         """Status entries of a resource: a primitive, or every instance of a clone/group."""
         return [r for r in self.resources if r.id == resource_id or r.id.split(":")[0] == resource_id or r.parent == resource_id]
