@@ -5,7 +5,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
-PACKAGES="pacemaker corosync pacemaker-cli-utils resource-agents pcs crmsh iproute2 util-linux procps psmisc curl"
+# libxml2-utils: ocf-tester (from resource-agents) checks meta-data with xmllint,
+# which --no-install-recommends leaves out.
+PACKAGES="pacemaker corosync pacemaker-cli-utils resource-agents libxml2-utils pcs crmsh iproute2 util-linux procps psmisc curl"
 
 missing=""
 for pkg in $PACKAGES; do
