@@ -6,8 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 # libxml2-utils: ocf-tester (from resource-agents) checks meta-data with xmllint,
-# which --no-install-recommends leaves out.
-PACKAGES="pacemaker corosync pacemaker-cli-utils resource-agents libxml2-utils pcs crmsh iproute2 util-linux procps psmisc curl"
+# which --no-install-recommends leaves out. shellcheck: the shipped agent is linted in the tests.
+PACKAGES="pacemaker corosync pacemaker-cli-utils resource-agents libxml2-utils shellcheck pcs crmsh iproute2 util-linux procps psmisc curl"
 
 missing=""
 for pkg in $PACKAGES; do
