@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast bench bench-rollout clean
 
 setup:
 	VENV=$(VENV) sh scripts/setup.sh
@@ -19,6 +19,9 @@ test-fast: setup
 
 bench: setup
 	$(VENV)/bin/python bench/converge.py
+
+bench-rollout: setup
+	$(VENV)/bin/python bench/rollout.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

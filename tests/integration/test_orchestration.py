@@ -180,6 +180,13 @@ class Service:
         ids = self.cib(node).xpath("//configuration//@id")
         return sorted({i for i in ids if ids.count(i) > 1})
 
+    def record_steps(self, label, steps):
+        """Keep each orchestration step's duration for the report (bench/rollout.py prints them)."""
+        self.report.setdefault("steps", []).extend(
+            {"scenario": label, "step": sid, "result": step.get("result"),
+             "seconds": round(step.get("duration", 0) / 1000, 2)}
+            for sid, step in steps.items())
+
     def bootstrap_minion(self, timeout=10):
         result = self.bed.run("pcmk.bootstrap_minion", f"timeout={timeout}")
         assert result.returncode == 0, result
@@ -221,8 +228,8 @@ def svc(salt_cluster, tmp_path_factory):
     assert {n: len(v) for n, v in service.start_log().items()} == {n: 1 for n in NODES}
     yield service
     if os.environ.get("SALTBED_REPORT"):
-        service.report["cli calls"] = [(" ".join(r.argv[3:])[:160], r.returncode, round(r.seconds, 1))
-                                       for r in bed.history]
+        service.report["cli calls"] = [(" ".join([pathlib.Path(r.argv[0]).name, *r.argv[3:]])[:160], r.returncode,
+                                        round(r.seconds, 1)) for r in bed.history]
         pathlib.Path(os.environ["SALTBED_REPORT"]).write_text(json.dumps(service.report, indent=1, default=str))
     # Leave the shared cluster as we found it: no resource, no requests.
     node = service.live_node()
@@ -282,6 +289,7 @@ def test_rollout_restarts_the_clone_once_after_every_controller_has_the_file(sal
     result = bed.orchestrate(ROLLOUT, {"sls": "site"})
     assert result.returncode == 0, result
     steps = orch_steps(result)
+    svc.record_steps("config change on 3 controllers", steps)
     applied = steps["pcmk-rollout-apply"]
     assert applied["result"] is True, applied
     restart = restart_return(steps["pcmk-rollout-restart"])
@@ -315,6 +323,7 @@ def test_rollout_without_change_restarts_nothing(salt_cluster, svc):
     result = bed.orchestrate(ROLLOUT, {"sls": "site"})
     assert result.returncode == 0, result
     steps = orch_steps(result)
+    svc.record_steps("no change", steps)
     assert steps["pcmk-rollout-apply"]["result"] is True
     assert restart_return(steps["pcmk-rollout-restart"])["restarts"] == {}
     time.sleep(2)
@@ -435,10 +444,11 @@ def _rollout_with_node_failure(bed, svc, victim):
     return proc.returncode, stdout, stderr, killed_at
 
 
-def _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, stderr):
+def _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, stderr, *, role):
     result = json.loads(stdout)
     (steps,) = result["data"].values()
     steps = {v["__id__"]: v for v in steps.values()}
+    svc.record_steps(f"{role} node fails mid-restart", steps)
     assert steps["pcmk-rollout-apply"]["result"] is True, steps
     restart_step = steps["pcmk-rollout-restart"]
     reported_ok = rc == 0 and restart_step["result"] is True
@@ -486,7 +496,7 @@ def test_node_fails_during_restart_other_node(salt_cluster, svc):
     mark = svc.mark()
     greeting = svc.pillar()
     rc, stdout, stderr, _ = _rollout_with_node_failure(bed, svc, victim)
-    _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, stderr)
+    _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, stderr, role="another")
 
 
 def test_node_fails_during_restart_acting_node(salt_cluster, svc):
@@ -496,7 +506,7 @@ def test_node_fails_during_restart_acting_node(salt_cluster, svc):
     mark = svc.mark()
     greeting = svc.pillar()
     rc, stdout, stderr, _ = _rollout_with_node_failure(bed, svc, victim)
-    succeeded = _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, stderr)
+    succeeded = _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, stderr, role="the acting")
     # The dying performer's claim outlived it: the next bootstrap minion recovered it and restarted.
     assert succeeded, "the runner should fail over to the next bootstrap minion"
     ret = restart_return(succeeded)

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""How long orchestration takes on the real three-node bed, as tables.
+
+Runs the orchestration scenarios (tests/integration/test_orchestration.py:
+three namespaced Corosync/Pacemaker nodes, a salt-master, a minion per node)
+with ``SALTBED_REPORT`` set, then prints what the report holds:
+
+- bed start-up and each scenario's wall time;
+- each orchestration step (apply on the controllers, the one restart) per scenario;
+- every ``salt``/``salt-run`` call the scenarios made, grouped by function.
+
+The scenarios assert their outcomes as tests do; a failed scenario is
+reported and its figures are still printed. Needs root (namespaces).
+
+    python bench/rollout.py                  # every scenario (about 5 minutes)
+    python bench/rollout.py -k "rollout"     # a pytest -k selection
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = "tests/integration/test_orchestration.py"
+
+
+def table(headers, rows):
+    rows = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    numeric = [bool(rows) and all(_is_number(r[i]) for r in rows) for i in range(len(headers))]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
+
+    print(line(headers))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return text == "-"
+    return True
+
+
+def call_kind(text):
+    """``salt --static -t 60 ctl1 pcmk.status`` -> ``salt <tgt> pcmk.status``; orchestrations by SLS."""
+    words = text.split()
+    if not words:
+        return "?"
+    tool, rest, skip = words[0], [], False
+    for word in words[1:]:
+        if skip:
+            skip = False
+        elif word == "-t":
+            skip = True
+        elif not word.startswith("-"):
+            rest.append(word)
+    if tool == "salt" and len(rest) >= 2:
+        return f"salt <tgt> {rest[1]}"
+    if rest[:1] == ["state.orchestrate"] and len(rest) > 1:
+        return f"salt-run state.orchestrate {rest[1]}"
+    return f"{tool} {rest[0]}" if rest else tool
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("-k", dest="select", help="pytest -k expression (default: every scenario)")
+    parser.add_argument("--out", type=Path, help="where to keep the JSON report (default bench/results/)")
+    args = parser.parse_args()
+
+    out = args.out or REPO / "bench" / "results" / f"rollout-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN", SCENARIOS]
+    if args.select:
+        argv += ["-k", args.select]
+    began = time.monotonic()
+    proc = subprocess.run(argv, cwd=REPO, env={**os.environ, "SALTBED_REPORT": str(out)},
+                          capture_output=True, text=True, check=False)
+    wall = time.monotonic() - began
+    summary = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
+    if not out.exists():
+        print(proc.stdout[-4000:], proc.stderr[-4000:], sep="\n")
+        sys.exit(f"no report written (pytest: {summary})")
+    report = json.loads(out.read_text())
+
+    print(f"orchestration scenarios on the three-node bed: {summary}; {wall:.0f}s wall in all")
+    print(f"{os.cpu_count()} CPUs; started {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
+
+    print("== bed and scenarios (wall seconds, teardown checks included)")
+    table(["what", "seconds"], [(name, f"{secs:.1f}") for name, secs in report.get("timings", {}).items()])
+
+    steps = report.get("steps", [])
+    if steps:
+        print("\n== orchestration steps (Salt's own durations)")
+        table(["scenario", "step", "result", "seconds"],
+              [(s["scenario"], s["step"], s["result"], f"{s['seconds']:.1f}") for s in steps])
+
+    calls = report.get("cli calls", [])
+    if calls:
+        groups = defaultdict(list)
+        failed = defaultdict(int)
+        for text, returncode, seconds in calls:
+            kind = call_kind(text)
+            groups[kind].append(seconds)
+            failed[kind] += returncode != 0
+        print("\n== salt / salt-run calls the scenarios made")
+        table(["call", "count", "non-zero exit", "median s", "max s"],
+              [(kind, len(secs), failed[kind], f"{statistics.median(secs):.1f}", f"{max(secs):.1f}")
+               for kind, secs in sorted(groups.items(), key=lambda kv: -sum(kv[1]))])
+
+    for entry in report.get("node failure during restart", []):
+        print(f"\nnode {entry['victim']} killed mid-restart: rollout exit {entry['rollout exit']}, "
+              f"restart step result {entry['restart step result']}")
+
+    print(f"\nreport: {out}")
+    sys.exit(0 if proc.returncode == 0 else 1)
+
+
+if __name__ == "__main__":
+    main()
