@@ -118,6 +118,23 @@ def test_claim_is_abandoned_when_its_node_is_offline_or_its_time_is_up(runner):
     assert junk.abandoned(online("n1")) and junk.requests == {}
 
 
+def test_claim_from_an_earlier_membership_of_its_node_is_abandoned(runner):
+    """Online and within its time, but its node left the cluster since: attrd no longer holds its nonce."""
+    now = time.time()
+    taken = restarts.Claim("web", "n2", "minion-n2", "Started", {"n1": "t1"}, int(now) + 600, "nonce-a", int(now) - 60)
+    assert restarts.Claim.parse("web", "n2", taken.value) == taken
+    everyone = online("n1", "n2", "n3")
+    assert not taken.abandoned(everyone, markers={"n2": "nonce-a"})
+    assert taken.abandoned(everyone, markers={"n2": "nonce-b"})  # n2 rejoined: attrd was given a new nonce
+    assert taken.abandoned(everyone, markers={"n1": "x"})  # n2 holds none since it rejoined
+    assert not taken.abandoned(everyone, markers=None)  # unknown (a CIB file): the deadline decides
+    # A nonce reaches the other nodes' attrd a moment after the claim: a young claim is not judged by it.
+    young = restarts.Claim("web", "n2", "minion-n2", None, {}, int(now) + 600, "nonce-a", int(now))
+    assert not young.abandoned(everyone, markers={})
+    # Claims without a nonce (written before nonces, or on a CIB file) keep the deadline rule.
+    assert not restarts.Claim("web", "n2", None, None, {}, int(now) + 600).abandoned(everyone, markers={})
+
+
 def test_recover_restores_what_an_abandoned_claim_stopped(runner):
     """Every node is offline on a CIB file: the claim of n1 is abandoned and recovered."""
     request(runner, "n1", "t1")

@@ -535,6 +535,45 @@ def test_restart_abandoned_by_a_failed_node_is_recovered(node, minion, prefix):
         node.run(["cibadmin", "--delete", "--xml-text", '<node id="4242"/>'], check=False)
 
 
+def test_claim_of_an_earlier_membership_is_recovered_and_a_current_one_is_not(node, minion, prefix):
+    """Claims carry their node's attrd nonce; a nonce the node no longer holds marks a performer that is gone.
+
+    Here the claims are made by hand on the live node: one with the nonce
+    attrd holds for n1 now (a restart in progress: refused), one with a nonce
+    from before (its node left the cluster and rejoined: recovered at once,
+    long before its deadline).
+    """
+    from saltext.pcmk.utils.restarts import ALIVE_ATTR, Claim  # pylint: disable=import-outside-toplevel
+
+    rsc = f"{prefix}m"
+    minion.write_sls("member", dummy(rsc))
+    assert not failures(minion.apply("member"))
+    wait(lambda: running_on(node, rsc) == ["n1"], f"{rsc} Started", 30)
+    node.run(["attrd_updater", "--name", ALIVE_ATTR, "--update", "current", "--private"])
+    wait(lambda: "current" in node.run(["attrd_updater", "--name", ALIVE_ATTR, "--query"], check=False).stdout,
+         "attrd to hold the nonce", 10)
+    long_ago = int(time.time()) - 120
+
+    current = Claim(rsc, "n1", "another-process", None, {}, int(time.time()) + 600, "current", long_ago)
+    node.run(["cibadmin", "--modify", "--scope", "nodes", "--xml-text", _node_with_claim("1", "n1", rsc, current)])
+    refused = minion.call_error("pcmk.restart", rsc, "timeout=30")
+    assert f"{rsc} is being restarted by node n1 (minion another-process)" in refused, refused
+
+    earlier = Claim(rsc, "n1", "gone-process", "Started", {"n1": "2026-01-01T00:00:00Z/ctl1/1"},
+                    int(time.time()) + 600, "from-before-n1-rejoined", long_ago)
+    node.run(["cibadmin", "--modify", "--scope", "nodes", "--xml-text", _node_with_claim("1", "n1", rsc, earlier)])
+    node.run(["crm_resource", "--resource", rsc, "--meta", "--set-parameter", "target-role", "--parameter-value", "Stopped"])
+    wait(lambda: stopped(node, rsc), f"{rsc} stopped by the gone performer", 30)
+    result = minion.call("pcmk.restart_pending", "timeout=60")
+    assert result[rsc]["result"] == "restarted", result
+    assert result[rsc]["recovered"] == ["node n1 (minion gone-process)"]
+    assert time.time() < earlier.until  # by its nonce, not by its deadline
+    assert running_on(node, rsc) == ["n1"]
+    root = cib(node)
+    assert not root.xpath("configuration/nodes//nvpair[starts-with(@name, 'saltext-restart')]")
+    assert root.xpath("//primitive[@id=$r]/meta_attributes/nvpair[@name='target-role']/@value", r=rsc) == ["Started"]
+
+
 def test_restart_and_stop_wait_for_the_operations_to_finish(node, minion, prefix):
     """pcmk.restart/pcmk.stop must return only once Pacemaker's operations have completed.
 

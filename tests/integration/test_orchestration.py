@@ -515,6 +515,42 @@ def test_node_fails_during_restart_acting_node(salt_cluster, svc):
     assert ret["restarts"][CLONE]["recovered"] == [f"node {victim} (minion {bed.minion_of[victim]})"], ret
 
 
+def test_claim_of_a_node_that_left_and_rejoined_is_recovered_at_once(salt_cluster, svc):
+    """A performer's node left the cluster and came back before anyone looked.
+
+    Online again and within its claim's deadline, yet its restart is gone:
+    Pacemaker dropped the node's attrd nonce when it left, so the next
+    performer recovers the claim at once instead of waiting for the deadline.
+    The claim is written as a performer writes it, with the victim's nonce.
+    """
+    from saltext.pcmk.utils.restarts import ALIVE_ATTR, CLAIM_PREFIX, Claim  # pylint: disable=import-outside-toplevel
+
+    bed = salt_cluster
+    acting = bed.node_of[svc.bootstrap_minion()]
+    victim = bed.cluster.node(next(n for n in NODES if n not in (acting, svc.dc())))
+    victim.run(["attrd_updater", "--name", ALIVE_ATTR, "--update", "before-it-left", "--private"])
+    claim = Claim(CLONE, victim.name, bed.minion_of[victim.name], None, {}, int(time.time()) + 3600,
+                  "before-it-left", int(time.time()))
+    victim.run(["crm_attribute", "--node", victim.name, "--lifetime", "forever",
+                "--name", f"{CLAIM_PREFIX}{CLONE}", "--update", claim.value])
+    victim.run(["crm_resource", "--resource", CLONE, "--meta", "--set-parameter", "target-role",
+                "--parameter-value", "Stopped"])
+    wait(lambda: svc.running_on() == [], f"{CLONE} stopped by the performer", 60)
+    mark = svc.mark()
+
+    victim.kill_corosync()
+    bed.restart_node(victim.name)
+    result = bed.run("pcmk.restart_pending", "timeout=30")
+    assert result.returncode == 0, result
+    outcome = result.data["restarts"][CLONE]
+    assert outcome == {"result": "recovered", "recovered": [claim.describe()]}, result.data
+    assert time.time() < claim.until  # by its nonce, not by its deadline
+    svc.wait_running()
+    assert not _target_role_stopped(svc, None)
+    assert not svc.cib().xpath(f"//nodes//nvpair[starts-with(@name, '{CLAIM_PREFIX}')]")
+    assert {n: len(v) for n, v in svc.new_starts(mark).items()} == {n: 1 for n in NODES}
+
+
 # ---------------------------------------------------------------------------
 # 5. Three highstates at the same moment
 # ---------------------------------------------------------------------------

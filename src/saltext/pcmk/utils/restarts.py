@@ -17,6 +17,14 @@ once its node is offline or its deadline has passed, and the next performer
 restores ``target-role`` and puts the requests back before going on. So a
 resource is never restarted twice for the same requests, never left stopped by
 a restart, and a request is never lost.
+
+A node that left the cluster and came back before anyone looked is online
+again, yet its performer is gone. So each node holds a nonce in a private
+Pacemaker node attribute (``saltext-alive``, kept by pacemaker-attrd, never
+written to the CIB), set on first use, and a claim records its node's nonce.
+Pacemaker drops a node's attributes when the node leaves the cluster, so the
+nonce names the node's current membership: a claim whose nonce its node no
+longer holds is abandoned too, without waiting for its deadline.
 """
 
 import json
@@ -37,6 +45,10 @@ PREFIX = "saltext-restart-"
 CLAIM_PREFIX = "saltext-restarting-"
 # A claim outlives its restart by this much before it is taken for abandoned.
 CLAIM_GRACE = 60
+ALIVE_ATTR = "saltext-alive"
+# A new nonce reaches the other nodes' attrd within milliseconds; a claim
+# younger than this is never judged by its nonce.
+ALIVE_GRACE = 10
 
 
 def _node(cib, name):
@@ -119,18 +131,22 @@ class Claim:
     role: str | None  # target-role to restore afterwards
     requests: dict = field(default_factory=dict)  # {node: token} this restart performs
     until: int = 0  # unix time after which the claim counts as abandoned
+    alive: str | None = None  # the owner's saltext-alive nonce when it claimed
+    since: int = 0  # unix time of the claim
 
     @property
     def value(self):
-        return json.dumps({"minion": self.minion, "role": self.role, "requests": self.requests, "until": self.until},
-                          sort_keys=True)
+        data = {"minion": self.minion, "role": self.role, "requests": self.requests, "until": self.until}
+        if self.alive:
+            data.update(alive=self.alive, since=self.since)
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def parse(cls, resource, owner, value):
         try:
             data = json.loads(value)
             return cls(resource, owner, data.get("minion"), data.get("role"), dict(data.get("requests") or {}),
-                       int(data.get("until") or 0))
+                       int(data.get("until") or 0), data.get("alive"), int(data.get("since") or 0))
         except (ValueError, TypeError, AttributeError):
             # Unreadable: treat as abandoned at once, with nothing to put back.
             return cls(resource, owner, None, None, {}, 0)
@@ -138,10 +154,16 @@ class Claim:
     def describe(self):
         return f"node {self.owner}" + (f" (minion {self.minion})" if self.minion else "")
 
-    def abandoned(self, status, now=None):
-        """Its performer can no longer end it: its node is not an online member, or its time is up."""
-        online = {n.name for n in status.members()}
-        return self.owner not in online or (time.time() if now is None else now) > self.until
+    def abandoned(self, status, now=None, markers=None):
+        """Its performer can no longer end it: its node is not an online member, its time is up,
+        or its node left the cluster since the claim (``markers``, ``{node: nonce}`` from attrd,
+        no longer holds the claim's nonce; None: not known, as on a CIB file).
+        """
+        now = time.time() if now is None else now
+        if self.owner not in {n.name for n in status.members()} or now > self.until:
+            return True
+        return (self.alive is not None and markers is not None and markers.get(self.owner) != self.alive
+                and now - self.since > ALIVE_GRACE)
 
 
 def claims(cib):
@@ -158,6 +180,35 @@ def _put_back(cib, resource, requests):
             _set_node_attr(cib, node, f"{PREFIX}{resource}", token)
 
 
+def alive_markers(runner):
+    """``{node: nonce}`` of the liveness nonces attrd holds; None on a CIB file (no attrd)."""
+    if runner.offline:
+        return None
+    proc = runner.run(["attrd_updater", "--name", ALIVE_ATTR, "--query", "--all", "--output-as=xml"],
+                      ok_codes=(0, 78))
+    if proc.returncode == 78:  # no node holds it yet
+        return {}
+    return {a.get("host"): a.get("value") for a in etree.fromstring(proc.stdout.encode()).iter("attribute")}
+
+
+def mark_alive(runner, node):
+    """``node``'s liveness nonce (this node's), set when it holds none; None on a CIB file.
+
+    Kept, not renewed: every claim this node makes during its membership
+    carries the same nonce, so a second performer on the node never voids
+    the first one's claim.
+    """
+    markers = alive_markers(runner)
+    if markers is None:
+        return None
+    if markers.get(node):
+        return markers[node]
+    nonce = f"{time.time_ns():x}"
+    runner.run(["attrd_updater", "--name", ALIVE_ATTR, "--update", nonce, "--private"])
+    # Read back: of two performers setting it at once, the value attrd kept wins (it may lag by a message).
+    return alive_markers(runner).get(node) or nonce
+
+
 @dataclass
 class ClaimSpec(_NodeAttrSpec):
     """Take the requests still as seen and record the claim, unless a restart is in progress.
@@ -171,6 +222,7 @@ class ClaimSpec(_NodeAttrSpec):
     minion: str | None
     seen: dict
     until: int
+    alive: str | None = None
     claimed: Claim | None = field(default=None, init=False, compare=False)
 
     def apply(self, cib, ctx):
@@ -183,7 +235,8 @@ class ClaimSpec(_NodeAttrSpec):
         if self.seen and not taken:
             return
         role = nvsets.values(element, "meta_attributes").get("target-role")
-        claim = Claim(self.resource, self.owner, self.minion, role, taken, self.until)
+        claim = Claim(self.resource, self.owner, self.minion, role, taken, self.until, self.alive,
+                      int(time.time()) if self.alive else 0)
         for node, token in taken.items():
             _clear_node_attr(cib, node, f"{PREFIX}{self.resource}", token)
         _set_node_attr(cib, self.owner, f"{CLAIM_PREFIX}{self.resource}", claim.value)
@@ -237,7 +290,8 @@ def _recover(session, resource):
     if not found:
         return [], None
     status = statusmod.read(session.runner)
-    stale = [claim for claim in found if claim.abandoned(status)]
+    markers = alive_markers(session.runner)
+    stale = [claim for claim in found if claim.abandoned(status, markers=markers)]
     for claim in stale:
         log.warning("restart of %s by %s was abandoned; restoring target-role %s and putting back %d request(s)",
                     resource, claim.describe(), claim.role or "(none)", len(claim.requests))
@@ -313,7 +367,8 @@ def restart(session, resource, *, node, minion_id=None, timeout=120):
     if live is not None:
         raise RestartInProgress(f"{resource} is being restarted by {live.describe()}; try again when it ends")
     session.refresh()
-    spec = ClaimSpec(resource, node, minion_id, pending(session.cib).get(resource, {}), _claim_until(timeout))
+    spec = ClaimSpec(resource, node, minion_id, pending(session.cib).get(resource, {}), _claim_until(timeout),
+                     mark_alive(session.runner, node))
     session.converge([spec])
     if spec.claimed is None:
         raise RestartInProgress(f"{resource}: another node began a restart at the same moment; try again")
@@ -353,7 +408,7 @@ def _perform_one(session, resource, *, node, minion_id, timeout, poll):
             # The resource is gone: its requests are moot.
             session.converge([RequestSpec(n, resource, expect=token) for n, token in sorted(seen.items())])
             return {"result": "dropped", "reason": "resource no longer exists", "requests": sorted(seen), **notes}
-        spec = ClaimSpec(resource, node, minion_id, seen, _claim_until(timeout))
+        spec = ClaimSpec(resource, node, minion_id, seen, _claim_until(timeout), mark_alive(session.runner, node))
         session.converge([spec])
         if spec.claimed is None:
             continue  # another performer claimed first: look again
