@@ -51,11 +51,15 @@ ALIVE_ATTR = "saltext-alive"
 ALIVE_GRACE = 10
 
 
+def _find_node(cib, name):
+    return next(iter(cib.root.xpath("configuration/nodes/node[@uname=$n]", n=name)), None)
+
+
 def _node(cib, name):
-    nodes = cib.root.xpath("configuration/nodes/node[@uname=$n]", n=name)
-    if not nodes:
+    node = _find_node(cib, name)
+    if node is None:
         raise NotFound(f"restart request: node {name!r} is not in the cluster")
-    return nodes[0]
+    return node
 
 
 def _set_node_attr(cib, node_name, name, value):
@@ -114,6 +118,7 @@ class RequestSpec(_NodeAttrSpec):
     resource: str
     token: str | None = None
     expect: str | None = None
+
     def apply(self, cib, ctx):
         if self.token is not None:
             _set_node_attr(cib, self.node, f"{PREFIX}{self.resource}", self.token)
@@ -176,7 +181,7 @@ def _put_back(cib, resource, requests):
     """Record ``requests`` again, except where a node has recorded a newer one meanwhile."""
     current = pending(cib).get(resource, {})
     for node, token in sorted(requests.items()):
-        if node not in current and cib.root.xpath("configuration/nodes/node[@uname=$n]", n=node):
+        if node not in current and _find_node(cib, node) is not None:
             _set_node_attr(cib, node, f"{PREFIX}{resource}", token)
 
 
@@ -284,6 +289,13 @@ def _claim_until(timeout):
     return int(time.time() + 2 * timeout + CLAIM_GRACE)
 
 
+def _claim(session, resource, *, node, minion_id, seen, timeout):
+    """Claim ``resource`` for a restart from ``node`` taking the ``seen`` requests: the Claim, or None."""
+    spec = ClaimSpec(resource, node, minion_id, seen, _claim_until(timeout), mark_alive(session.runner, node))
+    session.converge([spec])
+    return spec.claimed
+
+
 def _recover(session, resource):
     """End the abandoned claims on ``resource``: ``(recovered, in_progress)`` claims."""
     found = claims(session.cib).get(resource, [])
@@ -367,16 +379,15 @@ def restart(session, resource, *, node, minion_id=None, timeout=120):
     if live is not None:
         raise RestartInProgress(f"{resource} is being restarted by {live.describe()}; try again when it ends")
     session.refresh()
-    spec = ClaimSpec(resource, node, minion_id, pending(session.cib).get(resource, {}), _claim_until(timeout),
-                     mark_alive(session.runner, node))
-    session.converge([spec])
-    if spec.claimed is None:
+    claimed = _claim(session, resource, node=node, minion_id=minion_id,
+                     seen=pending(session.cib).get(resource, {}), timeout=timeout)
+    if claimed is None:
         raise RestartInProgress(f"{resource}: another node began a restart at the same moment; try again")
-    done = _restart(session, spec.claimed, timeout)
+    done = _restart(session, claimed, timeout)
     if recovered:
         done["recovered"] = [claim.describe() for claim in recovered]
-    if spec.claimed.requests:
-        done["requests"] = sorted(spec.claimed.requests)
+    if claimed.requests:
+        done["requests"] = sorted(claimed.requests)
     return done
 
 
@@ -408,18 +419,17 @@ def _perform_one(session, resource, *, node, minion_id, timeout, poll):
             # The resource is gone: its requests are moot.
             session.converge([RequestSpec(n, resource, expect=token) for n, token in sorted(seen.items())])
             return {"result": "dropped", "reason": "resource no longer exists", "requests": sorted(seen), **notes}
-        spec = ClaimSpec(resource, node, minion_id, seen, _claim_until(timeout), mark_alive(session.runner, node))
-        session.converge([spec])
-        if spec.claimed is None:
+        claimed = _claim(session, resource, node=node, minion_id=minion_id, seen=seen, timeout=timeout)
+        if claimed is None:
             continue  # another performer claimed first: look again
         try:
-            done = _restart(session, spec.claimed, timeout)
+            done = _restart(session, claimed, timeout)
         except ClaimStranded:
             raise
         except PcmkError as exc:
             log.error("restart of %s failed (%s); its requests are pending again", resource, exc)
-            return {"result": "failed", "error": str(exc), "requests": sorted(spec.claimed.requests), **notes}
-        return {"result": "restarted", "requests": sorted(spec.claimed.requests), **done, **notes}
+            return {"result": "failed", "error": str(exc), "requests": sorted(claimed.requests), **notes}
+        return {"result": "restarted", "requests": sorted(claimed.requests), **done, **notes}
 
 
 def perform(session, *, node, minion_id=None, resources=None, timeout=300, poll=1.0):
