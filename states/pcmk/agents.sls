@@ -4,3 +4,4 @@ pcmk-agent-openstack-service:
   pcmk.ocf_agent:
     - name: openstack-service
     - provider: saltext
+    - aggregate: false  # Salt 3008 would fold it into the pcmk states' aggregate, out of order

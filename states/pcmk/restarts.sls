@@ -5,3 +5,4 @@
 pcmk-pending-restarts:
   pcmk.restart_pending:
     - order: last
+    - aggregate: false  # Salt 3008 would fold it into the pcmk states' aggregate, out of order

@@ -78,7 +78,8 @@ def test_every_wrapper_renders(formula_env, project):
 
 def test_generic_wrapper_vips_and_provider_dropin(formula_env):
     pillar = {"pcmk": {"vips": {"vip-public": {"ip": "192.0.2.10", "cidr_netmask": 24}},
-                       "services": {"cinder-volume": {"ha": True}, "nova-api": {"ha": False}},
+                       "services": {"cinder-volume": {"ha": True, "params": {"binary": "/usr/bin/cinder-volume"}},
+                                    "nova-api": {"ha": False}},
                        "minion_provider": True}}
     high = show(formula_env, "pcmk.services", pillar)
     assert high["vip-public"]["params"] == {"ip": "192.0.2.10", "cidr_netmask": 24}

@@ -21,9 +21,9 @@ def test_pillar_example_is_valid():
     assert set(services.ha_services()) >= {"cinder-volume", "haproxy", "mariadb"}
 
 
-def test_without_systemd_underivable_agents_name_their_key():
+def test_without_systemd_underivable_agents_name_their_key(tmp_path):
     pillar = yaml.safe_load(EXAMPLE.read_text())["pcmk"]
-    services = ServicePillar(pillar, systemd=False)
+    services = ServicePillar(pillar, systemd=False, init_dir=tmp_path)
     with pytest.raises(SpecError, match="pillar pcmk:services:haproxy:agent is missing"):
         services.declaration("haproxy")
     assert services.declaration("cinder-volume").agent == "ocf:saltext:openstack-service"

@@ -21,7 +21,13 @@ def test_agent_is_derived_from_systemd_or_binary():
     no_systemd = ServicePillar({"services": {"nova-api": {"ha": True, "params": {"binary": "/usr/bin/nova-api"}}}}, systemd=False)
     assert no_systemd.declaration("nova-api").agent == GENERIC_AGENT
     with pytest.raises(SpecError, match="pillar pcmk:services:nova-api:agent is missing and cannot be derived"):
-        ServicePillar({"services": {"nova-api": {"ha": True}}}, systemd=False).declaration("nova-api")
+        ServicePillar({"services": {"nova-api": {"ha": True}}}, systemd=False, init_dir="/nonexistent").declaration("nova-api")
+
+
+def test_agent_is_an_lsb_script_where_the_host_has_one(tmp_path):
+    (tmp_path / "haproxy").write_text("#!/bin/sh\n")
+    pillar = ServicePillar({"services": {"haproxy": {"ha": True}}}, systemd=False, init_dir=tmp_path)
+    assert pillar.declaration("haproxy").agent == "lsb:haproxy"
 
 
 @pytest.mark.parametrize("pillar, culprit", [
@@ -32,6 +38,12 @@ def test_agent_is_derived_from_systemd_or_binary():
     ({"services": {"nova-api": {"resource": "9lives"}}}, "pillar pcmk:services:nova-api:resource"),
     ({"profile": "old-school"}, "pillar pcmk:profile 'old-school' is not a known profile"),
     ({"restart": {"settle": "long"}}, "pillar pcmk:restart:settle must be a number"),
+    ({"services": {"nova-api": "ha"}}, "pillar pcmk:services:nova-api must be a mapping of settings"),
+    ({"vips": {"vip": {"ip": "192.0.2.1", "ops": {"name": "monitor"}}}}, "pillar pcmk:vips:vip:ops must be a list"),
+    ({"vips": {"vip": {"ip": "192.0.2.1", "nic": ["eth0"]}}}, "pillar pcmk:vips:vip:nic must be a plain value"),
+    ({"vips": {"vip": "192.0.2.1"}}, "pillar pcmk:vips:vip must be a mapping of IPaddr2 parameters"),
+    ({"vips": {"vip": {"ip": "192.0.2.1", "ops": [{"interval": "10s"}]}}},
+     "pillar pcmk:vips:vip: resource 'vip': each op must be a mapping with a 'name'"),
     ({"services": {"nova-api": {"ha": True, "agent": "ocf:x:y", "constraints": [{"kind": "order"}]}}},
      "pillar pcmk:services:nova-api:constraints:1: constraint 'nova-api-order-1': an order constraint needs first and then"),
 ])
@@ -52,6 +64,56 @@ def test_next_generation_profile():
     volume = pillar.declaration("cinder-volume")
     assert not volume.cloned and volume.restart == "cluster"
     assert pillar.declaration("mariadb").top_id == "galera-clone"
+
+
+def test_empty_services_and_no_vips_are_nothing_to_do():
+    assert ServicePillar({"services": None, "vips": None}, systemd=True).ordered() == []
+    assert ServicePillar({"services": None}, systemd=True).vips() == {}
+
+
+def test_services_are_ordered_by_their_constraints_between_each_other():
+    agent = {"ha": True, "agent": "ocf:pacemaker:Dummy"}
+    pillar = ServicePillar({"services": {
+        "app-a": {**agent, "constraints": [{"kind": "order", "first": "app-b"}]},
+        "app-b": {**agent, "constraints": [{"kind": "colocation", "with_rsc": "app-c-clone"}]},
+        "app-c": {**agent, "clone": True},
+        "plain": {"ha": False},
+    }, "vips": {"vip": {"ip": "192.0.2.1"}}}, systemd=True)
+    ordered = pillar.ordered()
+    assert [e["service"] for e in ordered] == ["app-c", "plain", "app-b", "app-a"]
+    assert {e["service"]: e["requires"] for e in ordered} == {"app-a": ["app-b"], "app-b": ["app-c"], "app-c": [], "plain": []}
+
+
+def test_a_cycle_between_services_names_them():
+    agent = {"ha": True, "agent": "ocf:pacemaker:Dummy"}
+    pillar = ServicePillar({"services": {
+        "app-a": {**agent, "constraints": [{"kind": "order", "first": "app-b"}]},
+        "app-b": {**agent, "constraints": [{"kind": "order", "first": "app-a"}]},
+    }}, systemd=True)
+    with pytest.raises(SpecError, match="app-a, app-b name each other in a cycle"):
+        pillar.ordered()
+
+
+def test_next_generation_profile_applies_and_orders_haproxy_after_the_vips():
+    pillar = ServicePillar({"profile": "next-generation", "vips": {"vip-public": {"ip": "192.0.2.10"}}}, systemd=True)
+    ordered = {e["service"]: e for e in pillar.ordered()}
+    assert set(ordered) == {"cinder-volume", "haproxy", "mariadb", "rabbitmq-server", "redis-server"}
+    assert ordered["haproxy"]["vips"] == ["vip-public"]
+
+
+def test_next_generation_galera_knows_the_cluster_nodes():
+    pillar = ServicePillar({"profile": "next-generation"}, systemd=True, nodes=lambda: ["ctl2", "ctl1", "ctl3"])
+    galera = pillar.declaration("mariadb")
+    assert galera.params["wsrep_cluster_address"] == "gcomm://ctl1,ctl2,ctl3"
+    spec = galera.resource_spec()
+    assert spec.clone.promotable and str(spec.clone.meta["promoted-max"]) == "3"
+    overridden = ServicePillar({"profile": "next-generation", "services": {"mariadb": {
+        "params": {"wsrep_cluster_address": "gcomm://db1,db2"}, "clone": {"promoted-max": 2}}}},
+        systemd=True, nodes=["ctl1", "ctl2", "ctl3"])
+    galera = overridden.declaration("mariadb")
+    assert galera.params["wsrep_cluster_address"] == "gcomm://db1,db2"
+    assert galera.resource_spec().clone.meta["promoted-max"] == 2
+    assert ServicePillar({"profile": "next-generation"}, systemd=True).declaration("redis-server").resource_spec().clone.meta["notify"] is True
 
 
 def test_pillar_overrides_profile_keys():

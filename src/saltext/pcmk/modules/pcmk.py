@@ -19,6 +19,7 @@ from saltext.pcmk.utils import status as statusmod
 from saltext.pcmk.utils import validate as validatemod
 from saltext.pcmk.utils.errors import NotFound
 from saltext.pcmk.utils.metadata import MetadataCache
+from saltext.pcmk.utils.services import ServicePillar
 from saltext.pcmk.utils.session import Session
 
 log = logging.getLogger(__name__)
@@ -594,6 +595,39 @@ def agent_deploy(provider, agent_type, source=None, test=False, saltenv="base"):
     if not test:
         agentfiles.deploy(provider, agent_type, content)
     return {"changed": True, "diff": diff, "path": agentfiles.agent_path(provider, agent_type)}
+
+
+# -- pillar, as the formula reads it ----------------------------------------------------
+@_errors_as_salt
+def pillar_services():
+    """
+    The services pillar ``pcmk:services`` and its ``profile`` declare, checked,
+    in the order to apply them (a service after those its constraints name):
+    ``[{service, ha, requires, vips}]``. The ``pcmk.services`` formula renders
+    from this; a pillar error names its key.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.pillar_services
+    """
+    return ServicePillar(saltglue.pcmk_pillar(__salt__), nodes=[]).ordered()
+
+
+@_errors_as_salt
+def pillar_vips():
+    """
+    The virtual IPs pillar ``pcmk:vips`` declares, checked:
+    ``{id: {agent, params, ops, meta}}``. The ``pcmk.vips`` formula renders from this.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.pillar_vips
+    """
+    return ServicePillar(saltglue.pcmk_pillar(__salt__), nodes=[]).vips()
 
 
 # -- pending restarts ------------------------------------------------------------------

@@ -25,6 +25,7 @@ import salt.loader
 
 from saltext.pcmk.utils import agentfiles, model, operations, restarts, saltglue
 from saltext.pcmk.utils.errors import PcmkError
+from saltext.pcmk.utils.metadata import AgentRef
 from saltext.pcmk.utils.services import ServicePillar
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,12 @@ def __virtual__():
 
 # -- spec builders: state arguments -> specs ------------------------------------------
 def _resource_specs(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
-                    clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True):
+                    clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True,
+                    default_ops=True):
     return [model.ResourceSpec.build(
         name, agent, params=params, meta=meta, ops=ops, utilization=utilization, clone=clone, clone_id=clone_id,
         clone_meta=clone_meta, promotable=promotable, group=group, secret_params=secret_params,
-        secrets_in_cib=secrets_in_cib,
+        secrets_in_cib=secrets_in_cib, default_ops=default_ops,
     )]
 
 
@@ -159,7 +161,8 @@ def mod_aggregate(low, chunks, running):
 
 # -- states ------------------------------------------------------------------------
 def resource(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
-             clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True, **kwargs):
+             clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True,
+             default_ops=True, **kwargs):
     """
     Ensure a primitive resource exists exactly as declared.
 
@@ -173,7 +176,18 @@ def resource(name, agent, params=None, meta=None, ops=None, utilization=None, cl
         removed, except ``target-role`` and ``is-managed`` in ``meta``, which
         operators set at run time). Omitted: left as they are.
     ops
-        List of ``{name, interval, timeout, ...}``; exact when given.
+        List of ``{name, interval, timeout, ...}``. A new resource gets the
+        operations its agent's meta-data advises (start, stop, monitor,
+        promote, demote, with the advised intervals and timeouts), as ``pcs
+        resource create`` does; an op named here replaces the advice for that
+        operation, completed from it (``{name: monitor, interval: 30s}`` keeps
+        the advised timeout). On an existing resource the ops named here are
+        exact and the others the agent advises are left as they are (so a
+        resource pcs made is adopted without churn); ops of other names are
+        removed. Omitted: the ops of an existing resource are left alone.
+    default_ops
+        ``False``: a new resource gets only the ops named in ``ops`` and a
+        monitor (like ``pcs resource create --no-default-ops``).
     clone / clone_id / clone_meta / promotable
         Run as a clone (``<name>-clone`` unless ``clone_id``); ``clone`` may be
         a mapping of clone meta attributes; ``promotable: true`` for a
@@ -199,7 +213,7 @@ def resource(name, agent, params=None, meta=None, ops=None, utilization=None, cl
     """
     return _converge(name, "resource", kwargs, agent=agent, params=params, meta=meta, ops=ops, utilization=utilization,
                      clone=clone, clone_id=clone_id, clone_meta=clone_meta, promotable=promotable, group=group,
-                     secret_params=secret_params, secrets_in_cib=secrets_in_cib)
+                     secret_params=secret_params, secrets_in_cib=secrets_in_cib, default_ops=default_ops)
 
 
 def resource_absent(name, wait=True, timeout=120, **kwargs):
@@ -468,13 +482,22 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
         if diff is None:
             ret["comment"] = f"agent ocf:{provider}:{agent_type} is already installed as declared"
             return ret
+        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+        agent_ref = AgentRef("ocf", agent_type, provider)
         if __opts__.get("test"):
+            # The same checks as the real run; resources later in this run are
+            # checked against the agent this state would install.
+            metadata = agentfiles.check_candidate(provider, agent_type, content)
+            if session.metadata is not None:
+                session.metadata.provide(agent_ref, metadata)
             ret.update(result=None, changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} would be installed")
             return ret
         tester = None
         if ocf_tester is not None:
             tester = (ocf_tester or {}).get("params", {}) if isinstance(ocf_tester, dict) else {}
         path = agentfiles.deploy(provider, agent_type, content, ocf_tester_params=tester)
+        if session.metadata is not None:
+            session.metadata.forget(agent_ref)
     except PcmkError as exc:
         ret.update(result=False, comment=str(exc))
         return ret
@@ -582,6 +605,11 @@ def restart_pending(name, settle=None, timeout=None, **kwargs):
         session.refresh()
         if settings["defer"]:
             ret["comment"] = f"restarts deferred to orchestration (pcmk:restart:defer); pending: {sorted(restarts.pending(session.cib)) or 'none'}"
+            return ret
+        if session.runner.offline:
+            # A CIB file has no cluster to restart anything: the requests stay
+            # in it for the live cluster, as they would with defer.
+            ret["comment"] = f"offline CIB: restarts are left to the live cluster; pending: {sorted(restarts.pending(session.cib)) or 'none'}"
             return ret
         if __opts__.get("test"):
             pending = sorted(restarts.pending(session.cib))

@@ -53,11 +53,67 @@ class ParameterInfo:
     default: str | None = None
 
 
+@dataclass(frozen=True)
+class ActionInfo:
+    """One ``<action>`` of an agent's meta-data: what the agent advises for it."""
+
+    name: str
+    timeout: str | None = None
+    interval: str | None = None
+    role: str | None = None
+    depth: str | None = None
+
+
+# Actions Pacemaker never schedules from the CIB (pcs leaves the same ones out).
+NOT_OPERATIONS = frozenset({"meta-data", "validate-all", "status"})
+# What a resource gets on create unless the declaration says otherwise: the
+# actions the cluster runs on every resource of this kind. pcs also copies
+# reload, migrate_* and notify; those only matter with meta attributes that
+# enable them, so we leave them to the declaration.
+CREATED_OPERATIONS = ("start", "stop", "monitor", "promote", "demote")
+DEFAULT_MONITOR_INTERVAL = "60s"  # Pacemaker Explained's advice when the agent names none
+
+
 @dataclass
 class AgentMetadata:
     agent: AgentRef
     parameters: dict = field(default_factory=dict)
-    actions: list = field(default_factory=list)
+    action_info: list = field(default_factory=list)
+
+    @property
+    def actions(self):
+        return [action.name for action in self.action_info]
+
+    @property
+    def operation_names(self):
+        """Names of the operations the agent advises: kept as they are on a resource
+        whose declaration does not name them (pcs made them, not the operator)."""
+        return {a.name for a in self.action_info if a.name not in NOT_OPERATIONS}
+
+    def advised_operations(self):
+        """``[{name, interval, timeout[, role]}]`` for the actions a new resource gets.
+
+        A monitor is always advised, even when the agent lists none (as pcs
+        does): without one Pacemaker never notices the service dying. Actions
+        with a non-zero depth (deeper checks) are left to the declaration.
+        """
+        advised = []
+        for action in self.action_info:
+            if action.name not in CREATED_OPERATIONS or action.depth not in (None, "", "0"):
+                continue
+            op = {"name": action.name}
+            if action.name == "monitor":
+                op["interval"] = action.interval or DEFAULT_MONITOR_INTERVAL
+            else:
+                op["interval"] = "0s"
+            if action.timeout:
+                op["timeout"] = action.timeout if not action.timeout.isdigit() else f"{action.timeout}s"
+            if action.role:
+                op["role"] = action.role
+            advised.append(op)
+        if not any(op["name"] == "monitor" for op in advised):
+            advised.append({"name": "monitor", "interval": DEFAULT_MONITOR_INTERVAL})
+        return advised
 
     @property
     def private_parameters(self):
@@ -103,7 +159,10 @@ def parse_metadata(agent, text):
             private=_truthy(param.get("private")),
             default=None if content is None else content.get("default"),
         )
-    meta.actions = [a.get("name") for a in root.iterfind("actions/action")]
+    meta.action_info = [
+        ActionInfo(a.get("name"), a.get("timeout"), a.get("interval"), a.get("role"), a.get("depth"))
+        for a in root.iterfind("actions/action") if a.get("name")
+    ]
     return meta
 
 
@@ -113,6 +172,14 @@ class MetadataCache:
     def __init__(self, runner):
         self.runner = runner
         self._cache = {}
+
+    def provide(self, agent, text):
+        """Meta-data of an agent this run is about to install (``test=True`` of
+        ``pcmk.ocf_agent``): later states check against it, not the missing file."""
+        self._cache[str(agent)] = parse_metadata(agent, text)
+
+    def forget(self, agent):
+        self._cache.pop(str(agent), None)
 
     def get(self, agent, *, resource_id=None):
         key = str(agent)

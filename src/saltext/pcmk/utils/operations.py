@@ -5,6 +5,7 @@ conflict-checked patch as every state, and wait with timeouts that say what
 they wait for.
 """
 
+import os
 import time
 
 from . import status as statusmod
@@ -14,7 +15,13 @@ from .nvsets import values
 
 
 def local_node_name(runner):
-    """This host's node name in the cluster."""
+    """This host's node name in the cluster.
+
+    On an offline CIB (``CIB_file``) there is no cluster to ask; the name is
+    the one Pacemaker gives a node by default, the host's ``uname -n``.
+    """
+    if runner.offline:
+        return os.uname().nodename
     return runner.run(["crm_node", "--name"]).stdout.strip()
 
 

@@ -20,7 +20,6 @@ from . import status as statusmod
 from .errors import NotFound
 from .model import ResourceAbsentSpec, ResourceMetaSpec
 from .nvsets import values
-from .services import MARKER
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +59,7 @@ class ServiceProvider:
     def our_resource(self, decl):
         """The resource this provider made for ``decl``'s service, if it exists."""
         element = self.session.cib.resource(decl.resource)
-        if element is not None and element.get("description") == MARKER.format(decl.service):
-            return element
-        return None
+        return element if element is not None and decl.made_by_provider(element) else None
 
     # -- switching between init system and cluster ------------------------------------------------
     def ensure_resource(self, decl, *, test=False):

@@ -135,7 +135,7 @@ def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overri
         session.refresh()
     return ServiceProvider(
         session,
-        ServicePillar(pillar),
+        ServicePillar(pillar, nodes=lambda: session.cib.node_names()),
         native_functions(raw_mod, opts, salt_funcs, context),
         minion_id=opts.get("id"),
         on_request=lambda resource, token: announce_restart_request(salt_funcs, resource, token),

@@ -16,7 +16,11 @@ from .model import ConstraintSpec, ResourceSpec, check_id
 
 GENERIC_AGENT = "ocf:saltext:openstack-service"
 RESTART_POLICIES = ("cluster", "local", "none")
-MARKER = "saltext-pcmk service {}"  # primitive description: made by this provider, for this service
+# Meta attribute set only when the provider creates a service's resource, so
+# that switching HA off removes what the provider made and nothing it adopted.
+MARKER_META = "saltext-pcmk-service"
+LEGACY_MARKER = "saltext-pcmk service {}"  # the description earlier releases wrote
+VIP_AGENT = "ocf:heartbeat:IPaddr2"
 
 _TOP_KEYS = {
     "services": dict, "profile": str, "bootstrap_minion": str, "restart": dict, "vips": dict,
@@ -26,24 +30,52 @@ _RESTART_KEYS = {"settle": (int, float), "timeout": (int, float), "defer": bool}
 _SERVICE_KEYS = {
     "ha": bool, "resource": str, "agent": str, "params": dict, "meta": dict, "ops": list, "utilization": dict,
     "clone": (bool, dict), "clone_id": str, "promotable": bool, "group": str, "constraints": list,
-    "restart": str, "secret_params": list, "secrets_in_cib": bool, "timeout": (int, float),
+    "restart": str, "secret_params": list, "secrets_in_cib": bool, "timeout": (int, float), "default_ops": bool,
 }
+_VIP_KEYS = {"ops": list, "meta": dict, "agent": str}  # every other key of a VIP is an agent parameter
 
-# "Next generation" controllers: only VIPs, HAProxy, Galera, RabbitMQ, Redis and
-# the active/passive cinder-volume stay in Pacemaker; everything else runs
-# under the init system. HAProxy's constraints to each VIP are added from
-# ``pcmk:vips`` when the profile is applied.
-PROFILES = {
-    "next-generation": {
-        "haproxy": {"ha": True, "clone": True, "restart": "local"},
-        "mariadb": {"ha": True, "resource": "galera", "agent": "ocf:heartbeat:galera", "promotable": True,
-                    "params": {"wsrep_cluster_address": "gcomm://"}},
-        "rabbitmq-server": {"ha": True, "resource": "rabbitmq", "agent": "ocf:heartbeat:rabbitmq-cluster", "clone": True,
-                            "params": {"set_policy": "ha-all ^(?!amq\\.).* {\"ha-mode\":\"all\"}"}},
-        "redis-server": {"ha": True, "resource": "redis", "agent": "ocf:heartbeat:redis", "promotable": True},
+
+def _next_generation(nodes, vips):
+    """Only VIPs, HAProxy, Galera, RabbitMQ, Redis and the active/passive
+    cinder-volume in Pacemaker; everything else under the init system.
+
+    ``nodes`` are the cluster's node names: Galera's ``gcomm://`` address and
+    how many of its instances are promoted (every node: Galera is multi-primary).
+    """
+    count = max(len(nodes), 1)
+    haproxy_constraints = []
+    for vip in sorted(vips):
+        haproxy_constraints += [
+            {"kind": "order", "id": f"{vip}-then-haproxy", "first": vip, "then": "haproxy-clone", "order_kind": "Optional"},
+            {"kind": "colocation", "id": f"{vip}-with-haproxy", "rsc": vip, "with_rsc": "haproxy-clone"},
+        ]
+    return {
+        "haproxy": {"ha": True, "clone": {"interleave": True}, "restart": "local", "constraints": haproxy_constraints},
+        "mariadb": {
+            "ha": True, "resource": "galera", "agent": "ocf:heartbeat:galera", "promotable": True,
+            "clone": {"promoted-max": count, "ordered": True, "interleave": True},
+            "params": {"wsrep_cluster_address": "gcomm://" + ",".join(nodes), "enable_creation": True,
+                       "config": "/etc/mysql/my.cnf", "datadir": "/var/lib/mysql", "log": "/var/log/mysql/error.log",
+                       "pid": "/run/mysqld/mysqld.pid", "socket": "/run/mysqld/mysqld.sock"},
+            "restart": "cluster",
+        },
+        "rabbitmq-server": {
+            "ha": True, "resource": "rabbitmq", "agent": "ocf:heartbeat:rabbitmq-cluster",
+            "clone": {"ordered": True, "interleave": True},
+            "params": {"set_policy": "ha-all ^(?!amq\\.).* {\"ha-mode\":\"all\"}"},
+        },
+        "redis-server": {
+            "ha": True, "resource": "redis", "agent": "ocf:heartbeat:redis", "promotable": True,
+            "clone": {"notify": True, "interleave": True},
+            "params": {"config": "/etc/redis/redis.conf"},
+        },
         "cinder-volume": {"ha": True, "restart": "cluster"},
-    },
-    "all-systemd": {},
+    }
+
+
+PROFILES = {
+    "next-generation": _next_generation,
+    "all-systemd": lambda nodes, vips: {},
 }
 
 
@@ -104,6 +136,7 @@ class ServiceDecl:
     secret_params: list = field(default_factory=list)
     secrets_in_cib: bool = True
     timeout: float = 120
+    default_ops: bool = True
 
     @property
     def cloned(self):
@@ -121,7 +154,7 @@ class ServiceDecl:
             self.resource, self.agent, params=self.params, meta=self.meta, ops=self.ops, utilization=self.utilization,
             clone=self.clone if self.cloned else False, clone_id=self.clone_id, promotable=self.promotable,
             group=self.group, secret_params=self.secret_params, secrets_in_cib=self.secrets_in_cib,
-            description=MARKER.format(self.service),
+            default_ops=self.default_ops, created_meta={MARKER_META: self.service},
         )
 
     def constraint_specs(self):
@@ -146,30 +179,78 @@ class ServiceDecl:
     def specs(self):
         return [self.resource_spec()] + self.constraint_specs()
 
+    def made_by_provider(self, element):
+        """True when ``element`` is the resource the provider created for this service."""
+        meta = element.find("meta_attributes")
+        marked = meta is not None and any(
+            nv.get("name") == MARKER_META and nv.get("value") == self.service for nv in meta.iterfind("nvpair"))
+        return marked or element.get("description") == LEGACY_MARKER.format(self.service)
+
+    def ids(self):
+        """Every id this service's resource answers to (primitive, clone, group)."""
+        found = {self.resource, self.top_id}
+        if self.group:
+            found.add(self.group)
+        return found
+
+    def references(self):
+        """Resource ids this service's constraints name, other than its own."""
+        return {ref for spec in self.constraint_specs() for ref in spec.references()} - self.ids()
+
 
 class ServicePillar:
     """The whole ``pcmk`` pillar, validated, with the profile applied."""
 
-    def __init__(self, pillar, *, systemd=None):
+    def __init__(self, pillar, *, systemd=None, nodes=None, init_dir="/etc/init.d"):
+        """``nodes``: the cluster's node names, or a callable giving them (read only
+        when a profile needs them). ``init_dir``: where LSB init scripts live."""
         pillar = pillar or {}
         _check_keys("pcmk", pillar, _TOP_KEYS)
         _check_keys("pcmk:restart", pillar.get("restart") or {}, _RESTART_KEYS)
         self.raw = pillar
         self.systemd = systemd_booted() if systemd is None else systemd
+        self.init_dir = init_dir
         profile_name = pillar.get("profile")
         if profile_name is not None and profile_name not in PROFILES:
             raise SpecError(f"pillar pcmk:profile {profile_name!r} is not a known profile (known: {', '.join(PROFILES)})")
         services = pillar.get("services") or {}
         if not isinstance(services, dict):
             raise SpecError("pillar pcmk:services must be a mapping of service name to settings")
-        base = copy.deepcopy(PROFILES.get(profile_name, {}))
-        if profile_name == "next-generation":
-            for vip in sorted(pillar.get("vips") or {}):
-                base["haproxy"].setdefault("constraints", []).extend([
-                    {"kind": "order", "id": f"{vip}-then-haproxy", "first": vip, "then": "haproxy-clone", "order_kind": "Optional"},
-                    {"kind": "colocation", "id": f"{vip}-with-haproxy", "rsc": vip, "with_rsc": "haproxy-clone"},
-                ])
+        for name, settings in services.items():
+            if settings is not None and not isinstance(settings, dict):
+                raise SpecError(f"pillar pcmk:services:{name} must be a mapping of settings (e.g. ha: true), "
+                                f"got {type(settings).__name__} {settings!r}")
+        vips = self.vips()  # checked here: a broken VIP is a broken pillar, whoever reads it
+        base = {}
+        if profile_name:
+            node_names = nodes() if callable(nodes) else (nodes or [])
+            base = PROFILES[profile_name](sorted(node_names), vips)
         self.services = {name: _merge(base.get(name, {}), services.get(name)) for name in set(base) | set(services)}
+
+    def vips(self):
+        """``{id: {agent, params, ops, meta}}`` from ``pcmk:vips`` (keys other than
+        ops, meta and agent are the agent's parameters)."""
+        raw = self.raw.get("vips") or {}
+        found = {}
+        for vip, settings in sorted(raw.items()):
+            where = f"pcmk:vips:{vip}"
+            if not isinstance(settings, dict):
+                raise SpecError(f"pillar {where} must be a mapping of IPaddr2 parameters (ip, cidr_netmask ...), "
+                                f"got {type(settings).__name__}")
+            _check_keys(where, {k: v for k, v in settings.items() if k in _VIP_KEYS}, _VIP_KEYS)
+            params = {k: v for k, v in settings.items() if k not in _VIP_KEYS}
+            for key, value in params.items():
+                if isinstance(value, (dict, list)):
+                    raise SpecError(f"pillar {where}:{key} must be a plain value (an agent parameter), got "
+                                    f"{type(value).__name__}; per-VIP operations and meta attributes go under "
+                                    f"{where}:ops and {where}:meta")
+            found[vip] = {"agent": settings.get("agent") or VIP_AGENT, "params": params,
+                          "ops": settings.get("ops"), "meta": settings.get("meta")}
+            try:
+                ResourceSpec.build(vip, **found[vip])
+            except SpecError as exc:
+                raise SpecError(f"pillar {where}: {exc}") from exc
+        return found
 
     @property
     def restart_settings(self):
@@ -199,12 +280,41 @@ class ServicePillar:
                 decl.agent = f"systemd:{service}"
             elif (decl.params or {}).get("binary"):
                 decl.agent = GENERIC_AGENT
+            elif os.path.isfile(os.path.join(self.init_dir, service)):
+                decl.agent = f"lsb:{service}"
             else:
                 raise SpecError(
-                    f"pillar {where}:agent is missing and cannot be derived: this node has no systemd, "
-                    f"so give an agent, or params.binary for {GENERIC_AGENT}"
+                    f"pillar {where}:agent is missing and cannot be derived: this node has no systemd and no "
+                    f"{os.path.join(self.init_dir, service)}, so give an agent, or params.binary for {GENERIC_AGENT}"
                 )
         return decl
 
     def ha_services(self):
         return sorted(name for name in self.services if self.declaration(name).ha)
+
+    def ordered(self):
+        """Every service pillar (and its profile) names, in the order to apply
+        them: after the services whose resources its constraints name.
+
+        ``[{service, ha, requires: [services], vips: [VIP ids it names]}]``.
+        """
+        decls = {name: self.declaration(name) for name in sorted(self.services)}
+        owner = {ident: name for name, decl in decls.items() if decl.ha for ident in decl.ids()}
+        vips = set(self.vips())
+        entries = {}
+        for name, decl in decls.items():
+            refs = decl.references() if decl.ha else set()
+            entries[name] = {"service": name, "ha": decl.ha,
+                             "requires": sorted({owner[r] for r in refs if r in owner} - {name}),
+                             "vips": sorted(refs & vips)}
+        done, ordered = set(), []
+        while len(ordered) < len(entries):
+            ready = [n for n, e in entries.items() if n not in done and set(e["requires"]) <= done]
+            if not ready:
+                cycle = sorted(n for n in entries if n not in done)
+                raise SpecError(f"pillar pcmk:services: the constraints of {', '.join(cycle)} name each other in a "
+                                "cycle; no order to apply them exists")
+            for name in ready:
+                done.add(name)
+                ordered.append(entries[name])
+        return ordered
