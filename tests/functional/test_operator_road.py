@@ -243,3 +243,91 @@ def test_a_broken_pillar_names_its_key_and_writes_nothing(formula_lab):
         if (formula_lab.roots / "t.sls").write_text(SERVICES_SLS) else None
     assert "pillar pcmk:services:nova-api must be a mapping" in str(getattr(raw, "raw", raw))
     assert formula_lab.cib_file.read_bytes() == before
+
+
+# -- item 7: taking over existing resources through the provider --------------------------
+def test_the_provider_adopts_a_crmsh_made_resource_without_churn(formula_lab):
+    if shutil.which("crm") is None:
+        pytest.skip("crmsh not installed")
+    env = dict(os.environ, CIB_file=str(formula_lab.cib_file))
+    subprocess.run(["crm_attribute", "-n", "stonith-enabled", "-v", "false"], check=True, env=env)
+    subprocess.run(["crm", "configure", "primitive", "cinder-volume", "ocf:pacemaker:Dummy",
+                    'description="the operator\'s own words"', "op", "monitor", "interval=10s"],
+                   check=True, capture_output=True, env=env)
+    pillar = {"pcmk": {"services": {"cinder-volume": {"ha": True, "agent": "ocf:pacemaker:Dummy"}}}}
+    before = formula_lab.cib_file.read_bytes()
+    for test in (True, False):
+        result = formula_lab.sls(SERVICES_SLS, test=test, pillar=pillar)
+        assert result.all_ok, result.failures()
+        assert "pcmk-service-cinder-volume" not in result.changed, result["pcmk-service-cinder-volume"]
+    assert formula_lab.cib_file.read_bytes() == before
+    # HA off: an adopted resource is not the provider's to remove.
+    result = formula_lab.sls(SERVICES_SLS, pillar={"pcmk": {"services": {"cinder-volume": {"ha": False}}}})
+    assert result.all_ok, result.failures()
+    assert formula_lab.cib_file.read_bytes() == before
+
+
+def test_the_provider_marks_what_it_creates_and_hands_it_back(formula_lab):
+    pillar = {"pcmk": {"services": {"cinder-volume": {"ha": True, "agent": "ocf:pacemaker:Dummy"}}}}
+    assert formula_lab.sls(SERVICES_SLS, pillar=pillar).all_ok
+    root = etree.fromstring(formula_lab.cib_file.read_bytes())
+    assert root.xpath("//primitive[@id='cinder-volume']/meta_attributes/nvpair[@name='saltext-pcmk-service']/@value") \
+        == ["cinder-volume"]
+    assert root.xpath("//primitive[@id='cinder-volume']/@description") == []
+    # Declared meta attributes are exact, but never drop the marker.
+    pillar["pcmk"]["services"]["cinder-volume"]["meta"] = {"resource-stickiness": 100}
+    assert formula_lab.sls(SERVICES_SLS, pillar=pillar).all_ok
+    root = etree.fromstring(formula_lab.cib_file.read_bytes())
+    assert root.xpath("//primitive[@id='cinder-volume']//nvpair[@name='saltext-pcmk-service']")
+    result = formula_lab.sls(SERVICES_SLS, pillar={"pcmk": {"services": {"cinder-volume": {"ha": False}}}})
+    assert result.all_ok, result.failures()
+    assert "handed back" in str(result["pcmk-service-cinder-volume"]["changes"])
+    assert etree.fromstring(formula_lab.cib_file.read_bytes()).xpath("//primitive[@id='cinder-volume']") == []
+
+
+CINDER_FORMULA = """
+{{ pillar['lab'] }}/cinder.conf:
+  file.managed:
+    - contents: {{ pillar['lab_version'] }}
+{% for svc in ['cinder-api', 'cinder-scheduler', 'cinder-volume'] %}
+{{ svc }}:
+  service.running:
+    - enable: true
+    - watch:
+      - file: {{ pillar['lab'] }}/cinder.conf
+{% endfor %}
+"""
+
+
+@pytest.fixture
+def native_cinder(tmp_path):
+    """cinder-api and cinder-scheduler as services of the tests' fakeinit (stopped afterwards)."""
+    for svc in ("cinder-api", "cinder-scheduler"):
+        (tmp_path / "fakeinit" / f"{svc}.json").write_text('{"argv": ["/bin/sleep", "600"]}')
+    yield
+    for svc in ("cinder-api", "cinder-scheduler"):
+        subprocess.run(["start-stop-daemon", "--stop", "--quiet", "--pidfile", str(tmp_path / "fakeinit" / f"{svc}.pid"),
+                        "--remove-pidfile"], check=False)
+
+
+def test_openstack_wrapper_runs_offline_and_shows_the_cib_diff(formula_lab, native_cinder, tmp_path):
+    (formula_lab.roots / "cinder").mkdir()
+    (formula_lab.roots / "cinder" / "init.sls").write_text(CINDER_FORMULA)
+    pillar = {"lab": str(tmp_path), "lab_version": "v1", "pcmk": {"services": {
+        "cinder-volume": {"ha": True, "agent": "ocf:pacemaker:Dummy"}}}}
+    before = formula_lab.cib_file.read_bytes()
+    dry = formula_lab.sls("include:\n  - openstack.cinder\n", test=True, pillar=pillar)
+    assert not any("Traceback" in str(v["comment"]) for v in dry.by_id.values())
+    assert dry["pcmk-service-cinder-volume"]["result"] is None
+    assert "+ resource cinder-volume" in dry["pcmk-service-cinder-volume"]["comment"]
+    assert formula_lab.cib_file.read_bytes() == before
+
+    result = formula_lab.sls("include:\n  - openstack.cinder\n", pillar=pillar)
+    assert result.all_ok, result.failures()
+    assert etree.fromstring(formula_lab.cib_file.read_bytes()).xpath("//primitive[@id='cinder-volume']")
+    # The resources exist now: test=True again, no traceback, nothing would change in the CIB.
+    again = formula_lab.sls("include:\n  - openstack.cinder\n", test=True, pillar=pillar)
+    assert again["pcmk-service-cinder-volume"]["result"] is True, again["pcmk-service-cinder-volume"]["comment"]
+    # A config change: offline nothing runs to restart, and nothing fails.
+    changed = formula_lab.sls("include:\n  - openstack.cinder\n", pillar=dict(pillar, lab_version="v2"))
+    assert changed.all_ok, changed.failures()

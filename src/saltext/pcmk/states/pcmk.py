@@ -546,11 +546,12 @@ def service_provider(name, **kwargs):
             native_on = not test and provider._native_running(name)  # pylint: disable=protected-access
             outcome = provider.ensure_resource(decl, test=test)
             changes = dict(outcome.changes)
+            rendered = outcome.render() if outcome.changed else ""
             if native_on:
                 changes["init system"] = {"stopped and disabled": name}
             where = f"Pacemaker resource {decl.top_id}"
         else:
-            changes = {}
+            changes, rendered = {}, ""
             if provider.our_resource(decl) is not None:
                 changes[f"resource {decl.top_id}"] = {"handed back to the init system": name}
                 if not test:
@@ -569,9 +570,9 @@ def service_provider(name, **kwargs):
     if not changes:
         ret["comment"] = f"{name} is run by {where} as declared"
     elif test:
-        ret.update(result=None, changes=changes, comment=f"{name} would be run by {where}")
+        ret.update(result=None, changes=changes, comment=f"{name} would be run by {where}" + (f":\n{rendered}" if rendered else ""))
     else:
-        ret.update(changes=changes, comment=f"{name} is now run by {where}")
+        ret.update(changes=changes, comment=f"{name} is now run by {where}" + (f":\n{rendered}" if rendered else ""))
     return ret
 
 
