@@ -331,3 +331,20 @@ def test_openstack_wrapper_runs_offline_and_shows_the_cib_diff(formula_lab, nati
     # A config change: offline nothing runs to restart, and nothing fails.
     changed = formula_lab.sls("include:\n  - openstack.cinder\n", pillar=dict(pillar, lab_version="v2"))
     assert changed.all_ok, changed.failures()
+
+
+# -- item 9: VIPs with their own ops and meta ----------------------------------------------
+def test_vips_take_ops_and_meta_and_default_to_the_advised_monitor(formula_lab):
+    pillar = {"pcmk": {"vips": {
+        "vip-a": {"ip": "192.0.2.10", "cidr_netmask": 24},
+        "vip-b": {"ip": "192.0.2.11", "cidr_netmask": 24, "ops": [{"name": "monitor", "interval": "5s"}],
+                  "meta": {"resource-stickiness": 200}},
+    }}}
+    result = formula_lab.sls("include:\n  - pcmk.vips\n", pillar=pillar)
+    assert result.all_ok, result.failures()
+    cib = formula_lab.cib_text()
+    assert ops_of(cib, "vip-a")[("monitor", "10s", None)] == {"timeout": "20s"}
+    assert ops_of(cib, "vip-b")[("monitor", "5s", None)] == {"timeout": "20s"}
+    assert ("monitor", "10s", None) not in ops_of(cib, "vip-b")
+    root = etree.fromstring(cib.encode())
+    assert root.xpath("//primitive[@id='vip-b']/meta_attributes/nvpair[@name='resource-stickiness']/@value") == ["200"]
