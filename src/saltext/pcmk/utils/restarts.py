@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import bootstrap, nvsets
+from . import bootstrap, nvsets, operations
 from . import status as statusmod
 from .errors import ClaimStranded, NotFound, PcmkError, RestartInProgress, SpecError, WaitTimeout
 from .model import ResourceMetaSpec
@@ -284,14 +284,19 @@ def request(session, node, resource, minion_id):
     return token
 
 
-def _claim_until(timeout):
-    # A restart waits at most ``timeout`` to stop and ``timeout`` to start.
-    return int(time.time() + 2 * timeout + CLAIM_GRACE)
+def _claim_until(session, resource, timeout):
+    # A restart waits at most ``timeout`` to stop and ``timeout`` to start; a
+    # rolling one that long for each node, and ``timeout`` more to promote.
+    rounds = 2
+    if _is_promotable(session.cib, resource):
+        rounds = 3 * max(len(session.cib.node_names()), 1)
+    return int(time.time() + rounds * timeout + CLAIM_GRACE)
 
 
 def _claim(session, resource, *, node, minion_id, seen, timeout):
     """Claim ``resource`` for a restart from ``node`` taking the ``seen`` requests: the Claim, or None."""
-    spec = ClaimSpec(resource, node, minion_id, seen, _claim_until(timeout), mark_alive(session.runner, node))
+    spec = ClaimSpec(resource, node, minion_id, seen, _claim_until(session, resource, timeout),
+                     mark_alive(session.runner, node))
     session.converge([spec])
     return spec.claimed
 
@@ -312,13 +317,51 @@ def _recover(session, resource):
     return stale, live
 
 
+def _is_promotable(cib, resource):
+    element = cib.resource(resource)
+    return element is not None and (element.tag == "master" or (
+        element.tag == "clone" and nvsets.same_value(nvsets.values(element, "meta_attributes").get("promotable", "false"), "true")))
+
+
+def _rolling_restart(session, claim, timeout):
+    """Restart a promotable clone one node at a time, unpromoted instances first,
+    each back in its role before the next goes; then end the claim.
+
+    A database (Galera) or a replicated store (Redis) never loses all its
+    instances: "once" means every instance restarted once, never two at a time.
+    """
+    runner, resource = session.runner, claim.resource
+    current = statusmod.read(runner)
+    before, promoted = current.running_on(resource), statusmod.promoted_on(current, resource)
+    started, steps = time.monotonic(), []
+    try:
+        for node in sorted(before, key=lambda n: (n in promoted, n)):
+            known = statusmod.known_failures(runner, resource)
+            steps.append(operations.restart_here(session, resource, node, timeout=timeout))
+            if node in promoted:
+                statusmod.wait_promoted(runner, resource, node=node, timeout=timeout, known=known)
+    except PcmkError:
+        session.refresh()
+        session.converge([ReleaseSpec(claim, put_back=True)])
+        raise
+    session.refresh()
+    session.converge([ReleaseSpec(claim)])
+    return {"resource": resource, "rolling": [s["node"] for s in steps], "stopped_on": before,
+            "started_on": statusmod.read(runner).running_on(resource),
+            "total_seconds": round(time.monotonic() - started, 2)}
+
+
 def _restart(session, claim, timeout):
-    """Stop everywhere, end the claim (restoring target-role), start where it ran; report.
+    """Restart a claimed resource; a promotable clone rolls node by node (:func:`_rolling_restart`).
+
+    Others: stop everywhere, end the claim (restoring target-role), start where it ran; report.
 
     A failed stop ends the claim with its requests put back. When even that
     write fails, the claim stays for the next performer to recover, and
     :class:`ClaimStranded` says so.
     """
+    if _is_promotable(session.cib, claim.resource) and claim.role != "Stopped":
+        return _rolling_restart(session, claim, timeout)
     runner, resource = session.runner, claim.resource
     current = statusmod.read(runner)
     before = current.running_on(resource)

@@ -54,14 +54,15 @@ def _next_generation(nodes, vips):
         "mariadb": {
             "ha": True, "resource": "galera", "agent": "ocf:heartbeat:galera", "promotable": True,
             "clone": {"promoted-max": count, "ordered": True, "interleave": True},
-            "params": {"wsrep_cluster_address": "gcomm://" + ",".join(nodes), "enable_creation": True,
-                       "config": "/etc/mysql/my.cnf", "datadir": "/var/lib/mysql", "log": "/var/log/mysql/error.log",
-                       "pid": "/run/mysqld/mysqld.pid", "socket": "/run/mysqld/mysqld.sock"},
-            "restart": "cluster",
+            # The agent's own defaults know each distribution's paths.
+            "params": {"wsrep_cluster_address": "gcomm://" + ",".join(nodes), "enable_creation": True},
+            "restart": "cluster",  # a promotable clone restarts one node at a time
         },
         "rabbitmq-server": {
             "ha": True, "resource": "rabbitmq", "agent": "ocf:heartbeat:rabbitmq-cluster",
-            "clone": {"ordered": True, "interleave": True},
+            # ordered: nodes join one by one (else each bootstraps a cluster of
+            # its own); notify: a stopped node is forgotten by the others.
+            "clone": {"ordered": True, "interleave": True, "notify": True},
             "params": {"set_policy": "ha-all ^(?!amq\\.).* {\"ha-mode\":\"all\"}"},
         },
         "redis-server": {

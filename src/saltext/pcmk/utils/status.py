@@ -11,6 +11,7 @@ from .errors import PcmkError, ToolError, WaitTimeout
 # one is Stopping), so "active" alone says nothing about being done.
 RUNNING_ROLES = frozenset({"Started", "Promoted", "Unpromoted", "Master", "Slave"})
 SETTLED_ROLES = RUNNING_ROLES | {"Stopped"}
+PROMOTED_ROLES = frozenset({"Promoted", "Master"})
 
 
 class ResourceFailed(PcmkError):
@@ -170,6 +171,17 @@ def known_failures(runner, resource_id):
     return failure_keys(read(runner), resource_id)
 
 
+def _raise_new_failure(current, resource_id, known):
+    """A start, promote or monitor failure that is not in ``known`` ends a wait with the agent's reason."""
+    new = [f for f in current.failures_of(resource_id) if _failure_key(f) not in known and f.get("task") in ("start", "promote", "monitor")]
+    if new:
+        failure = new[0]
+        raise ResourceFailed(
+            f"{resource_id}: {failure.get('task')} failed on {failure.get('node')} "
+            f"({failure.get('exitstatus')}{': ' + failure['exitreason'] if failure.get('exitreason') else ''})"
+        )
+
+
 def wait_running(runner, resource_id, *, timeout, node=None, nodes=(), known=frozenset()):
     """Until ``resource_id`` runs (on ``node``, or on every one of ``nodes``) with no operation pending.
 
@@ -179,18 +191,26 @@ def wait_running(runner, resource_id, *, timeout, node=None, nodes=(), known=fro
     where = f" on {', '.join(nodes)}" if nodes else ""
 
     def ready(current):
-        new = [f for f in current.failures_of(resource_id) if _failure_key(f) not in known and f.get("task") in ("start", "promote", "monitor")]
-        if new:
-            failure = new[0]
-            raise ResourceFailed(
-                f"{resource_id}: {failure.get('task')} failed on {failure.get('node')} "
-                f"({failure.get('exitstatus')}{': ' + failure['exitreason'] if failure.get('exitreason') else ''})"
-            )
+        _raise_new_failure(current, resource_id, known)
         running = current.running_on(resource_id)
         placed = all(n in running for n in nodes) if nodes else bool(running)
         return placed and not current.busy(resource_id, node)
 
     return wait_for(runner, ready, timeout=timeout, what=f"{resource_id} to run{where}")
+
+
+def promoted_on(status, resource_id):
+    """Node names where an instance of ``resource_id`` is promoted."""
+    return sorted({n for r in status.instances(resource_id) if r.running and r.role in PROMOTED_ROLES for n in r.nodes})
+
+
+def wait_promoted(runner, resource_id, *, node, timeout, known=frozenset()):
+    """Until ``node``'s instance of a promotable clone is promoted again (a new failure ends the wait)."""
+    def ready(current):
+        _raise_new_failure(current, resource_id, known)
+        return node in promoted_on(current, resource_id) and not current.busy(resource_id, node)
+
+    return wait_for(runner, ready, timeout=timeout, what=f"{resource_id} to be promoted on {node}")
 
 
 def wait_stopped(runner, resource_id, *, timeout, node=None):
