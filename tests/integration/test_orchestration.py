@@ -523,14 +523,16 @@ def test_claim_of_a_node_that_left_and_rejoined_is_recovered_at_once(salt_cluste
     performer recovers the claim at once instead of waiting for the deadline.
     The claim is written as a performer writes it, with the victim's nonce.
     """
-    from saltext.pcmk.utils.restarts import ALIVE_ATTR, CLAIM_PREFIX, Claim  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.restarts import ALIVE_ATTR, ALIVE_GRACE, CLAIM_PREFIX, Claim  # pylint: disable=import-outside-toplevel
 
     bed = salt_cluster
     acting = bed.node_of[svc.bootstrap_minion()]
     victim = bed.cluster.node(next(n for n in NODES if n not in (acting, svc.dc())))
     victim.run(["attrd_updater", "--name", ALIVE_ATTR, "--update", "before-it-left", "--private"])
+    # Claimed a while ago (older than the grace a fresh nonce gets): when the
+    # node leaves and comes back quickly, only the nonce tells the claim is dead.
     claim = Claim(CLONE, victim.name, bed.minion_of[victim.name], None, {}, int(time.time()) + 3600,
-                  "before-it-left", int(time.time()))
+                  "before-it-left", int(time.time()) - ALIVE_GRACE - 5)
     victim.run(["crm_attribute", "--node", victim.name, "--lifetime", "forever",
                 "--name", f"{CLAIM_PREFIX}{CLONE}", "--update", claim.value])
     victim.run(["crm_resource", "--resource", CLONE, "--meta", "--set-parameter", "target-role",
