@@ -28,3 +28,14 @@ clean:
 
 demo-down:
 	$(VENV)/bin/python -m tests.support.cluster down --workdir $${DEMO_WORKDIR:-/tmp/saltext-pcmk-demo}
+
+# The documentation site (Sphinx + furo + MyST) in docs/_build/html. Warnings
+# are errors (-W, every one reported with --keep-going); -n also fails on any
+# reference that does not resolve. Installs the docs extra when it is missing.
+.PHONY: docs
+SPHINXOPTS ?=
+docs: setup
+	@$(VENV)/bin/python -c "import sphinx, furo, myst_parser, towncrier" 2>/dev/null || { \
+		echo "docs: installing the docs extra (Sphinx, furo, MyST, towncrier) into $(VENV)"; \
+		$(VENV)/bin/pip install -q -e ".[docs]"; }
+	$(VENV)/bin/sphinx-build -W --keep-going -n -b html $(SPHINXOPTS) docs docs/_build/html

@@ -17,6 +17,8 @@ setup(
     install_requires=["salt>=3008.0", "lxml>=4.9"],
     extras_require={
         "tests": ["pytest>=7.0", "pytest-salt-factories>=1.0.0rc29"],
+        # make docs: the Sphinx site in docs/_build/html and the changelog tool.
+        "docs": ["sphinx>=7.2", "furo>=2024.1", "myst-parser>=3.0", "towncrier>=23.10"],
     },
     entry_points={
         # New-style Salt loader entry point: Salt looks for modules/, states/,
