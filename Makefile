@@ -2,20 +2,25 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast bench bench-rollout clean
+.PHONY: setup daemons demo test test-fast bench bench-rollout bench-nextgen clean
 
 setup:
 	VENV=$(VENV) sh scripts/setup.sh
 
+# The real controller daemons (Galera, RabbitMQ, Redis, HAProxy, memcached)
+# the realdaemons tests run under Pacemaker; nothing of them runs on the host.
+daemons:
+	sh scripts/setup-daemons.sh
+
 demo: setup
 	VENV=$(VENV) sh demo/run.sh
 
-test: setup
+test: setup daemons
 	$(VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # No live clusters: unit and offline-CIB tests only.
 test-fast: setup
-	$(VENV)/bin/python -m pytest -p no:cacheprovider -m "not live and not multinode" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -m "not live and not multinode and not realdaemons" $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python bench/converge.py
