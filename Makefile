@@ -28,6 +28,11 @@ bench: setup
 bench-rollout: setup
 	$(VENV)/bin/python bench/rollout.py
 
+# The real next-generation stack (Galera, RabbitMQ, Redis, HAProxy) brought up
+# from pillar, failed over and rolled out, on the three-node bed.
+bench-nextgen: setup daemons
+	$(VENV)/bin/python bench/nextgen.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
 
