@@ -163,7 +163,24 @@ class BedDaemon:
         return bed_pids(self.marker, f"{self.argv[0]} -c {self.argv[2]} ")
 
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        if self.proc is not None and self.proc.poll() is None:
+            return True
+        # A minion that restarted itself runs as a daemon the bed did not start.
+        return self.restarts_itself() and self.daemon_pid() is not None
+
+    def restarts_itself(self) -> bool:
+        """True for a minion the bed lets restart itself (``SaltBed.configure_minions(self_restart=True)``)."""
+        return self.bed.self_restart and self.name in self.bed.minion_of.values()
+
+    def daemon_pid(self) -> int | None:
+        """The pid in the daemon's pidfile, while that process runs (it is the pid Salt reports,
+        e.g. as grains ``pid``: salt-minion's main process forks the minion proper and writes
+        the child's pid).  Also finds a minion that restarted itself (``SaltBed.self_restart``)."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if process_alive(pid) and f" -c {self.argv[2]} " in _cmdline(pid) else None
 
     def start(self) -> None:
         if self.running():
@@ -173,6 +190,9 @@ class BedDaemon:
         # that pid (a child of the daemon) can stay a zombie for a while when
         # PID 1 is slow to reap orphans, as in containers; everything of ours is gone.
         self.pidfile.unlink(missing_ok=True)
+        # Salt 3008 also refuses while the process named in this file (next to the pidfile) "runs",
+        # and psutil counts a zombie as running.
+        self.pidfile.with_name(f"process_responsibility_{self.pidfile.name}").unlink(missing_ok=True)
         with open(self.log_path, "ab") as out:
             self.proc = self.holder.popen(
                 self.argv,
@@ -187,19 +207,29 @@ class BedDaemon:
         """Ask the daemon to stop: SIGTERM to its main process, which stops its children
         (faster than signalling the whole process group); see :meth:`stop`."""
         if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            pids = [self.proc.pid]
+        elif self.restarts_itself():  # a minion that restarted itself: its own main process
+            pids = [p for p in [self.daemon_pid()] if p is not None]
+        else:
+            pids = []
+        _signal(pids, signal.SIGTERM)
 
     def stop(self, timeout: float = 8, graceful: bool = True) -> None:
         """SIGTERM the daemon (unless not ``graceful``), SIGKILL whatever of it stays; never raises."""
+        # A minion that restarted itself: the daemon that replaced the process the bed started.
+        successor = self.daemon_pid() if self.restarts_itself() and self.proc is not None \
+            and self.proc.poll() is not None else None
         if graceful:
             self.terminate()
         if graceful and self.proc is not None:
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                log.info("saltbed %s: %s did not stop on SIGTERM within %ss, killing", self.bed.id, self.name, timeout)
+        if graceful and successor is not None:
+            try:
+                wait_for(lambda: not process_alive(successor), timeout, f"{self.name} (pid {successor}) to stop", 0.1)
+            except TimeoutError:
                 log.info("saltbed %s: %s did not stop on SIGTERM within %ss, killing", self.bed.id, self.name, timeout)
         # Job processes daemonize into their own sessions: find them by marker and command line.
         _signal(self.pids(), signal.SIGKILL)
@@ -285,6 +315,9 @@ class SaltBed:
         self.master: BedDaemon | None = None
         self.minions: dict[str, BedDaemon] = {}
         self.start_seconds: float | None = None
+        # Minions may restart themselves (minion.restart, a state restarting salt-minion):
+        # see configure_minions(self_restart=True).
+        self.self_restart = False
         self.history: list[CliResult] = []  # every CLI call, with its timing
 
     # ---- names and paths ----------------------------------------------------
@@ -370,8 +403,14 @@ class SaltBed:
             "recon_max": 1000,
             "recon_randomize": False,
             "auth_timeout": 10,
+            # Salt's way to restart a minion that is not a system service: stop it, run this.
+            **({"minion_restart_command": self.minion_argv(minion_id) + ["-d"]} if self.self_restart else {}),
             **self.extra_minion_opts,
         }
+
+    def minion_argv(self, minion_id: str) -> list[str]:
+        """The command line the bed starts a minion with (in the foreground)."""
+        return [str(BIN / "salt-minion"), "-c", str(self.minion_root(minion_id) / "conf"), "-l", "warning"]
 
     def write_master_config(self) -> None:
         self.master_conf_dir.mkdir(parents=True, exist_ok=True)
@@ -388,6 +427,44 @@ class SaltBed:
         self.master.stop()
         self._start_master()
         self.wait_minions()
+
+    def configure_minions(self, *, self_restart: bool | None = None, **opts) -> None:
+        """Change every minion's options (``None`` removes one set earlier, giving the default back)
+        and restart the minions (SIGKILL, then a fresh start; the master keeps running); waits
+        for all of them.
+
+        ``self_restart=True`` lets minions restart themselves as Salt restarts a minion that is
+        not a system service: ``minion_restart_command`` is their own command line with ``-d``,
+        so the restarted minion is a daemon, which the bed follows by its pidfile
+        (:meth:`minion_pid`, :meth:`wait_minions_restarted`). ``False`` turns that off again.
+        """
+        for key, value in opts.items():
+            if value is None:
+                self.extra_minion_opts.pop(key, None)
+            else:
+                self.extra_minion_opts[key] = value
+        if self_restart is not None:
+            self.self_restart = self_restart
+        for daemon in self.minions.values():
+            daemon.stop(graceful=False)
+        for node_name, minion_id in sorted(self.minion_of.items()):
+            self._prepare_minion(node_name, minion_id)
+            self.start_minion(minion_id, wait=False)
+        self.wait_minions()
+
+    def minion_pid(self, minion_id: str) -> int | None:
+        """The running minion's pid as Salt knows it (its pidfile; grains ``pid``), or None."""
+        return self.minions[minion_id].daemon_pid()
+
+    def wait_minions_restarted(self, old_pids: dict[str, int], timeout: float = 60) -> dict[str, int]:
+        """Wait until each minion of ``old_pids`` (minion id -> pid before) runs as another process
+        and answers test.ping; return the new pids."""
+        def restarted() -> bool:
+            return all((self.minion_pid(m) or old) != old for m, old in old_pids.items())
+
+        wait_for(restarted, timeout, f"{sorted(old_pids)} to restart", 0.2)
+        self.wait_minions(sorted(old_pids), timeout=timeout)
+        return {m: self.minion_pid(m) for m in old_pids}
 
     def set_pillar(self, data: dict, name: str = "bed") -> None:
         """Pillar for every minion: ``pillar/<name>.sls`` (top: ``'*': [bed]`` unless changed)."""
@@ -478,8 +555,7 @@ class SaltBed:
         (root / "conf" / "minion").write_text(yaml.safe_dump(self.minion_config(minion_id), sort_keys=True))
         self.node_path(node_name, f"{NODE_RUN_DIR}/fakeinit").mkdir(parents=True, exist_ok=True)
         self.minions[minion_id] = BedDaemon(
-            self, minion_id, self.cluster.node(node_name),
-            [str(BIN / "salt-minion"), "-c", str(root / "conf"), "-l", "warning"], root / "minion.out",
+            self, minion_id, self.cluster.node(node_name), self.minion_argv(minion_id), root / "minion.out",
             root / "salt-minion.pid")
 
     def start_minion(self, minion_id: str, *, wait: bool = True, timeout: float = 60) -> None:
