@@ -18,7 +18,7 @@ from lxml import etree
 from saltext.pcmk import PACKAGE_ROOT
 
 from . import cib as cibmod
-from .errors import SpecError, ToolError, ToolMissing
+from .errors import AgentRefused, SpecError, ToolError, ToolMissing
 from .tools import ToolRunner
 
 OCF_ROOT = "/usr/lib/ocf"
@@ -28,10 +28,6 @@ REQUIRED_ACTIONS = {"start", "stop", "monitor", "meta-data"}
 OCF_EXIT_CODES = range(0, 8)  # 0..7 are the OCF answers; anything else is a crash
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _SHELLS = {"sh", "bash", "dash", "ksh"}
-
-
-class AgentRefused(SpecError):
-    """The candidate agent is broken; the installed one was left in place."""
 
 
 def check_name(kind, value):
