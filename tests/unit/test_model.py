@@ -2,10 +2,11 @@
 
 import pytest
 
-from saltext.pcmk.utils import diff, model
-from saltext.pcmk.utils.cib import Cib
+from saltext.pcmk.utils.cib import diff, nvsets
+from saltext.pcmk.utils.cib import specs as model
+from saltext.pcmk.utils.cib.document import Cib
 from saltext.pcmk.utils.errors import NotFound, SpecError
-from saltext.pcmk.utils.session import ApplyContext
+from saltext.pcmk.utils.cib.session import ApplyContext
 
 EMPTY = """<cib validate-with="pacemaker-3.9" epoch="5" num_updates="2" admin_epoch="0">
 <configuration><crm_config/><nodes><node id="1" uname="n1"/></nodes><resources/><constraints/></configuration><status/></cib>"""
@@ -91,7 +92,7 @@ def test_undeclared_attributes_removed_but_operator_meta_kept():
 def test_clone_then_unclone_moves_primitive_and_drops_empty_clone():
     cloned = apply(Cib.from_text(EMPTY), dummy(clone={"interleave": True}, promotable=True))
     assert cloned.by_id("d1").getparent().get("id") == "d1-clone"
-    assert model.nvsets.values(cloned.by_id("d1-clone"), "meta_attributes") == {"interleave": "true", "promotable": "true"}
+    assert nvsets.values(cloned.by_id("d1-clone"), "meta_attributes") == {"interleave": "true", "promotable": "true"}
     plain = apply(cloned, dummy(clone=False))
     assert plain.by_id("d1").getparent().tag == "resources"
     assert plain.by_id("d1-clone") is None

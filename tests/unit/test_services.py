@@ -3,7 +3,7 @@
 import pytest
 
 from saltext.pcmk.utils import restarts
-from saltext.pcmk.utils.cib import Cib
+from saltext.pcmk.utils.cib.document import Cib
 from saltext.pcmk.utils.errors import SpecError
 from saltext.pcmk.utils.services import GENERIC_AGENT, ServicePillar
 

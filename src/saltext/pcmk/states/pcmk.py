@@ -1,6 +1,6 @@
 """State module ``pcmk``: declarative, idempotent Pacemaker configuration.
 
-Every state builds specs (``saltext.pcmk.utils.model``) and hands them to the
+Every state builds specs (``saltext.pcmk.utils.cib.specs``) and hands them to the
 run's shared Session: one CIB read per run, at most one conflict-checked write
 per state, and with ``state_aggregate`` one write for all of them. A second
 identical run writes nothing. ``test=True`` shows the exact diff.
@@ -23,9 +23,10 @@ import logging
 
 import salt.loader
 
-from saltext.pcmk.utils import agentfiles, model, operations, restarts, saltglue
+from saltext.pcmk.utils import agentfiles, operations, restarts, saltglue
+from saltext.pcmk.utils.cib import specs
+from saltext.pcmk.utils.cib.metadata import AgentRef
 from saltext.pcmk.utils.errors import PcmkError
-from saltext.pcmk.utils.metadata import AgentRef
 from saltext.pcmk.utils.services import ServicePillar
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def __virtual__():
 def _resource_specs(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
                     clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True,
                     default_ops=True):
-    return [model.ResourceSpec.build(
+    return [specs.ResourceSpec.build(
         name, agent, params=params, meta=meta, ops=ops, utilization=utilization, clone=clone, clone_id=clone_id,
         clone_meta=clone_meta, promotable=promotable, group=group, secret_params=secret_params,
         secrets_in_cib=secrets_in_cib, default_ops=default_ops,
@@ -57,35 +58,35 @@ def _resource_specs(name, agent, params=None, meta=None, ops=None, utilization=N
 
 
 def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
-    return [model.ConstraintSpec.build(constraint_id or name, kind, **kwargs)]
+    return [specs.ConstraintSpec.build(constraint_id or name, kind, **kwargs)]
 
 
 BUILDERS = {
     "resource": _resource_specs,
-    "resource_absent": lambda name: [model.ResourceAbsentSpec(name)],
-    "group": lambda name, resources=None, meta=None: [model.GroupSpec.build(name, resources, meta)],
-    "clone": lambda name, clone_id=None, meta=None, promotable=False: [model.CloneOfSpec.build(name, clone_id, meta, promotable)],
+    "resource_absent": lambda name: [specs.ResourceAbsentSpec(name)],
+    "group": lambda name, resources=None, meta=None: [specs.GroupSpec.build(name, resources, meta)],
+    "clone": lambda name, clone_id=None, meta=None, promotable=False: [specs.CloneOfSpec.build(name, clone_id, meta, promotable)],
     "constraint": _constraint_specs,
-    "constraint_absent": lambda name, constraint_id=None: [model.ConstraintAbsentSpec(constraint_id or name)],
-    "property": lambda name, value=None: [model.AttributeSpec.build("property", name, value)],
-    "property_absent": lambda name: [model.AttributeSpec.build("property", name, None)],
-    "rsc_defaults": lambda name, value=None: [model.AttributeSpec.build("rsc_defaults", name, value)],
-    "rsc_defaults_absent": lambda name: [model.AttributeSpec.build("rsc_defaults", name, None)],
-    "op_defaults": lambda name, value=None: [model.AttributeSpec.build("op_defaults", name, value)],
-    "op_defaults_absent": lambda name: [model.AttributeSpec.build("op_defaults", name, None)],
+    "constraint_absent": lambda name, constraint_id=None: [specs.ConstraintAbsentSpec(constraint_id or name)],
+    "property": lambda name, value=None: [specs.AttributeSpec.build("property", name, value)],
+    "property_absent": lambda name: [specs.AttributeSpec.build("property", name, None)],
+    "rsc_defaults": lambda name, value=None: [specs.AttributeSpec.build("rsc_defaults", name, value)],
+    "rsc_defaults_absent": lambda name: [specs.AttributeSpec.build("rsc_defaults", name, None)],
+    "op_defaults": lambda name, value=None: [specs.AttributeSpec.build("op_defaults", name, value)],
+    "op_defaults_absent": lambda name: [specs.AttributeSpec.build("op_defaults", name, None)],
     "node_attribute": lambda name, node=None, value=None, attribute=None: [
-        model.AttributeSpec.build("node", attribute or name, value, node=node)],
+        specs.AttributeSpec.build("node", attribute or name, value, node=node)],
     "node_attribute_absent": lambda name, node=None, attribute=None: [
-        model.AttributeSpec.build("node", attribute or name, None, node=node)],
+        specs.AttributeSpec.build("node", attribute or name, None, node=node)],
     "fencing_level": lambda name, target=None, index=1, devices=None: [
-        model.FencingLevelSpec.build(target or name, index, devices)],
+        specs.FencingLevelSpec.build(target or name, index, devices)],
     "fencing_level_absent": lambda name, target=None, index=1: [
-        model.FencingLevelSpec.build(target or name, index, present=False)],
+        specs.FencingLevelSpec.build(target or name, index, present=False)],
 }
 # Low-chunk keys that are state arguments, per function (constraint takes its
 # attributes as keyword arguments).
 _LOW_KEYS = {
-    fun: (set(inspect.signature(builder).parameters) - {"kwargs"}) | (model.CONSTRAINT_ARGS if fun == "constraint" else set())
+    fun: (set(inspect.signature(builder).parameters) - {"kwargs"}) | (specs.CONSTRAINT_ARGS if fun == "constraint" else set())
     for fun, builder in BUILDERS.items()
 }
 

@@ -17,7 +17,7 @@ from lxml import etree
 
 from saltext.pcmk import PACKAGE_ROOT
 
-from . import cib as cibmod
+from .cib import document as cibmod
 from .errors import AgentRefused, SpecError, ToolError, ToolMissing
 from .tools import ToolRunner
 

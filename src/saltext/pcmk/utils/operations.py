@@ -10,8 +10,8 @@ import time
 
 from . import status as statusmod
 from .errors import NotFound
-from .model import ConstraintAbsentSpec, ConstraintSpec, ResourceAbsentSpec, ResourceMetaSpec
-from .nvsets import values
+from .cib.specs import ConstraintAbsentSpec, ConstraintSpec, ResourceAbsentSpec, ResourceMetaSpec
+from .cib.nvsets import values
 
 
 def local_node_name(runner):

@@ -18,8 +18,8 @@ import logging
 from . import operations, restarts
 from . import status as statusmod
 from .errors import NotFound
-from .model import ResourceAbsentSpec, ResourceMetaSpec
-from .nvsets import values
+from .cib.specs import ResourceAbsentSpec, ResourceMetaSpec
+from .cib.nvsets import values
 
 log = logging.getLogger(__name__)
 

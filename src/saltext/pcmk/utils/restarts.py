@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import bootstrap, nvsets, operations
+from . import bootstrap, operations
+from .cib import nvsets
 from . import status as statusmod
 from .errors import ClaimStranded, NotFound, PcmkError, RestartInProgress, SpecError, WaitTimeout
-from .model import ResourceMetaSpec
+from .cib.specs import ResourceMetaSpec
 
 log = logging.getLogger(__name__)
 

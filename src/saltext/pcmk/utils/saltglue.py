@@ -10,7 +10,7 @@ from . import agentfiles
 from .errors import PcmkError, SpecError
 from .provider import ServiceProvider
 from .services import ServicePillar, systemd_booted
-from .session import Session
+from .cib.session import Session
 from .tools import ToolRunner
 
 

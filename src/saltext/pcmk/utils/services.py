@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import SpecError
-from .model import ConstraintSpec, ResourceSpec, check_id
+from .cib.specs import ConstraintSpec, ResourceSpec, check_id
 
 GENERIC_AGENT = "ocf:saltext:openstack-service"
 RESTART_POLICIES = ("cluster", "local", "none")

@@ -3,7 +3,7 @@
 import time
 from dataclasses import asdict, dataclass, field
 
-from . import cib as cibmod
+from .cib import document as cibmod
 from .errors import ResourceFailed, ToolError, WaitTimeout
 
 # Roles of an instance whose last operation finished. crm_mon marks an

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import nvsets
-from .errors import NotFound, SpecError
-from .metadata import AgentRef
+from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.cib.metadata import AgentRef
+from saltext.pcmk.utils.errors import NotFound, SpecError
 
 RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
 # Meta attributes that operators and Pacemaker's own tools set on a live
