@@ -8,34 +8,32 @@ validates and writes.
 Existing elements are adopted: matched by id (or, for constraints, by what
 they constrain), their ids and those of their children are kept, and only
 what the declaration asks for is changed.
+
+``base`` (Spec, id and mapping checks, durations) is below every other
+module; ``placement`` (where a resource sits: top level, group, clone) is
+shared by ``resource``, ``group`` and ``clone``; ``constraint``,
+``attribute`` and ``fencing`` stand alone.
 """
 
-from .resource import (
+from .attribute import AttributeSpec, ResourceMetaSpec
+from .base import OPERATOR_META, Spec, check_id, check_mapping, duration_ms, same_duration
+from .clone import CloneOfSpec
+from .constraint import (
     CONSTRAINT_ARGS,
     CONSTRAINT_TAGS,
-    OPERATOR_META,
-    AttributeSpec,
-    CloneOfSpec,
-    CloneSpec,
     ConstraintAbsentSpec,
     ConstraintSpec,
-    FencingLevelSpec,
-    GroupSpec,
-    OpSpec,
-    ResourceAbsentSpec,
-    ResourceMetaSpec,
-    ResourceSpec,
-    Spec,
-    check_id,
-    duration_ms,
     norm_score,
     remove_constraints_referring,
-    same_duration,
 )
+from .fencing import FencingLevelSpec
+from .group import GroupSpec
+from .placement import CloneSpec
+from .resource import OpSpec, ResourceAbsentSpec, ResourceSpec
 
 __all__ = [
     "CONSTRAINT_ARGS", "CONSTRAINT_TAGS", "OPERATOR_META", "AttributeSpec", "CloneOfSpec", "CloneSpec",
     "ConstraintAbsentSpec", "ConstraintSpec", "FencingLevelSpec", "GroupSpec", "OpSpec", "ResourceAbsentSpec",
-    "ResourceMetaSpec", "ResourceSpec", "Spec", "check_id", "duration_ms", "norm_score",
+    "ResourceMetaSpec", "ResourceSpec", "Spec", "check_id", "check_mapping", "duration_ms", "norm_score",
     "remove_constraints_referring", "same_duration",
 ]
