@@ -12,10 +12,10 @@ import pytest
 from lxml import etree
 
 from saltext.pcmk.utils import restarts
-from saltext.pcmk.utils import status as statusmod
 from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.cib import specs as model
 from saltext.pcmk.utils.cib.session import Session
+from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.tools import ToolRunner
 
 

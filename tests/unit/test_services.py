@@ -134,7 +134,7 @@ def test_restart_requests_claimed_only_when_unchanged():
 
 
 def test_bootstrap_minion_choice():
-    from saltext.pcmk.utils import bootstrap
+    from saltext.pcmk.utils.cluster import bootstrap
     from saltext.pcmk.utils.errors import NotFound
 
     nodes = [{"name": "n1", "id": "1", "online": True, "is_dc": False},

@@ -11,14 +11,15 @@ import logging
 
 from salt.exceptions import CommandExecutionError
 
-from saltext.pcmk.utils import agentfiles, operations, restarts, saltglue
-from saltext.pcmk.utils import status as statusmod
+from saltext.pcmk.utils import agentfiles, restarts, saltglue
 from saltext.pcmk.utils.cib import diff as diffmod
 from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib import validate as validatemod
 from saltext.pcmk.utils.cib.metadata import AgentRef, MetadataCache
 from saltext.pcmk.utils.cib.session import Session
+from saltext.pcmk.utils.cluster import operations
+from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import NotFound
 from saltext.pcmk.utils.services import ServicePillar
 

@@ -23,9 +23,10 @@ import logging
 
 import salt.loader
 
-from saltext.pcmk.utils import agentfiles, operations, restarts, saltglue
+from saltext.pcmk.utils import agentfiles, restarts, saltglue
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
+from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.errors import PcmkError
 from saltext.pcmk.utils.services import ServicePillar
 

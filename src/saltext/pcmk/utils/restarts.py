@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import bootstrap, operations
-from .cib import nvsets
-from . import status as statusmod
-from .errors import ClaimStranded, NotFound, PcmkError, RestartInProgress, SpecError, WaitTimeout
-from .cib.specs import ResourceMetaSpec
+from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.cib.specs import ResourceMetaSpec
+from saltext.pcmk.utils.cluster import bootstrap, operations
+from saltext.pcmk.utils.cluster import status as statusmod
+from saltext.pcmk.utils.errors import ClaimStranded, NotFound, PcmkError, RestartInProgress, SpecError, WaitTimeout
 
 log = logging.getLogger(__name__)
 

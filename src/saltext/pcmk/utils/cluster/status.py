@@ -3,8 +3,8 @@
 import time
 from dataclasses import asdict, dataclass, field
 
-from .cib import document as cibmod
-from .errors import ResourceFailed, ToolError, WaitTimeout
+from saltext.pcmk.utils.cib import document as cibmod
+from saltext.pcmk.utils.errors import ResourceFailed, ToolError, WaitTimeout
 
 # Roles of an instance whose last operation finished. crm_mon marks an
 # instance "active" already while it is Starting (and not while an unmonitored
