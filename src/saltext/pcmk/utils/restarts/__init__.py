@@ -25,12 +25,17 @@ written to the CIB), set on first use, and a claim records its node's nonce.
 Pacemaker drops a node's attributes when the node leaves the cluster, so the
 nonce names the node's current membership: a claim whose nonce its node no
 longer holds is abandoned too, without waiting for its deadline.
+
+``records`` holds what the CIB (and attrd) records: requests, claims,
+liveness nonces, and the specs that change them. ``performer`` performs:
+request, claim, restart (rolling for promotable clones), release, recover
+abandoned claims, wait for quiet. The public API of both is re-exported here.
 """
 
-from .performer import (
+from .performer import CLAIM_GRACE, end_of_run, perform, request, restart, wait_settled
+from .records import (
     ALIVE_ATTR,
     ALIVE_GRACE,
-    CLAIM_GRACE,
     CLAIM_PREFIX,
     PREFIX,
     Claim,
@@ -40,13 +45,8 @@ from .performer import (
     RequestSpec,
     alive_markers,
     claims,
-    end_of_run,
     mark_alive,
     pending,
-    perform,
-    request,
-    restart,
-    wait_settled,
 )
 
 __all__ = [
