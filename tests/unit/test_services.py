@@ -5,7 +5,7 @@ import pytest
 from saltext.pcmk.utils import restarts
 from saltext.pcmk.utils.cib.document import Cib
 from saltext.pcmk.utils.errors import SpecError
-from saltext.pcmk.utils.services import GENERIC_AGENT, ServicePillar
+from saltext.pcmk.utils.provider.pillar import GENERIC_AGENT, ServicePillar
 
 NODES = """<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/>
 <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes><resources/><constraints/></configuration><status/></cib>"""

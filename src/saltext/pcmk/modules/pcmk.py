@@ -21,7 +21,7 @@ from saltext.pcmk.utils.cib.session import Session
 from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import NotFound
-from saltext.pcmk.utils.services import ServicePillar
+from saltext.pcmk.utils.provider.pillar import ServicePillar
 
 log = logging.getLogger(__name__)
 

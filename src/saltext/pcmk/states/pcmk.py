@@ -28,7 +28,7 @@ from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
 from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.errors import PcmkError
-from saltext.pcmk.utils.services import ServicePillar
+from saltext.pcmk.utils.provider.pillar import ServicePillar
 
 log = logging.getLogger(__name__)
 

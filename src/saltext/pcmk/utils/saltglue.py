@@ -6,12 +6,12 @@ and ``runners/`` short and the rules in one place.
 
 import functools
 
-from . import agentfiles
-from .errors import PcmkError, SpecError
-from .provider import ServiceProvider
-from .services import ServicePillar, systemd_booted
-from .cib.session import Session
-from .tools import ToolRunner
+from saltext.pcmk.utils import agentfiles
+from saltext.pcmk.utils.cib.session import Session
+from saltext.pcmk.utils.errors import PcmkError, SpecError
+from saltext.pcmk.utils.provider.pillar import ServicePillar, systemd_booted
+from saltext.pcmk.utils.provider.service import ServiceProvider
+from saltext.pcmk.utils.tools import ToolRunner
 
 
 def errors_as(exception_class):

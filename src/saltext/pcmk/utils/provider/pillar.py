@@ -11,8 +11,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .errors import SpecError
-from .cib.specs import ConstraintSpec, ResourceSpec, check_id
+from saltext.pcmk.utils.cib.specs import ConstraintSpec, ResourceSpec, check_id
+from saltext.pcmk.utils.errors import SpecError
 
 GENERIC_AGENT = "ocf:saltext:openstack-service"
 RESTART_POLICIES = ("cluster", "local", "none")
