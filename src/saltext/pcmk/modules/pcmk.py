@@ -11,7 +11,7 @@ import logging
 
 from salt.exceptions import CommandExecutionError
 
-from saltext.pcmk.utils import agentfiles, restarts, saltglue
+from saltext.pcmk.utils import agents, restarts, saltglue
 from saltext.pcmk.utils.cib import diff as diffmod
 from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.cib import specs
@@ -570,7 +570,7 @@ def agent_validate(path, provider="local", agent_type=None):
         salt '*' pcmk.agent_validate /tmp/my-agent
     """
     name = f"ocf:{provider}:{agent_type or os.path.basename(path)}"
-    root = agentfiles.inspect_file(path, name)
+    root = agents.inspect_file(path, name)
     return {"agent": name, "valid": True, "parameters": [p.get("name") for p in root.iterfind("parameters/parameter")]}
 
 
@@ -590,12 +590,12 @@ def agent_deploy(provider, agent_type, source=None, test=False, saltenv="base"):
         salt '*' pcmk.agent_deploy acme nova-api source=salt://ha/agents/nova-api
     """
     content = saltglue.agent_source(source, agent_type, lambda s: __salt__["cp.get_file_str"](s, saltenv=saltenv))
-    diff = agentfiles.plan(provider, agent_type, content)
+    diff = agents.plan(provider, agent_type, content)
     if diff is None:
-        return {"changed": False, "path": agentfiles.agent_path(provider, agent_type)}
+        return {"changed": False, "path": agents.agent_path(provider, agent_type)}
     if not test:
-        agentfiles.deploy(provider, agent_type, content)
-    return {"changed": True, "diff": diff, "path": agentfiles.agent_path(provider, agent_type)}
+        agents.deploy(provider, agent_type, content)
+    return {"changed": True, "diff": diff, "path": agents.agent_path(provider, agent_type)}
 
 
 # -- pillar, as the formula reads it ----------------------------------------------------

@@ -23,7 +23,7 @@ import logging
 
 import salt.loader
 
-from saltext.pcmk.utils import agentfiles, restarts, saltglue
+from saltext.pcmk.utils import agents, restarts, saltglue
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
 from saltext.pcmk.utils.cluster import operations
@@ -480,7 +480,7 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
         return ret
     try:
         content = saltglue.agent_source(source, agent_type, lambda s: __salt__["cp.get_file_str"](s, saltenv=saltenv))
-        diff = agentfiles.plan(provider, agent_type, content)
+        diff = agents.plan(provider, agent_type, content)
         if diff is None:
             ret["comment"] = f"agent ocf:{provider}:{agent_type} is already installed as declared"
             return ret
@@ -489,7 +489,7 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
         if __opts__.get("test"):
             # The same checks as the real run; resources later in this run are
             # checked against the agent this state would install.
-            metadata = agentfiles.check_candidate(provider, agent_type, content)
+            metadata = agents.check_candidate(provider, agent_type, content)
             if session.metadata is not None:
                 session.metadata.provide(agent_ref, metadata)
             ret.update(result=None, changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} would be installed")
@@ -497,7 +497,7 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
         tester = None
         if ocf_tester is not None:
             tester = (ocf_tester or {}).get("params", {}) if isinstance(ocf_tester, dict) else {}
-        path = agentfiles.deploy(provider, agent_type, content, ocf_tester_params=tester)
+        path = agents.deploy(provider, agent_type, content, ocf_tester_params=tester)
         if session.metadata is not None:
             session.metadata.forget(agent_ref)
     except PcmkError as exc:

@@ -6,7 +6,7 @@ and ``runners/`` short and the rules in one place.
 
 import functools
 
-from saltext.pcmk.utils import agentfiles
+from saltext.pcmk.utils import agents
 from saltext.pcmk.utils.cib.session import Session
 from saltext.pcmk.utils.errors import PcmkError, SpecError
 from saltext.pcmk.utils.provider.pillar import ServicePillar, systemd_booted
@@ -72,7 +72,7 @@ def agent_source(source, agent_type, get_file_str):
     ``get_file_str`` is ``__salt__["cp.get_file_str"]``; it returns False for a missing file.
     """
     if source is None:
-        return agentfiles.shipped_source(agent_type)
+        return agents.shipped_source(agent_type)
     if source.startswith("salt://"):
         text = get_file_str(source)
         if text is False or text is None:

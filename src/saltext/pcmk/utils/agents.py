@@ -16,10 +16,9 @@ import tempfile
 from lxml import etree
 
 from saltext.pcmk import PACKAGE_ROOT
-
-from .cib import document as cibmod
-from .errors import AgentRefused, SpecError, ToolError, ToolMissing
-from .tools import ToolRunner
+from saltext.pcmk.utils.cib import document as cibmod
+from saltext.pcmk.utils.errors import AgentRefused, SpecError, ToolError, ToolMissing
+from saltext.pcmk.utils.tools import ToolRunner
 
 OCF_ROOT = "/usr/lib/ocf"
 OCF_DTD = "/usr/share/resource-agents/ra-api-1.dtd"
