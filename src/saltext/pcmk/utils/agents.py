@@ -5,6 +5,9 @@ A candidate is written next to its final path under a hidden name, run with
 the OCF DTD when resource-agents ships it) and ``validate-all`` (which may
 refuse its empty configuration but must not crash), and only then renamed
 over the old agent. A refused candidate never replaces a working agent.
+
+The agents this package ships are data, not Python: scripts in
+``saltext/pcmk/agents/`` (:data:`SHIPPED_DIR`, installed as package data).
 """
 
 import difflib
@@ -35,9 +38,17 @@ def check_name(kind, value):
     return value
 
 
+def _is_agent_script(path):
+    """A visible regular file starting with ``#!``: not a README, an editor's backup or a cache."""
+    if path.name.startswith(".") or not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"#!"
+
+
 def shipped_agents():
-    """``{type: path}`` of the agents this package ships."""
-    return {p.name: p for p in sorted(SHIPPED_DIR.iterdir()) if p.is_file()} if SHIPPED_DIR.is_dir() else {}
+    """``{type: path}`` of the agent scripts this package ships (in ``SHIPPED_DIR``)."""
+    return {p.name: p for p in sorted(SHIPPED_DIR.iterdir()) if _is_agent_script(p)} if SHIPPED_DIR.is_dir() else {}
 
 
 def shipped_source(agent_type):
