@@ -186,3 +186,16 @@ def test_secrets_are_masked_in_diff_and_render():
                                         ("500ms", "1s", False), ("10s", "20s", False)])
 def test_durations(a, b, same):
     assert model.same_duration(a, b) is same
+
+
+def test_one_clone_id_rule_everywhere():
+    from saltext.pcmk.utils import saltglue  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.provider.pillar import ServiceDecl  # pylint: disable=import-outside-toplevel
+
+    assert model.clone_id_for("web") == "web-clone" and model.clone_id_for("web", "w-c") == "w-c"
+    assert model.ResourceSpec.build("web", "ocf:pacemaker:Dummy", clone=True, check_agent=False).clone.id == "web-clone"
+    assert model.CloneOfSpec.build("web").clone.id == "web-clone"
+    assert ServiceDecl(service="web", resource="web", clone=True).top_id == "web-clone"
+    lowstate = [{"state": "pcmk", "fun": "resource", "name": "web", "clone": True},
+                {"state": "pcmk", "fun": "clone", "name": "db", "clone_id": "db-c"}]
+    assert saltglue.declared_resources(lowstate) == {"web", "web-clone", "db-c"}

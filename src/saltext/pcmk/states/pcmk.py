@@ -658,7 +658,8 @@ def mod_watch(name, sfun=None, **kwargs):
             what = {"cluster": "requested (performed once cluster-wide)", "local": "done on this node",
                     "none": "not done (policy none)"}[decl.restart] if decl.ha else "done by the init system"
         else:
-            top = kwargs.get("clone_id") or (f"{name}-clone" if kwargs.get("clone") or kwargs.get("promotable") else name)
+            cloned = kwargs.get("clone") or kwargs.get("promotable") or kwargs.get("clone_id")
+            top = specs.clone_id_for(name, kwargs.get("clone_id")) if cloned else name
             token = restarts.request(session, operations.local_node_name(session.runner), top, __opts__.get("id"))
             saltglue.announce_restart_request(__salt__, top, token)
             what = "requested (performed once cluster-wide)"

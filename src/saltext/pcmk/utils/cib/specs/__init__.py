@@ -16,7 +16,7 @@ shared by ``resource``, ``group`` and ``clone``; ``constraint``,
 """
 
 from .attribute import AttributeSpec, ResourceMetaSpec
-from .base import OPERATOR_META, Spec, check_id, check_mapping, duration_ms, same_duration
+from .base import OPERATOR_META, Spec, check_id, check_mapping, clone_id_for, duration_ms, same_duration
 from .clone import CloneOfSpec
 from .constraint import (
     CONSTRAINT_ARGS,
@@ -34,6 +34,6 @@ from .resource import OpSpec, ResourceAbsentSpec, ResourceSpec
 __all__ = [
     "CONSTRAINT_ARGS", "CONSTRAINT_TAGS", "OPERATOR_META", "AttributeSpec", "CloneOfSpec", "CloneSpec",
     "ConstraintAbsentSpec", "ConstraintSpec", "FencingLevelSpec", "GroupSpec", "OpSpec", "ResourceAbsentSpec",
-    "ResourceMetaSpec", "ResourceSpec", "Spec", "check_id", "check_mapping", "duration_ms", "norm_score",
+    "ResourceMetaSpec", "ResourceSpec", "Spec", "check_id", "check_mapping", "clone_id_for", "duration_ms", "norm_score",
     "remove_constraints_referring", "same_duration",
 ]

@@ -19,6 +19,15 @@ def check_id(ident, what):
     return ident
 
 
+def clone_id_for(name, clone_id=None):
+    """The id of ``name``'s clone: ``clone_id`` when given, else ``<name>-clone`` (as pcs names it).
+
+    The one place the default is made: states, the service provider's pillar
+    and the loader glue all ask here.
+    """
+    return clone_id or f"{name}-clone"
+
+
 def check_mapping(value, culprit):
     if value is None:
         return None

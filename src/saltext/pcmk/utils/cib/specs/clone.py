@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import Spec, check_id, check_mapping
+from .base import Spec, check_id, check_mapping, clone_id_for
 from .placement import CloneSpec, clone_of, sync_clone_meta
 
 
@@ -18,7 +18,7 @@ class CloneOfSpec(Spec):
     @classmethod
     def build(cls, rsc, clone_id=None, meta=None, promotable=False):
         check_id(rsc, "clone resource")
-        return cls(rsc, CloneSpec(check_id(clone_id or f"{rsc}-clone", "clone"), check_mapping(meta, f"clone of {rsc!r} meta"), bool(promotable)))
+        return cls(rsc, CloneSpec(check_id(clone_id_for(rsc, clone_id), "clone"), check_mapping(meta, f"clone of {rsc!r} meta"), bool(promotable)))
 
     def references(self):
         return [self.rsc]

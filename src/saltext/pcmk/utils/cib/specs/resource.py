@@ -13,7 +13,7 @@ from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.cib.metadata import AgentRef
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import OPERATOR_META, Spec, check_id, check_mapping, duration_ms, same_duration
+from .base import OPERATOR_META, Spec, check_id, check_mapping, clone_id_for, duration_ms, same_duration
 from .constraint import remove_constraints_referring
 from .placement import CloneSpec, place, place_new
 
@@ -89,7 +89,7 @@ class ResourceSpec(Spec):
             if isinstance(clone, dict):
                 clone_meta = {**clone, **(clone_meta or {})}
             clone_spec = CloneSpec(
-                id=check_id(clone_id or f"{name}-clone", "clone"),
+                id=check_id(clone_id_for(name, clone_id), "clone"),
                 meta=check_mapping(clone_meta, f"{culprit} clone meta"),
                 promotable=bool(promotable),
             )
