@@ -17,7 +17,11 @@ from saltext.pcmk.utils.tools import ToolRunner
 
 def errors_as(exception_class):
     """Decorator for execution module functions: PcmkError becomes ``exception_class``
-    (Salt's CommandExecutionError), keeping the culprit's message."""
+    (Salt's CommandExecutionError), keeping the culprit's message.
+
+    State functions have their twin in the state module itself
+    (``states/pcmk.py``: ``_errors_as_result``), which must share its globals.
+    """
 
     def decorate(func):
         @functools.wraps(func)
