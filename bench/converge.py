@@ -69,8 +69,8 @@ RESULTS = REPO / "bench" / "results"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # tests.support.cluster
 
-from saltext.pcmk.utils import model  # noqa: E402
-from saltext.pcmk.utils.session import Session  # noqa: E402
+from saltext.pcmk.utils.cib import specs as model  # noqa: E402
+from saltext.pcmk.utils.cib.session import Session  # noqa: E402
 from saltext.pcmk.utils.tools import ToolRunner  # noqa: E402
 
 SBIN = "/usr/sbin"

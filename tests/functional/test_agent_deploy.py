@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from saltext.pcmk.utils import agentfiles
+from saltext.pcmk.utils import agents as agentfiles
 
 GOOD = """#!/bin/sh
 # A tiny agent for tests; VERSION marks which copy is installed.

@@ -5,10 +5,11 @@ import threading
 import pytest
 from lxml import etree
 
-from saltext.pcmk.utils import cib as cibmod
-from saltext.pcmk.utils import model, status
+from saltext.pcmk.utils.cib import document as cibmod
+from saltext.pcmk.utils.cib import specs as model
 from saltext.pcmk.utils.errors import CibInvalid, SpecError
-from saltext.pcmk.utils.session import Session
+from saltext.pcmk.utils.cib.session import Session
+from saltext.pcmk.utils.cluster import status
 from saltext.pcmk.utils.tools import ToolRunner
 
 

@@ -11,10 +11,12 @@ import time
 import pytest
 from lxml import etree
 
-from saltext.pcmk.utils import cib as cibmod
-from saltext.pcmk.utils import model, restarts
-from saltext.pcmk.utils import status as statusmod
-from saltext.pcmk.utils.session import Session
+from saltext.pcmk.utils import restarts
+from saltext.pcmk.utils.cib import document as cibmod
+from saltext.pcmk.utils.cib import specs as model
+from saltext.pcmk.utils.cib.session import Session
+from saltext.pcmk.utils.cluster import status as statusmod
+from saltext.pcmk.utils.restarts import performer
 from saltext.pcmk.utils.tools import ToolRunner
 
 
@@ -144,7 +146,7 @@ def test_recover_restores_what_an_abandoned_claim_stopped(runner):
     Session(runner).converge([model.ResourceMetaSpec("web", "target-role", "Stopped")])
 
     session = Session(runner)
-    recovered, live = restarts._recover(session, "web")  # pylint: disable=protected-access
+    recovered, live = performer._recover(session, "web")  # pylint: disable=protected-access
     assert live is None and [c.owner for c in recovered] == ["n1"]
     cib = cibmod.read(runner)
     assert restarts.claims(cib) == {}

@@ -6,8 +6,8 @@ import subprocess
 import pytest
 from lxml import etree
 
-from saltext.pcmk.utils import cib as cibmod
-from saltext.pcmk.utils import diff
+from saltext.pcmk.utils.cib import diff
+from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.tools import ToolRunner
 
 STACK = """
@@ -147,7 +147,7 @@ def test_secrets_never_appear_in_output(salt_env):
 
 
 def test_secrets_kept_out_of_the_cib_like_cibsecret(salt_env, tmp_path, monkeypatch):
-    from saltext.pcmk.utils import secretfiles
+    from saltext.pcmk.utils.cib import secretfiles
 
     monkeypatch.setattr(secretfiles, "LRM_SECRETS_DIR", str(tmp_path / "secrets"))
     monkeypatch.setattr(secretfiles.SecretFiles.__init__, "__defaults__", (str(tmp_path / "secrets"),))

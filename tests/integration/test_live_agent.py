@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from saltext.pcmk.utils.agentfiles import SHIPPED_DIR
+from saltext.pcmk.utils.agents import SHIPPED_DIR
 from tests.support import testservice
 from tests.support.saltcall import NodeMinion, changed, failures
 from tests.support.livecheck import cib, mon, running_on, stopped, wait

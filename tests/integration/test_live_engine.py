@@ -378,8 +378,8 @@ def test_concurrent_applies_of_the_same_sls(node, tmp_path, prefix):
 
 WRITER = textwrap.dedent("""\
     import json, logging, sys, time
-    from saltext.pcmk.utils import model
-    from saltext.pcmk.utils.session import Session
+    from saltext.pcmk.utils.cib import specs as model
+    from saltext.pcmk.utils.cib.session import Session
     from saltext.pcmk.utils.tools import ToolRunner
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)

@@ -2,10 +2,11 @@
 
 import pytest
 
-from saltext.pcmk.utils import diff, model
-from saltext.pcmk.utils.cib import Cib
+from saltext.pcmk.utils.cib import diff, nvsets
+from saltext.pcmk.utils.cib import specs as model
+from saltext.pcmk.utils.cib.document import Cib
 from saltext.pcmk.utils.errors import NotFound, SpecError
-from saltext.pcmk.utils.session import ApplyContext
+from saltext.pcmk.utils.cib.session import ApplyContext
 
 EMPTY = """<cib validate-with="pacemaker-3.9" epoch="5" num_updates="2" admin_epoch="0">
 <configuration><crm_config/><nodes><node id="1" uname="n1"/></nodes><resources/><constraints/></configuration><status/></cib>"""
@@ -91,7 +92,7 @@ def test_undeclared_attributes_removed_but_operator_meta_kept():
 def test_clone_then_unclone_moves_primitive_and_drops_empty_clone():
     cloned = apply(Cib.from_text(EMPTY), dummy(clone={"interleave": True}, promotable=True))
     assert cloned.by_id("d1").getparent().get("id") == "d1-clone"
-    assert model.nvsets.values(cloned.by_id("d1-clone"), "meta_attributes") == {"interleave": "true", "promotable": "true"}
+    assert nvsets.values(cloned.by_id("d1-clone"), "meta_attributes") == {"interleave": "true", "promotable": "true"}
     plain = apply(cloned, dummy(clone=False))
     assert plain.by_id("d1").getparent().tag == "resources"
     assert plain.by_id("d1-clone") is None
@@ -185,3 +186,16 @@ def test_secrets_are_masked_in_diff_and_render():
                                         ("500ms", "1s", False), ("10s", "20s", False)])
 def test_durations(a, b, same):
     assert model.same_duration(a, b) is same
+
+
+def test_one_clone_id_rule_everywhere():
+    from saltext.pcmk.utils import saltglue  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.provider.pillar import ServiceDecl  # pylint: disable=import-outside-toplevel
+
+    assert model.clone_id_for("web") == "web-clone" and model.clone_id_for("web", "w-c") == "w-c"
+    assert model.ResourceSpec.build("web", "ocf:pacemaker:Dummy", clone=True, check_agent=False).clone.id == "web-clone"
+    assert model.CloneOfSpec.build("web").clone.id == "web-clone"
+    assert ServiceDecl(service="web", resource="web", clone=True).top_id == "web-clone"
+    lowstate = [{"state": "pcmk", "fun": "resource", "name": "web", "clone": True},
+                {"state": "pcmk", "fun": "clone", "name": "db", "clone_id": "db-c"}]
+    assert saltglue.declared_resources(lowstate) == {"web", "web-clone", "db-c"}

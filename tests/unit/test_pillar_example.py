@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from saltext.pcmk.utils.errors import SpecError
-from saltext.pcmk.utils.services import ServicePillar
+from saltext.pcmk.utils.provider.pillar import ServicePillar
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "pillar.example"
 
@@ -30,7 +30,7 @@ def test_without_systemd_underivable_agents_name_their_key(tmp_path):
 
 
 def test_pillar_example_documents_every_key():
-    from saltext.pcmk.utils import services
+    from saltext.pcmk.utils.provider import pillar as services
 
     text = EXAMPLE.read_text()
     for key in list(services._TOP_KEYS) + list(services._SERVICE_KEYS) + list(services._RESTART_KEYS):  # pylint: disable=protected-access

@@ -3,9 +3,9 @@
 import pytest
 
 from saltext.pcmk.utils import restarts
-from saltext.pcmk.utils.cib import Cib
+from saltext.pcmk.utils.cib.document import Cib
 from saltext.pcmk.utils.errors import SpecError
-from saltext.pcmk.utils.services import GENERIC_AGENT, ServicePillar
+from saltext.pcmk.utils.provider.pillar import GENERIC_AGENT, ServicePillar
 
 NODES = """<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/>
 <nodes><node id="1" uname="n1"/><node id="2" uname="n2"/></nodes><resources/><constraints/></configuration><status/></cib>"""
@@ -134,7 +134,7 @@ def test_restart_requests_claimed_only_when_unchanged():
 
 
 def test_bootstrap_minion_choice():
-    from saltext.pcmk.utils import bootstrap
+    from saltext.pcmk.utils.cluster import bootstrap
     from saltext.pcmk.utils.errors import NotFound
 
     nodes = [{"name": "n1", "id": "1", "online": True, "is_dc": False},

@@ -11,16 +11,17 @@ import logging
 
 from salt.exceptions import CommandExecutionError
 
-from saltext.pcmk.utils import agentfiles
-from saltext.pcmk.utils import cib as cibmod
-from saltext.pcmk.utils import diff as diffmod
-from saltext.pcmk.utils import model, operations, restarts, saltglue
-from saltext.pcmk.utils import status as statusmod
-from saltext.pcmk.utils import validate as validatemod
+from saltext.pcmk.utils import agents, restarts, saltglue
+from saltext.pcmk.utils.cib import diff as diffmod
+from saltext.pcmk.utils.cib import document as cibmod
+from saltext.pcmk.utils.cib import specs
+from saltext.pcmk.utils.cib import validate as validatemod
+from saltext.pcmk.utils.cib.metadata import AgentRef, MetadataCache
+from saltext.pcmk.utils.cib.session import Session
+from saltext.pcmk.utils.cluster import operations
+from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import NotFound
-from saltext.pcmk.utils.metadata import MetadataCache
-from saltext.pcmk.utils.services import ServicePillar
-from saltext.pcmk.utils.session import Session
+from saltext.pcmk.utils.provider.pillar import ServicePillar
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,7 @@ def resource_create(resource_id, agent, params=None, meta=None, ops=None, test=F
     session = _session()
     if session.cib.by_id(resource_id) is not None:
         raise CommandExecutionError(f"resource {resource_id!r} already exists; use pcmk.resource_update")
-    spec = model.ResourceSpec.build(resource_id, agent, params=params, meta=meta, ops=ops, **_clean(kwargs))
+    spec = specs.ResourceSpec.build(resource_id, agent, params=params, meta=meta, ops=ops, **_clean(kwargs))
     return _outcome(session.converge([spec], test=test))
 
 
@@ -259,8 +260,8 @@ def resource_update(resource_id, agent=None, params=None, meta=None, ops=None, t
     element = session.cib.resource(resource_id)
     if element is None or element.tag != "primitive":
         raise NotFound(f"primitive {resource_id!r} does not exist")
-    agent = agent or str(model.AgentRef.of_primitive(element))
-    spec = model.ResourceSpec.build(resource_id, agent, params=params, meta=meta, ops=ops, **_clean(kwargs))
+    agent = agent or str(AgentRef.of_primitive(element))
+    spec = specs.ResourceSpec.build(resource_id, agent, params=params, meta=meta, ops=ops, **_clean(kwargs))
     return _outcome(session.converge([spec], test=test))
 
 
@@ -292,7 +293,7 @@ def constraint_create(constraint_id, kind, test=False, **kwargs):
 
         salt '*' pcmk.constraint_create haproxy-with-vip colocation rsc=haproxy-clone with_rsc=vip
     """
-    spec = model.ConstraintSpec.build(constraint_id, kind, **_clean(kwargs))
+    spec = specs.ConstraintSpec.build(constraint_id, kind, **_clean(kwargs))
     return _outcome(_session().converge([spec], test=test))
 
 
@@ -307,11 +308,11 @@ def constraint_delete(constraint_id, test=False):
 
         salt '*' pcmk.constraint_delete haproxy-with-vip
     """
-    return _outcome(_session().converge([model.ConstraintAbsentSpec(constraint_id)], test=test))
+    return _outcome(_session().converge([specs.ConstraintAbsentSpec(constraint_id)], test=test))
 
 
 def _attribute(scope, name, value, test, **extra):
-    return _outcome(_session().converge([model.AttributeSpec.build(scope, name, value, **extra)], test=test))
+    return _outcome(_session().converge([specs.AttributeSpec.build(scope, name, value, **extra)], test=test))
 
 
 @_errors_as_salt
@@ -552,7 +553,7 @@ def agent_metadata(agent):
 
         salt '*' pcmk.agent_metadata ocf:saltext:openstack-service
     """
-    meta = MetadataCache(saltglue.runner_from_opts(__opts__)).get(model.AgentRef.parse(agent))
+    meta = MetadataCache(saltglue.runner_from_opts(__opts__)).get(AgentRef.parse(agent))
     return {"agent": agent, "parameters": {n: vars(p) for n, p in meta.parameters.items()}, "actions": meta.actions}
 
 
@@ -569,7 +570,7 @@ def agent_validate(path, provider="local", agent_type=None):
         salt '*' pcmk.agent_validate /tmp/my-agent
     """
     name = f"ocf:{provider}:{agent_type or os.path.basename(path)}"
-    root = agentfiles.inspect_file(path, name)
+    root = agents.inspect_file(path, name)
     return {"agent": name, "valid": True, "parameters": [p.get("name") for p in root.iterfind("parameters/parameter")]}
 
 
@@ -589,12 +590,12 @@ def agent_deploy(provider, agent_type, source=None, test=False, saltenv="base"):
         salt '*' pcmk.agent_deploy acme nova-api source=salt://ha/agents/nova-api
     """
     content = saltglue.agent_source(source, agent_type, lambda s: __salt__["cp.get_file_str"](s, saltenv=saltenv))
-    diff = agentfiles.plan(provider, agent_type, content)
+    diff = agents.plan(provider, agent_type, content)
     if diff is None:
-        return {"changed": False, "path": agentfiles.agent_path(provider, agent_type)}
+        return {"changed": False, "path": agents.agent_path(provider, agent_type)}
     if not test:
-        agentfiles.deploy(provider, agent_type, content)
-    return {"changed": True, "diff": diff, "path": agentfiles.agent_path(provider, agent_type)}
+        agents.deploy(provider, agent_type, content)
+    return {"changed": True, "diff": diff, "path": agents.agent_path(provider, agent_type)}
 
 
 # -- pillar, as the formula reads it ----------------------------------------------------

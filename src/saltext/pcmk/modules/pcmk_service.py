@@ -18,7 +18,7 @@ import salt.loader
 from salt.exceptions import CommandExecutionError
 
 from saltext.pcmk.utils import saltglue
-from saltext.pcmk.utils import status as statusmod
+from saltext.pcmk.utils.cluster import status as statusmod
 
 __virtualname__ = "pcmk_service"
 

@@ -13,7 +13,7 @@ import time
 import salt.client
 from salt.exceptions import CommandExecutionError
 
-from saltext.pcmk.utils import bootstrap
+from saltext.pcmk.utils.cluster import bootstrap
 from saltext.pcmk.utils.errors import PcmkError
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """State module ``pcmk``: declarative, idempotent Pacemaker configuration.
 
-Every state builds specs (``saltext.pcmk.utils.model``) and hands them to the
+Every state builds specs (``saltext.pcmk.utils.cib.specs``) and hands them to the
 run's shared Session: one CIB read per run, at most one conflict-checked write
 per state, and with ``state_aggregate`` one write for all of them. A second
 identical run writes nothing. ``test=True`` shows the exact diff.
@@ -18,15 +18,18 @@ identical run writes nothing. ``test=True`` shows the exact diff.
             interval: 10s
 """
 
+import functools
 import inspect
 import logging
 
 import salt.loader
 
-from saltext.pcmk.utils import agentfiles, model, operations, restarts, saltglue
+from saltext.pcmk.utils import agents, restarts, saltglue
+from saltext.pcmk.utils.cib import specs
+from saltext.pcmk.utils.cib.metadata import AgentRef
+from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.errors import PcmkError
-from saltext.pcmk.utils.metadata import AgentRef
-from saltext.pcmk.utils.services import ServicePillar
+from saltext.pcmk.utils.provider.pillar import ServicePillar
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ def __virtual__():
 def _resource_specs(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
                     clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True,
                     default_ops=True):
-    return [model.ResourceSpec.build(
+    return [specs.ResourceSpec.build(
         name, agent, params=params, meta=meta, ops=ops, utilization=utilization, clone=clone, clone_id=clone_id,
         clone_meta=clone_meta, promotable=promotable, group=group, secret_params=secret_params,
         secrets_in_cib=secrets_in_cib, default_ops=default_ops,
@@ -57,35 +60,35 @@ def _resource_specs(name, agent, params=None, meta=None, ops=None, utilization=N
 
 
 def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
-    return [model.ConstraintSpec.build(constraint_id or name, kind, **kwargs)]
+    return [specs.ConstraintSpec.build(constraint_id or name, kind, **kwargs)]
 
 
 BUILDERS = {
     "resource": _resource_specs,
-    "resource_absent": lambda name: [model.ResourceAbsentSpec(name)],
-    "group": lambda name, resources=None, meta=None: [model.GroupSpec.build(name, resources, meta)],
-    "clone": lambda name, clone_id=None, meta=None, promotable=False: [model.CloneOfSpec.build(name, clone_id, meta, promotable)],
+    "resource_absent": lambda name: [specs.ResourceAbsentSpec(name)],
+    "group": lambda name, resources=None, meta=None: [specs.GroupSpec.build(name, resources, meta)],
+    "clone": lambda name, clone_id=None, meta=None, promotable=False: [specs.CloneOfSpec.build(name, clone_id, meta, promotable)],
     "constraint": _constraint_specs,
-    "constraint_absent": lambda name, constraint_id=None: [model.ConstraintAbsentSpec(constraint_id or name)],
-    "property": lambda name, value=None: [model.AttributeSpec.build("property", name, value)],
-    "property_absent": lambda name: [model.AttributeSpec.build("property", name, None)],
-    "rsc_defaults": lambda name, value=None: [model.AttributeSpec.build("rsc_defaults", name, value)],
-    "rsc_defaults_absent": lambda name: [model.AttributeSpec.build("rsc_defaults", name, None)],
-    "op_defaults": lambda name, value=None: [model.AttributeSpec.build("op_defaults", name, value)],
-    "op_defaults_absent": lambda name: [model.AttributeSpec.build("op_defaults", name, None)],
+    "constraint_absent": lambda name, constraint_id=None: [specs.ConstraintAbsentSpec(constraint_id or name)],
+    "property": lambda name, value=None: [specs.AttributeSpec.build("property", name, value)],
+    "property_absent": lambda name: [specs.AttributeSpec.build("property", name, None)],
+    "rsc_defaults": lambda name, value=None: [specs.AttributeSpec.build("rsc_defaults", name, value)],
+    "rsc_defaults_absent": lambda name: [specs.AttributeSpec.build("rsc_defaults", name, None)],
+    "op_defaults": lambda name, value=None: [specs.AttributeSpec.build("op_defaults", name, value)],
+    "op_defaults_absent": lambda name: [specs.AttributeSpec.build("op_defaults", name, None)],
     "node_attribute": lambda name, node=None, value=None, attribute=None: [
-        model.AttributeSpec.build("node", attribute or name, value, node=node)],
+        specs.AttributeSpec.build("node", attribute or name, value, node=node)],
     "node_attribute_absent": lambda name, node=None, attribute=None: [
-        model.AttributeSpec.build("node", attribute or name, None, node=node)],
+        specs.AttributeSpec.build("node", attribute or name, None, node=node)],
     "fencing_level": lambda name, target=None, index=1, devices=None: [
-        model.FencingLevelSpec.build(target or name, index, devices)],
+        specs.FencingLevelSpec.build(target or name, index, devices)],
     "fencing_level_absent": lambda name, target=None, index=1: [
-        model.FencingLevelSpec.build(target or name, index, present=False)],
+        specs.FencingLevelSpec.build(target or name, index, present=False)],
 }
 # Low-chunk keys that are state arguments, per function (constraint takes its
 # attributes as keyword arguments).
 _LOW_KEYS = {
-    fun: (set(inspect.signature(builder).parameters) - {"kwargs"}) | (model.CONSTRAINT_ARGS if fun == "constraint" else set())
+    fun: (set(inspect.signature(builder).parameters) - {"kwargs"}) | (specs.CONSTRAINT_ARGS if fun == "constraint" else set())
     for fun, builder in BUILDERS.items()
 }
 
@@ -96,7 +99,28 @@ def _specs_from_chunk(chunk):
     return BUILDERS[fun](**kwargs)
 
 
-# -- the one place specs meet the CIB and errors become result: False ----------------
+# -- the one place errors become result: False -----------------------------------------
+def _errors_as_result(func):
+    """Decorator for every state function (the twin of ``saltglue.errors_as`` for
+    execution modules): PcmkError becomes ``result: False`` with the culprit's
+    message and no changes.
+
+    It lives here, not in saltglue, because Salt injects ``__low__``,
+    ``__instance_id__`` and ``__lowstate__`` into the globals of the function it
+    calls: the wrapper must share this module's globals.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except PcmkError as exc:
+            return {"name": args[0] if args else kwargs.get("name"), "changes": {}, "result": False, "comment": str(exc)}
+
+    return wrapper
+
+
+# -- the one place specs meet the CIB -----------------------------------------------------
 def _state_args(extra):
     """Split Salt's extra keywords: our aggregation batch, and real arguments.
 
@@ -112,16 +136,12 @@ def _converge(name, fun, extra, **kwargs):
     test = bool(__opts__.get("test"))
     batch, unknown = _state_args(extra)
     own_tag = __utils__["state.gen_tag"](__low__) if __low__ else name
-    try:
-        if unknown and fun != "constraint":
-            raise PcmkError(f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.{fun}")
-        groups = [(own_tag, BUILDERS[fun](name, **kwargs, **unknown))]
-        groups += [(__utils__["state.gen_tag"](chunk), _specs_from_chunk(chunk)) for chunk in batch]
-        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-        outcomes = session.converge_groups(groups, test=test, declared=saltglue.declared_resources(__lowstate__))
-    except PcmkError as exc:
-        ret.update(result=False, comment=str(exc))
-        return ret
+    if unknown and fun != "constraint":
+        raise PcmkError(f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.{fun}")
+    groups = [(own_tag, BUILDERS[fun](name, **kwargs, **unknown))]
+    groups += [(__utils__["state.gen_tag"](chunk), _specs_from_chunk(chunk)) for chunk in batch]
+    session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+    outcomes = session.converge_groups(groups, test=test, declared=saltglue.declared_resources(__lowstate__))
     outcome = outcomes.pop(own_tag)
     note = ""
     if batch:
@@ -160,6 +180,7 @@ def mod_aggregate(low, chunks, running):
 
 
 # -- states ------------------------------------------------------------------------
+@_errors_as_result
 def resource(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
              clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True,
              default_ops=True, **kwargs):
@@ -216,6 +237,7 @@ def resource(name, agent, params=None, meta=None, ops=None, utilization=None, cl
                      secret_params=secret_params, secrets_in_cib=secrets_in_cib, default_ops=default_ops)
 
 
+@_errors_as_result
 def resource_absent(name, wait=True, timeout=120, **kwargs):
     """
     Ensure a resource is gone: stopped first (waiting at most ``timeout``
@@ -230,12 +252,8 @@ def resource_absent(name, wait=True, timeout=120, **kwargs):
     if __opts__.get("test") or not wait:
         return _converge(name, "resource_absent", kwargs)
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
-    try:
-        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-        outcome = operations.delete(session, name, wait=True, timeout=timeout)
-    except PcmkError as exc:
-        ret.update(result=False, comment=str(exc))
-        return ret
+    session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+    outcome = operations.delete(session, name, wait=True, timeout=timeout)
     if outcome.changed:
         ret.update(changes=outcome.changes, comment=f"stopped and removed:\n{outcome.render()}")
     else:
@@ -243,6 +261,7 @@ def resource_absent(name, wait=True, timeout=120, **kwargs):
     return ret
 
 
+@_errors_as_result
 def group(name, resources, meta=None, **kwargs):
     """
     Ensure an ordered group of primitives exists with exactly these members.
@@ -256,6 +275,7 @@ def group(name, resources, meta=None, **kwargs):
     return _converge(name, "group", kwargs, resources=resources, meta=meta)
 
 
+@_errors_as_result
 def clone(name, clone_id=None, meta=None, promotable=False, **kwargs):
     """
     Ensure a primitive or group ``name`` runs as a clone (id ``<name>-clone``
@@ -270,6 +290,7 @@ def clone(name, clone_id=None, meta=None, promotable=False, **kwargs):
     return _converge(name, "clone", kwargs, clone_id=clone_id, meta=meta, promotable=promotable)
 
 
+@_errors_as_result
 def constraint(name, kind, constraint_id=None, **kwargs):
     """
     Ensure a constraint exists exactly as declared. The state id is the
@@ -300,6 +321,7 @@ def constraint(name, kind, constraint_id=None, **kwargs):
     return _converge(name, "constraint", kwargs, kind=kind, constraint_id=constraint_id)
 
 
+@_errors_as_result
 def constraint_absent(name, constraint_id=None, **kwargs):
     """
     Ensure no constraint has this id.
@@ -312,6 +334,7 @@ def constraint_absent(name, constraint_id=None, **kwargs):
     return _converge(name, "constraint_absent", kwargs, constraint_id=constraint_id)
 
 
+@_errors_as_result
 def property(name, value, **kwargs):  # pylint: disable=redefined-builtin
     """
     Ensure a cluster property (``cib-bootstrap-options``) has this value.
@@ -325,6 +348,7 @@ def property(name, value, **kwargs):  # pylint: disable=redefined-builtin
     return _converge(name, "property", kwargs, value=value)
 
 
+@_errors_as_result
 def property_absent(name, **kwargs):
     """
     Ensure a cluster property is not set (Pacemaker's default applies).
@@ -337,6 +361,7 @@ def property_absent(name, **kwargs):
     return _converge(name, "property_absent", kwargs)
 
 
+@_errors_as_result
 def rsc_defaults(name, value, **kwargs):
     """
     Ensure a resource default (``rsc_defaults``) has this value.
@@ -350,6 +375,7 @@ def rsc_defaults(name, value, **kwargs):
     return _converge(name, "rsc_defaults", kwargs, value=value)
 
 
+@_errors_as_result
 def rsc_defaults_absent(name, **kwargs):
     """
     Ensure a resource default is not set.
@@ -362,6 +388,7 @@ def rsc_defaults_absent(name, **kwargs):
     return _converge(name, "rsc_defaults_absent", kwargs)
 
 
+@_errors_as_result
 def op_defaults(name, value, **kwargs):
     """
     Ensure an operation default (``op_defaults``) has this value.
@@ -375,6 +402,7 @@ def op_defaults(name, value, **kwargs):
     return _converge(name, "op_defaults", kwargs, value=value)
 
 
+@_errors_as_result
 def op_defaults_absent(name, **kwargs):
     """
     Ensure an operation default is not set.
@@ -387,6 +415,7 @@ def op_defaults_absent(name, **kwargs):
     return _converge(name, "op_defaults_absent", kwargs)
 
 
+@_errors_as_result
 def node_attribute(name, node, value, attribute=None, **kwargs):
     """
     Ensure a permanent node attribute (``attribute``, default the state name)
@@ -403,6 +432,7 @@ def node_attribute(name, node, value, attribute=None, **kwargs):
     return _converge(name, "node_attribute", kwargs, node=node, value=value, attribute=attribute)
 
 
+@_errors_as_result
 def node_attribute_absent(name, node, attribute=None, **kwargs):
     """
     Ensure a permanent node attribute is not set on ``node``.
@@ -416,6 +446,7 @@ def node_attribute_absent(name, node, attribute=None, **kwargs):
     return _converge(name, "node_attribute_absent", kwargs, node=node, attribute=attribute)
 
 
+@_errors_as_result
 def fencing_level(name, devices, index=1, target=None, **kwargs):
     """
     Ensure a fencing level: ``target`` (default the state name) is fenced by
@@ -431,6 +462,7 @@ def fencing_level(name, devices, index=1, target=None, **kwargs):
     return _converge(name, "fencing_level", kwargs, target=target, index=index, devices=devices)
 
 
+@_errors_as_result
 def fencing_level_absent(name, index=1, target=None, **kwargs):
     """
     Ensure no fencing level ``index`` exists for ``target``.
@@ -444,6 +476,7 @@ def fencing_level_absent(name, index=1, target=None, **kwargs):
     return _converge(name, "fencing_level_absent", kwargs, target=target, index=index)
 
 
+@_errors_as_result
 def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, saltenv="base", **kwargs):
     """
     Ensure an OCF resource agent is installed as
@@ -474,33 +507,28 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     unknown = _state_args(kwargs)[1]
     if unknown:
-        ret.update(result=False, comment=f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.ocf_agent")
+        raise PcmkError(f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.ocf_agent")
+    content = saltglue.agent_source(source, agent_type, lambda s: __salt__["cp.get_file_str"](s, saltenv=saltenv))
+    diff = agents.plan(provider, agent_type, content)
+    if diff is None:
+        ret["comment"] = f"agent ocf:{provider}:{agent_type} is already installed as declared"
         return ret
-    try:
-        content = saltglue.agent_source(source, agent_type, lambda s: __salt__["cp.get_file_str"](s, saltenv=saltenv))
-        diff = agentfiles.plan(provider, agent_type, content)
-        if diff is None:
-            ret["comment"] = f"agent ocf:{provider}:{agent_type} is already installed as declared"
-            return ret
-        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-        agent_ref = AgentRef("ocf", agent_type, provider)
-        if __opts__.get("test"):
-            # The same checks as the real run; resources later in this run are
-            # checked against the agent this state would install.
-            metadata = agentfiles.check_candidate(provider, agent_type, content)
-            if session.metadata is not None:
-                session.metadata.provide(agent_ref, metadata)
-            ret.update(result=None, changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} would be installed")
-            return ret
-        tester = None
-        if ocf_tester is not None:
-            tester = (ocf_tester or {}).get("params", {}) if isinstance(ocf_tester, dict) else {}
-        path = agentfiles.deploy(provider, agent_type, content, ocf_tester_params=tester)
+    session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+    agent_ref = AgentRef("ocf", agent_type, provider)
+    if __opts__.get("test"):
+        # The same checks as the real run; resources later in this run are
+        # checked against the agent this state would install.
+        metadata = agents.check_candidate(provider, agent_type, content)
         if session.metadata is not None:
-            session.metadata.forget(agent_ref)
-    except PcmkError as exc:
-        ret.update(result=False, comment=str(exc))
+            session.metadata.provide(agent_ref, metadata)
+        ret.update(result=None, changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} would be installed")
         return ret
+    tester = None
+    if ocf_tester is not None:
+        tester = (ocf_tester or {}).get("params", {}) if isinstance(ocf_tester, dict) else {}
+    path = agents.deploy(provider, agent_type, content, ocf_tester_params=tester)
+    if session.metadata is not None:
+        session.metadata.forget(agent_ref)
     ret.update(changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} installed as {path}")
     return ret
 
@@ -511,6 +539,7 @@ def _provider(name=None, settings=None, session=None):
                                      session=session, overrides=overrides)
 
 
+@_errors_as_result
 def service_provider(name, **kwargs):
     """
     Hand a service to Pacemaker, or give it back to the init system, as pillar
@@ -538,35 +567,31 @@ def service_provider(name, **kwargs):
     _, settings = _state_args(kwargs)
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     test = bool(__opts__.get("test"))
-    try:
-        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-        provider = _provider(name, settings, session)
-        decl = provider.decl(name)
-        if decl.ha:
-            native_on = not test and provider._native_running(name)  # pylint: disable=protected-access
-            outcome = provider.ensure_resource(decl, test=test)
-            changes = dict(outcome.changes)
-            rendered = outcome.render() if outcome.changed else ""
-            if native_on:
-                changes["init system"] = {"stopped and disabled": name}
-            where = f"Pacemaker resource {decl.top_id}"
-        else:
-            changes, rendered = {}, ""
-            if provider.our_resource(decl) is not None:
-                changes[f"resource {decl.top_id}"] = {"handed back to the init system": name}
-                if not test:
-                    provider.hand_back(decl, timeout=decl.timeout)
-            if provider._native_knows(name) and not test:  # pylint: disable=protected-access
-                if not provider.native_call("enabled", name):
-                    provider.native_call("enable", name)
-                    changes.setdefault("init system", {})["enabled"] = name
-                if not provider.native_call("status", name):
-                    provider.native_call("start", name)
-                    changes.setdefault("init system", {})["started"] = name
-            where = "the init system"
-    except PcmkError as exc:
-        ret.update(result=False, comment=str(exc))
-        return ret
+    session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+    provider = _provider(name, settings, session)
+    decl = provider.decl(name)
+    if decl.ha:
+        native_on = not test and provider._native_running(name)  # pylint: disable=protected-access
+        outcome = provider.ensure_resource(decl, test=test)
+        changes = dict(outcome.changes)
+        rendered = outcome.render() if outcome.changed else ""
+        if native_on:
+            changes["init system"] = {"stopped and disabled": name}
+        where = f"Pacemaker resource {decl.top_id}"
+    else:
+        changes, rendered = {}, ""
+        if provider.our_resource(decl) is not None:
+            changes[f"resource {decl.top_id}"] = {"handed back to the init system": name}
+            if not test:
+                provider.hand_back(decl, timeout=decl.timeout)
+        if provider._native_knows(name) and not test:  # pylint: disable=protected-access
+            if not provider.native_call("enabled", name):
+                provider.native_call("enable", name)
+                changes.setdefault("init system", {})["enabled"] = name
+            if not provider.native_call("status", name):
+                provider.native_call("start", name)
+                changes.setdefault("init system", {})["started"] = name
+        where = "the init system"
     if not changes:
         ret["comment"] = f"{name} is run by {where} as declared"
     elif test:
@@ -576,6 +601,7 @@ def service_provider(name, **kwargs):
     return ret
 
 
+@_errors_as_result
 def restart_pending(name, settle=None, timeout=None, **kwargs):
     """
     Perform pending restarts at the end of a highstate, without orchestration.
@@ -597,33 +623,29 @@ def restart_pending(name, settle=None, timeout=None, **kwargs):
             - order: last
     """
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
-    try:
-        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-        pillar = ServicePillar(saltglue.pcmk_pillar(__salt__))
-        settings = pillar.restart_settings
-        settle = settings["settle"] if settle is None else settle
-        timeout = settings["timeout"] if timeout is None else timeout
-        session.refresh()
-        if settings["defer"]:
-            ret["comment"] = f"restarts deferred to orchestration (pcmk:restart:defer); pending: {sorted(restarts.pending(session.cib)) or 'none'}"
-            return ret
-        if session.runner.offline:
-            # A CIB file has no cluster to restart anything: the requests stay
-            # in it for the live cluster, as they would with defer.
-            ret["comment"] = f"offline CIB: restarts are left to the live cluster; pending: {sorted(restarts.pending(session.cib)) or 'none'}"
-            return ret
-        if __opts__.get("test"):
-            pending = sorted(restarts.pending(session.cib))
-            if pending:
-                ret.update(result=None, changes={"would restart": pending}, comment="restarts are pending")
-            else:
-                ret["comment"] = "no restart is pending"
-            return ret
-        results = restarts.end_of_run(session, operations.local_node_name(session.runner), minion_id=__opts__.get("id"),
-                                      override=pillar.raw.get("bootstrap_minion"), settle=settle, timeout=timeout)
-    except PcmkError as exc:
-        ret.update(result=False, comment=str(exc))
+    session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+    pillar = ServicePillar(saltglue.pcmk_pillar(__salt__))
+    settings = pillar.restart_settings
+    settle = settings["settle"] if settle is None else settle
+    timeout = settings["timeout"] if timeout is None else timeout
+    session.refresh()
+    if settings["defer"]:
+        ret["comment"] = f"restarts deferred to orchestration (pcmk:restart:defer); pending: {sorted(restarts.pending(session.cib)) or 'none'}"
         return ret
+    if session.runner.offline:
+        # A CIB file has no cluster to restart anything: the requests stay
+        # in it for the live cluster, as they would with defer.
+        ret["comment"] = f"offline CIB: restarts are left to the live cluster; pending: {sorted(restarts.pending(session.cib)) or 'none'}"
+        return ret
+    if __opts__.get("test"):
+        pending = sorted(restarts.pending(session.cib))
+        if pending:
+            ret.update(result=None, changes={"would restart": pending}, comment="restarts are pending")
+        else:
+            ret["comment"] = "no restart is pending"
+        return ret
+    results = restarts.end_of_run(session, operations.local_node_name(session.runner), minion_id=__opts__.get("id"),
+                                  override=pillar.raw.get("bootstrap_minion"), settle=settle, timeout=timeout)
     if results:
         ret["changes"] = results
         failed = {r: v for r, v in results.items() if v.get("result") == "failed"}
@@ -634,6 +656,7 @@ def restart_pending(name, settle=None, timeout=None, **kwargs):
     return ret
 
 
+@_errors_as_result
 def mod_watch(name, sfun=None, **kwargs):
     """
     ``watch`` on ``pcmk.service_provider`` restarts the service by its policy;
@@ -647,21 +670,18 @@ def mod_watch(name, sfun=None, **kwargs):
     if __opts__.get("test"):
         ret.update(result=None, comment=f"a restart of {name} would be requested")
         return ret
-    try:
-        session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-        if sfun == "service_provider":
-            provider = _provider(session=session)
-            decl = provider.decl(name)
-            provider.restart(name)
-            what = {"cluster": "requested (performed once cluster-wide)", "local": "done on this node",
-                    "none": "not done (policy none)"}[decl.restart] if decl.ha else "done by the init system"
-        else:
-            top = kwargs.get("clone_id") or (f"{name}-clone" if kwargs.get("clone") or kwargs.get("promotable") else name)
-            token = restarts.request(session, operations.local_node_name(session.runner), top, __opts__.get("id"))
-            saltglue.announce_restart_request(__salt__, top, token)
-            what = "requested (performed once cluster-wide)"
-    except PcmkError as exc:
-        ret.update(result=False, comment=str(exc))
-        return ret
+    session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+    if sfun == "service_provider":
+        provider = _provider(session=session)
+        decl = provider.decl(name)
+        provider.restart(name)
+        what = {"cluster": "requested (performed once cluster-wide)", "local": "done on this node",
+                "none": "not done (policy none)"}[decl.restart] if decl.ha else "done by the init system"
+    else:
+        cloned = kwargs.get("clone") or kwargs.get("promotable") or kwargs.get("clone_id")
+        top = specs.clone_id_for(name, kwargs.get("clone_id")) if cloned else name
+        token = restarts.request(session, operations.local_node_name(session.runner), top, __opts__.get("id"))
+        saltglue.announce_restart_request(__salt__, top, token)
+        what = "requested (performed once cluster-wide)"
     ret.update(changes={"restart": what}, comment=f"restart of {name} {what}")
     return ret

@@ -46,12 +46,20 @@ class SpecError(PcmkError):
     """A declaration (state arguments, pillar) is wrong; names the culprit."""
 
 
+class AgentRefused(SpecError):
+    """A candidate resource agent is broken; the installed one was left in place."""
+
+
 class NotFound(PcmkError):
     """A resource, constraint or node named by the caller does not exist."""
 
 
 class WaitTimeout(PcmkError):
     """The cluster did not settle within the given time."""
+
+
+class ResourceFailed(PcmkError):
+    """An operation Pacemaker ran for the resource failed while we waited."""
 
 
 class RestartInProgress(PcmkError):

@@ -6,17 +6,22 @@ and ``runners/`` short and the rules in one place.
 
 import functools
 
-from . import agentfiles
-from .errors import PcmkError, SpecError
-from .provider import ServiceProvider
-from .services import ServicePillar, systemd_booted
-from .session import Session
-from .tools import ToolRunner
+from saltext.pcmk.utils import agents
+from saltext.pcmk.utils.cib.session import Session
+from saltext.pcmk.utils.cib.specs import clone_id_for
+from saltext.pcmk.utils.errors import PcmkError, SpecError
+from saltext.pcmk.utils.provider.pillar import ServicePillar, systemd_booted
+from saltext.pcmk.utils.provider.service import ServiceProvider
+from saltext.pcmk.utils.tools import ToolRunner
 
 
 def errors_as(exception_class):
     """Decorator for execution module functions: PcmkError becomes ``exception_class``
-    (Salt's CommandExecutionError), keeping the culprit's message."""
+    (Salt's CommandExecutionError), keeping the culprit's message.
+
+    State functions have their twin in the state module itself
+    (``states/pcmk.py``: ``_errors_as_result``), which must share its globals.
+    """
 
     def decorate(func):
         @functools.wraps(func)
@@ -58,11 +63,11 @@ def declared_resources(lowstate):
         if chunk.get("fun") in ("resource", "group", "service_provider"):
             declared.add(chunk.get("name"))
             if chunk.get("fun") == "resource" and (chunk.get("clone") or chunk.get("promotable")):
-                declared.add(chunk.get("clone_id") or f"{chunk.get('name')}-clone")
+                declared.add(clone_id_for(chunk.get("name"), chunk.get("clone_id")))
             if chunk.get("fun") == "resource" and chunk.get("group"):
                 declared.add(chunk.get("group"))
         elif chunk.get("fun") == "clone":
-            declared.add(chunk.get("clone_id") or f"{chunk.get('name')}-clone")
+            declared.add(clone_id_for(chunk.get("name"), chunk.get("clone_id")))
     return declared
 
 
@@ -72,7 +77,7 @@ def agent_source(source, agent_type, get_file_str):
     ``get_file_str`` is ``__salt__["cp.get_file_str"]``; it returns False for a missing file.
     """
     if source is None:
-        return agentfiles.shipped_source(agent_type)
+        return agents.shipped_source(agent_type)
     if source.startswith("salt://"):
         text = get_file_str(source)
         if text is False or text is None:

@@ -8,10 +8,11 @@ they wait for.
 import os
 import time
 
+from saltext.pcmk.utils.cib.nvsets import values
+from saltext.pcmk.utils.cib.specs import ConstraintAbsentSpec, ConstraintSpec, ResourceAbsentSpec, ResourceMetaSpec
+from saltext.pcmk.utils.errors import NotFound
+
 from . import status as statusmod
-from .errors import NotFound
-from .model import ConstraintAbsentSpec, ConstraintSpec, ResourceAbsentSpec, ResourceMetaSpec
-from .nvsets import values
 
 
 def local_node_name(runner):

@@ -15,8 +15,9 @@ import tempfile
 
 from lxml import etree
 
-from . import cib as cibmod
-from .errors import CibInvalid, ToolError
+from saltext.pcmk.utils.errors import CibInvalid, ToolError
+
+from . import document as cibmod
 
 SCHEMA_DIR = os.environ.get("PCMK_schema_directory", "/usr/share/pacemaker")
 

@@ -5,7 +5,7 @@ online node with the lowest id. When that one cannot act (its minion does not
 answer), the next online node in the same order is chosen.
 """
 
-from .errors import NotFound
+from saltext.pcmk.utils.errors import NotFound
 
 
 def candidates(status):

@@ -3,8 +3,8 @@
 import time
 from dataclasses import asdict, dataclass, field
 
-from . import cib as cibmod
-from .errors import PcmkError, ToolError, WaitTimeout
+from saltext.pcmk.utils.cib import document as cibmod
+from saltext.pcmk.utils.errors import ResourceFailed, ToolError, WaitTimeout
 
 # Roles of an instance whose last operation finished. crm_mon marks an
 # instance "active" already while it is Starting (and not while an unmonitored
@@ -12,10 +12,6 @@ from .errors import PcmkError, ToolError, WaitTimeout
 RUNNING_ROLES = frozenset({"Started", "Promoted", "Unpromoted", "Master", "Slave"})
 SETTLED_ROLES = RUNNING_ROLES | {"Stopped"}
 PROMOTED_ROLES = frozenset({"Promoted", "Master"})
-
-
-class ResourceFailed(PcmkError):
-    """An operation Pacemaker ran for the resource failed while we waited."""
 
 
 def _bool(value):

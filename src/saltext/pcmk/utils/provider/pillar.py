@@ -11,8 +11,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .errors import SpecError
-from .model import ConstraintSpec, ResourceSpec, check_id
+from saltext.pcmk.utils.cib.specs import ConstraintSpec, ResourceSpec, check_id, clone_id_for
+from saltext.pcmk.utils.errors import SpecError
 
 GENERIC_AGENT = "ocf:saltext:openstack-service"
 RESTART_POLICIES = ("cluster", "local", "none")
@@ -44,10 +44,11 @@ def _next_generation(nodes, vips):
     """
     count = max(len(nodes), 1)
     haproxy_constraints = []
+    haproxy = clone_id_for(resource_id_for("haproxy"))
     for vip in sorted(vips):
         haproxy_constraints += [
-            {"kind": "order", "id": f"{vip}-then-haproxy", "first": vip, "then": "haproxy-clone", "order_kind": "Optional"},
-            {"kind": "colocation", "id": f"{vip}-with-haproxy", "rsc": vip, "with_rsc": "haproxy-clone"},
+            {"kind": "order", "id": f"{vip}-then-haproxy", "first": vip, "then": haproxy, "order_kind": "Optional"},
+            {"kind": "colocation", "id": f"{vip}-with-haproxy", "rsc": vip, "with_rsc": haproxy},
         ]
     return {
         "haproxy": {"ha": True, "clone": {"interleave": True}, "restart": "local", "constraints": haproxy_constraints},
@@ -147,7 +148,7 @@ class ServiceDecl:
     def top_id(self):
         """The id constraints and target-role act on: the clone's when cloned."""
         if self.cloned:
-            return self.clone_id or f"{self.resource}-clone"
+            return clone_id_for(self.resource, self.clone_id)
         return self.group or self.resource
 
     def resource_spec(self):

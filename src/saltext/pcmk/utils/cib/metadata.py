@@ -6,8 +6,9 @@ most once per agent per run: callers keep a :class:`MetadataCache`.
 
 from dataclasses import dataclass, field
 
-from . import cib as cibmod
-from .errors import SpecError, ToolError
+from saltext.pcmk.utils.errors import SpecError, ToolError
+
+from . import document as cibmod
 
 STANDARDS_WITH_PROVIDER = {"ocf"}
 STANDARDS = {"ocf", "lsb", "service", "systemd", "stonith", "upstart", "nagios"}

@@ -21,7 +21,7 @@ import time
 
 from lxml import etree
 
-from .errors import CibConflict, CibWriteRetriesExhausted, NoQuorum, ToolError
+from saltext.pcmk.utils.errors import CibConflict, CibWriteRetriesExhausted, NoQuorum, ToolError
 
 log = logging.getLogger(__name__)
 

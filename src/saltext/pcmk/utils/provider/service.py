@@ -15,11 +15,12 @@ the native service starts, and removes the resource when no node is left.
 
 import logging
 
-from . import operations, restarts
-from . import status as statusmod
-from .errors import NotFound
-from .model import ResourceAbsentSpec, ResourceMetaSpec
-from .nvsets import values
+from saltext.pcmk.utils import restarts
+from saltext.pcmk.utils.cib.nvsets import values
+from saltext.pcmk.utils.cib.specs import ResourceAbsentSpec, ResourceMetaSpec
+from saltext.pcmk.utils.cluster import operations
+from saltext.pcmk.utils.cluster import status as statusmod
+from saltext.pcmk.utils.errors import NotFound
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,9 @@ A candidate is written next to its final path under a hidden name, run with
 the OCF DTD when resource-agents ships it) and ``validate-all`` (which may
 refuse its empty configuration but must not crash), and only then renamed
 over the old agent. A refused candidate never replaces a working agent.
+
+The agents this package ships are data, not Python: scripts in
+``saltext/pcmk/agents/`` (:data:`SHIPPED_DIR`, installed as package data).
 """
 
 import difflib
@@ -16,10 +19,9 @@ import tempfile
 from lxml import etree
 
 from saltext.pcmk import PACKAGE_ROOT
-
-from . import cib as cibmod
-from .errors import SpecError, ToolError, ToolMissing
-from .tools import ToolRunner
+from saltext.pcmk.utils.cib import document as cibmod
+from saltext.pcmk.utils.errors import AgentRefused, SpecError, ToolError, ToolMissing
+from saltext.pcmk.utils.tools import ToolRunner
 
 OCF_ROOT = "/usr/lib/ocf"
 OCF_DTD = "/usr/share/resource-agents/ra-api-1.dtd"
@@ -30,19 +32,23 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _SHELLS = {"sh", "bash", "dash", "ksh"}
 
 
-class AgentRefused(SpecError):
-    """The candidate agent is broken; the installed one was left in place."""
-
-
 def check_name(kind, value):
     if not isinstance(value, str) or not _NAME.match(value) or value in (".", ".."):
         raise SpecError(f"agent {kind} {value!r} is not a safe name (letters, digits, '_', '.', '+', '-'; no '/' or '..')")
     return value
 
 
+def _is_agent_script(path):
+    """A visible regular file starting with ``#!``: not a README, an editor's backup or a cache."""
+    if path.name.startswith(".") or not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"#!"
+
+
 def shipped_agents():
-    """``{type: path}`` of the agents this package ships."""
-    return {p.name: p for p in sorted(SHIPPED_DIR.iterdir()) if p.is_file()} if SHIPPED_DIR.is_dir() else {}
+    """``{type: path}`` of the agent scripts this package ships (in ``SHIPPED_DIR``)."""
+    return {p.name: p for p in sorted(SHIPPED_DIR.iterdir()) if _is_agent_script(p)} if SHIPPED_DIR.is_dir() else {}
 
 
 def shipped_source(agent_type):

@@ -9,10 +9,11 @@ is computed once.
 import logging
 from dataclasses import dataclass, field
 
-from . import cib as cibmod
+from saltext.pcmk.utils.errors import NotFound, SpecError
+
 from . import diff as diffmod
+from . import document as cibmod
 from . import validate as validatemod
-from .errors import NotFound, SpecError
 from .metadata import MetadataCache
 from .secretfiles import CIB_PLACEHOLDER, SecretFiles
 

@@ -1,0 +1,39 @@
+"""Declarative specs of CIB objects, one module per kind; the public ones re-exported here.
+
+Every spec has ``apply(cib, ctx)``, changing a candidate CIB in place so it
+matches the declaration, and ``references()``, the resource ids it needs to
+exist. Specs never write; :mod:`saltext.pcmk.utils.cib.session` diffs,
+validates and writes.
+
+Existing elements are adopted: matched by id (or, for constraints, by what
+they constrain), their ids and those of their children are kept, and only
+what the declaration asks for is changed.
+
+``base`` (Spec, id and mapping checks, durations) is below every other
+module; ``placement`` (where a resource sits: top level, group, clone) is
+shared by ``resource``, ``group`` and ``clone``; ``constraint``,
+``attribute`` and ``fencing`` stand alone.
+"""
+
+from .attribute import AttributeSpec, ResourceMetaSpec
+from .base import OPERATOR_META, Spec, check_id, check_mapping, clone_id_for, duration_ms, same_duration
+from .clone import CloneOfSpec
+from .constraint import (
+    CONSTRAINT_ARGS,
+    CONSTRAINT_TAGS,
+    ConstraintAbsentSpec,
+    ConstraintSpec,
+    norm_score,
+    remove_constraints_referring,
+)
+from .fencing import FencingLevelSpec
+from .group import GroupSpec
+from .placement import CloneSpec
+from .resource import OpSpec, ResourceAbsentSpec, ResourceSpec
+
+__all__ = [
+    "CONSTRAINT_ARGS", "CONSTRAINT_TAGS", "OPERATOR_META", "AttributeSpec", "CloneOfSpec", "CloneSpec",
+    "ConstraintAbsentSpec", "ConstraintSpec", "FencingLevelSpec", "GroupSpec", "OpSpec", "ResourceAbsentSpec",
+    "ResourceMetaSpec", "ResourceSpec", "Spec", "check_id", "check_mapping", "clone_id_for", "duration_ms", "norm_score",
+    "remove_constraints_referring", "same_duration",
+]

@@ -1,0 +1,95 @@
+"""Single attributes in fixed places: properties, defaults, node attributes, one resource meta attribute."""
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.errors import NotFound, SpecError
+
+from .base import Spec
+
+
+@dataclass
+class AttributeSpec(Spec):
+    """One nvpair in a well-known set: cluster property, rsc/op default, node attribute.
+
+    ``value`` None means absent.
+    """
+
+    scope: str  # "property" | "rsc_defaults" | "op_defaults" | "node"
+    name: str
+    value: object = None
+    node: str | None = None
+    set_id: str | None = None
+
+    SCOPES = {
+        "property": ("crm_config", "cluster_property_set", "cib-bootstrap-options"),
+        "rsc_defaults": ("rsc_defaults", "meta_attributes", "rsc-options"),
+        "op_defaults": ("op_defaults", "meta_attributes", "op-options"),
+    }
+
+    @classmethod
+    def build(cls, scope, name, value=None, node=None, set_id=None):
+        if not isinstance(name, str) or not name:
+            raise SpecError(f"{scope}: name must be a non-empty string, got {name!r}")
+        if isinstance(value, (dict, list)):
+            raise SpecError(f"{scope} {name!r}: value must be a plain value, got {type(value).__name__}")
+        if scope == "node" and not node:
+            raise SpecError(f"node attribute {name!r}: node is required")
+        return cls(scope, name, value, node, set_id)
+
+
+    def apply(self, cib, ctx):
+        if self.scope == "node":
+            nodes = cib.root.xpath("configuration/nodes/node[@uname=$n]", n=self.node)
+            if not nodes:
+                known = ", ".join(cib.node_names()) or "none"
+                raise NotFound(f"node attribute {self.name!r}: node {self.node!r} is not in the cluster (known: {known})")
+            parent, set_tag, wanted_id = nodes[0], "instance_attributes", f"nodes-{nodes[0].get('id')}"
+        else:
+            section_name, set_tag, default_id = self.SCOPES[self.scope]
+            parent = cib.section(section_name, create=self.value is not None)
+            if parent is None:
+                return
+            wanted_id = self.set_id or default_id
+        if self.set_id:
+            nvset = next(iter(parent.xpath(f"{set_tag}[@id=$i]", i=wanted_id)), None)
+        else:
+            nvset = nvsets.plain_set(parent, set_tag)
+        if nvset is None:
+            if self.value is None:
+                return
+            nvset = etree.SubElement(parent, set_tag, id=cib.unique_id(wanted_id))
+        nvsets.set_value(cib, nvset, self.name, self.value)
+        if self.value is None and len(nvset) == 0:
+            parent.remove(nvset)
+            if parent.tag in ("rsc_defaults", "op_defaults") and len(parent) == 0:
+                parent.getparent().remove(parent)
+
+
+@dataclass
+class ResourceMetaSpec(Spec):
+    """One meta attribute of any resource (``target-role`` for start/stop)."""
+
+    id: str
+    name: str
+    value: object = None
+
+    def references(self):
+        return [self.id]
+
+
+    def apply(self, cib, ctx):
+        element = cib.resource(self.id)
+        if element is None:
+            raise NotFound(f"resource {self.id!r} does not exist")
+        nvset = nvsets.plain_set(element, "meta_attributes")
+        if nvset is None:
+            if self.value is None:
+                return
+            nvset = etree.Element("meta_attributes", id=cib.unique_id(f"{self.id}-meta_attributes"))
+            element.insert(0, nvset)
+        nvsets.set_value(cib, nvset, self.name, self.value)
+        if len(nvset) == 0:
+            element.remove(nvset)

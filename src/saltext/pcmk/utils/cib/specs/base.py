@@ -1,0 +1,81 @@
+"""What every spec shares: the Spec base, id and mapping checks, durations."""
+
+import re
+
+from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.errors import SpecError
+
+RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
+# Meta attributes that operators and Pacemaker's own tools set on a live
+# resource (crm_resource --stop/--unmanage, pcs resource disable): left alone
+# unless the declaration names them.
+OPERATOR_META = frozenset({"target-role", "is-managed"})
+_VALID_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def check_id(ident, what):
+    if not isinstance(ident, str) or not _VALID_ID.match(ident):
+        raise SpecError(f"{what} {ident!r} is not a valid Pacemaker id (letters, digits, '_', '.', '-'; not starting with a digit)")
+    return ident
+
+
+def clone_id_for(name, clone_id=None):
+    """The id of ``name``'s clone: ``clone_id`` when given, else ``<name>-clone`` (as pcs names it).
+
+    The one place the default is made: states, the service provider's pillar
+    and the loader glue all ask here.
+    """
+    return clone_id or f"{name}-clone"
+
+
+def check_mapping(value, culprit):
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise SpecError(f"{culprit} must be a mapping of name: value, got {type(value).__name__}")
+    for key, item in value.items():
+        if isinstance(item, (dict, list)):
+            raise SpecError(f"{culprit}.{key} must be a plain value, got {type(item).__name__}")
+    return {str(k): v for k, v in value.items()}
+
+
+class Spec:
+    """What every spec offers the session; most specs name no resources and no secrets."""
+
+    def references(self):
+        """Resource ids that must exist once all specs of a write are applied."""
+        return []
+
+    def secrets(self, ctx):  # pylint: disable=unused-argument
+        """``{resource id: parameter names}`` to mask in reported changes."""
+        return {}
+
+    def apply(self, cib, ctx):
+        raise NotImplementedError
+
+
+# -- durations --------------------------------------------------------------
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$", re.I)
+_ISO = re.compile(r"^P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)$", re.I)
+_UNIT_MS = {None: 1000, "s": 1000, "sec": 1000, "ms": 1, "msec": 1, "us": 0.001, "usec": 0.001,
+            "m": 60000, "min": 60000, "h": 3600000, "hr": 3600000}
+
+
+def duration_ms(text):
+    """Milliseconds of a Pacemaker duration ("10", "10s", "1min", "PT1M"), or None."""
+    text = nvsets.as_text(text)
+    match = _DURATION.match(text)
+    if match:
+        return int(match.group(1)) * _UNIT_MS[(match.group(2) or "").lower() or None]
+    match = _ISO.match(text.strip())
+    if match and any(match.groups()):
+        h, m, s = (int(g or 0) for g in match.groups())
+        return ((h * 60 + m) * 60 + s) * 1000
+    return None
+
+
+def same_duration(a, b):
+    if a == b:
+        return True
+    da, db = duration_ms(a), duration_ms(b)
+    return da is not None and da == db

@@ -1,0 +1,216 @@
+"""Location, colocation and order constraints, compared by meaning, adopted when pcs or crmsh made them."""
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.errors import SpecError
+
+from .base import Spec, check_id
+
+CONSTRAINT_TAGS = {"location": "rsc_location", "colocation": "rsc_colocation", "order": "rsc_order"}
+_SCORE_ALIASES = {"inf": "INFINITY", "+inf": "INFINITY", "infinity": "INFINITY", "+infinity": "INFINITY",
+                  "-inf": "-INFINITY", "-infinity": "-INFINITY"}
+# Attribute values Pacemaker assumes when absent; equal to them means "not set".
+_DEFAULTS = {
+    "rsc_order": {"kind": "Mandatory", "symmetrical": "true", "first-action": "start", "then-action": "start"},
+    "rsc_colocation": {"rsc-role": "Started", "with-rsc-role": "Started"},
+    "rsc_location": {"role": "Started"},
+    "resource_set": {"sequential": "true", "require-all": "true"},
+    "rule": {"boolean-op": "and"},
+}
+_ARG_ATTRS = {
+    "location": {"rsc": "rsc", "rsc_pattern": "rsc-pattern", "node": "node", "score": "score", "role": "role",
+                 "resource_discovery": "resource-discovery"},
+    "colocation": {"rsc": "rsc", "with_rsc": "with-rsc", "score": "score", "rsc_role": "rsc-role",
+                   "with_rsc_role": "with-rsc-role", "node_attribute": "node-attribute"},
+    "order": {"first": "first", "then": "then", "order_kind": "kind", "symmetrical": "symmetrical",
+              "first_action": "first-action", "then_action": "then-action"},
+}
+CONSTRAINT_ARGS = frozenset({"kind", "rules", "sets"}).union(*_ARG_ATTRS.values())
+_SET_ATTRS = {"sequential": "sequential", "require_all": "require-all", "role": "role", "action": "action",
+              "ordering": "ordering", "score": "score", "kind": "kind"}
+
+
+def norm_score(value):
+    text = nvsets.as_text(value).strip()
+    return _SCORE_ALIASES.get(text.lower(), text)
+
+
+def _canonical(element):
+    """Compare constraints by meaning: no ids, defaults dropped, scores spelt one way."""
+    defaults = _DEFAULTS.get(element.tag, {})
+    attrs = {}
+    for name, value in element.attrib.items():
+        if name == "id" or (element.tag == "resource_ref" and name == "id"):
+            continue
+        value = norm_score(value) if name == "score" else value
+        if defaults.get(name) is not None and nvsets.same_value(value, defaults[name]):
+            continue
+        attrs[name] = value.lower() if value.lower() in ("true", "false") else value
+    if element.tag == "rsc_order" and "then-action" in attrs and attrs["then-action"] == attrs.get("first-action", "start"):
+        del attrs["then-action"]
+    extra = element.get("id") if element.tag == "resource_ref" else None
+    return (element.tag, extra, tuple(sorted(attrs.items())), tuple(_canonical(c) for c in element if isinstance(c.tag, str)))
+
+
+@dataclass
+class ConstraintSpec(Spec):
+    id: str
+    kind: str
+    attrs: dict
+    rules: list | None = None
+    sets: list | None = None
+
+    @classmethod
+    def build(cls, name, kind, *, rules=None, sets=None, **args):
+        check_id(name, "constraint")
+        culprit = f"constraint {name!r}"
+        if kind not in CONSTRAINT_TAGS:
+            raise SpecError(f"{culprit}: kind must be one of {sorted(CONSTRAINT_TAGS)}, got {kind!r}")
+        allowed = _ARG_ATTRS[kind]
+        unknown = sorted(set(args) - set(allowed))
+        if unknown:
+            raise SpecError(f"{culprit}: unknown argument {unknown[0]!r} for a {kind} constraint (takes {sorted(allowed) + ['rules' if kind == 'location' else 'sets', 'sets']})")
+        attrs = {allowed[k]: (norm_score(v) if k == "score" else nvsets.as_text(v)) for k, v in args.items() if v is not None}
+        if sets is not None:
+            if not isinstance(sets, list) or not sets:
+                raise SpecError(f"{culprit}: sets must be a non-empty list of mappings with 'resources'")
+            for index, rset in enumerate(sets):
+                if not isinstance(rset, dict) or not isinstance(rset.get("resources"), list) or not rset["resources"]:
+                    raise SpecError(f"{culprit}: set {index + 1} needs a 'resources' list")
+                bad = sorted(set(rset) - set(_SET_ATTRS) - {"resources"})
+                if bad:
+                    raise SpecError(f"{culprit}: set {index + 1} has unknown key {bad[0]!r}")
+        if rules is not None and kind != "location":
+            raise SpecError(f"{culprit}: rules apply to location constraints only")
+        if kind == "location":
+            if sets is None and not (attrs.get("rsc") or attrs.get("rsc-pattern")):
+                raise SpecError(f"{culprit}: a location constraint needs rsc (or rsc_pattern, or sets)")
+            if rules is None and "node" not in attrs:
+                raise SpecError(f"{culprit}: a location constraint needs node and score, or rules")
+            if rules is not None and ("node" in attrs or "score" in attrs):
+                raise SpecError(f"{culprit}: give either node/score or rules, not both")
+            if rules is None and "score" not in attrs:
+                attrs["score"] = "INFINITY"
+        elif kind == "colocation":
+            if sets is None and not (attrs.get("rsc") and attrs.get("with-rsc")):
+                raise SpecError(f"{culprit}: a colocation constraint needs rsc and with_rsc (or sets)")
+            attrs.setdefault("score", "INFINITY")
+        elif kind == "order":
+            if sets is None and not (attrs.get("first") and attrs.get("then")):
+                raise SpecError(f"{culprit}: an order constraint needs first and then (or sets)")
+        if rules is not None:
+            if not isinstance(rules, list) or not rules:
+                raise SpecError(f"{culprit}: rules must be a non-empty list")
+            for index, rule in enumerate(rules):
+                if not isinstance(rule, dict) or not isinstance(rule.get("expressions"), list) or not rule["expressions"]:
+                    raise SpecError(f"{culprit}: rule {index + 1} needs an 'expressions' list")
+        return cls(name, kind, attrs, rules, sets)
+
+    def references(self):
+        refs = [self.attrs[a] for a in ("rsc", "with-rsc", "first", "then") if a in self.attrs]
+        for rset in self.sets or ():
+            refs.extend(rset["resources"])
+        return refs
+
+
+    def element(self, ident):
+        tag = CONSTRAINT_TAGS[self.kind]
+        element = etree.Element(tag, id=ident)
+        for name, value in self.attrs.items():
+            element.set(name, value)
+        for index, rset in enumerate(self.sets or (), start=1):
+            set_el = etree.SubElement(element, "resource_set", id=f"{ident}-set-{index}")
+            for key, value in rset.items():
+                if key != "resources":
+                    set_el.set(_SET_ATTRS[key], norm_score(value) if key == "score" else nvsets.as_text(value))
+            for rsc in rset["resources"]:
+                etree.SubElement(set_el, "resource_ref", id=rsc)
+        for index, rule in enumerate(self.rules or (), start=1):
+            rule_id = f"{ident}-rule" if len(self.rules) == 1 else f"{ident}-rule-{index}"
+            rule_el = etree.SubElement(element, "rule", id=rule_id)
+            for key in ("score", "score_attribute", "role"):
+                if key in rule:
+                    rule_el.set(key.replace("_", "-"), norm_score(rule[key]) if key == "score" else nvsets.as_text(rule[key]))
+            if "boolean_op" in rule:
+                rule_el.set("boolean-op", nvsets.as_text(rule["boolean_op"]))
+            if "score" not in rule and "score_attribute" not in rule:
+                rule_el.set("score", "INFINITY")
+            for number, expr in enumerate(rule["expressions"]):
+                expr_id = f"{rule_id}-expr" + (f"-{number}" if number else "")
+                expr_el = etree.SubElement(rule_el, "expression", id=expr_id)
+                for key in ("attribute", "operation", "value", "type", "value_source"):
+                    if key in expr:
+                        expr_el.set(key.replace("value_source", "value-source"), nvsets.as_text(expr[key]))
+        return element
+
+    def _identity(self):
+        if self.sets or self.rules:
+            return None
+        keys = {"location": ("rsc", "node"), "colocation": ("rsc", "with-rsc"), "order": ("first", "then")}[self.kind]
+        return tuple(self.attrs.get(k) for k in keys)
+
+    def find_existing(self, cib):
+        tag = CONSTRAINT_TAGS[self.kind]
+        existing = cib.by_id(self.id)
+        if existing is not None:
+            if existing.tag != tag:
+                raise SpecError(f"constraint {self.id!r}: the id is already used by a <{existing.tag}>")
+            return existing
+        identity = self._identity()
+        constraints = cib.section("constraints")
+        if identity is None or constraints is None:
+            return None
+        keys = {"location": ("rsc", "node"), "colocation": ("rsc", "with-rsc"), "order": ("first", "then")}[self.kind]
+        for candidate in constraints.findall(tag):
+            # Adopt a pcs/crmsh-made constraint about the same resources, so a
+            # declaration never creates its duplicate; cli-* ones are bans.
+            if candidate.get("id", "").startswith("cli-"):
+                continue
+            if tuple(candidate.get(k) for k in keys) == identity and candidate.find("rule") is None:
+                return candidate
+        return None
+
+    def apply(self, cib, ctx):
+        existing = self.find_existing(cib)
+        ident = existing.get("id") if existing is not None else self.id
+        desired = self.element(ident)
+        if existing is not None:
+            if _canonical(existing) == _canonical(desired):
+                return
+            existing.getparent().replace(existing, desired)
+        else:
+            cib.section("constraints", create=True).append(desired)
+
+
+@dataclass
+class ConstraintAbsentSpec(Spec):
+    id: str
+
+
+    def apply(self, cib, ctx):
+        constraints = cib.section("constraints")
+        if constraints is None:
+            return
+        for element in constraints.xpath("*[@id=$i]", i=self.id):
+            constraints.remove(element)
+
+
+def remove_constraints_referring(cib, resource_ids):
+    constraints = cib.section("constraints")
+    if constraints is None:
+        return
+    for constraint in list(constraints):
+        if any(constraint.get(attr) in resource_ids for attr in ("rsc", "with-rsc", "first", "then")):
+            constraints.remove(constraint)
+            continue
+        for ref in constraint.xpath(".//resource_ref"):
+            if ref.get("id") in resource_ids:
+                rset = ref.getparent()
+                rset.remove(ref)
+                if rset.find("resource_ref") is None:
+                    constraint.remove(rset)
+        if constraint.find("resource_set") is None and not any(constraint.get(a) for a in ("rsc", "first", "rsc-pattern")):
+            constraints.remove(constraint)

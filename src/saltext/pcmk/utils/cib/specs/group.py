@@ -1,0 +1,73 @@
+"""An ordered group of primitives (``pcmk.group``)."""
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.errors import NotFound, SpecError
+
+from .base import OPERATOR_META, Spec, check_id, check_mapping
+from .placement import detach, resources_section
+
+
+@dataclass
+class GroupSpec(Spec):
+    """An ordered group of existing (or same-run) primitives."""
+
+    id: str
+    members: list
+    meta: dict | None = None
+
+    @classmethod
+    def build(cls, name, resources, meta=None):
+        check_id(name, "group")
+        if not isinstance(resources, list) or not resources:
+            raise SpecError(f"group {name!r}: resources must be a non-empty list of primitive ids")
+        for member in resources:
+            check_id(member, f"group {name!r} member")
+        if len(set(resources)) != len(resources):
+            raise SpecError(f"group {name!r}: a member is listed twice")
+        return cls(name, list(resources), check_mapping(meta, f"group {name!r} meta"))
+
+    def references(self):
+        return list(self.members)
+
+
+    def apply(self, cib, ctx):
+        group = cib.by_id(self.id)
+        if group is not None and group.tag != "group":
+            raise SpecError(f"group {self.id!r}: the id is already used by a <{group.tag}>")
+        members = []
+        for member in self.members:
+            element = cib.by_id(member)
+            if element is None:
+                raise NotFound(f"group {self.id!r}: member {member!r} does not exist")
+            if element.tag != "primitive":
+                raise SpecError(f"group {self.id!r}: member {member!r} is a <{element.tag}>; groups hold primitives")
+            members.append(element)
+        if group is None:
+            group = etree.Element("group", id=self.id)
+            first_parent = members[0].getparent()
+            if first_parent.tag == "resources":
+                first_parent.insert(first_parent.index(members[0]), group)
+            else:
+                resources_section(cib).append(group)
+        current = [child.get("id") for child in group.findall("primitive")]
+        if current != self.members:
+            for element in members:
+                if element.getparent() is not group:
+                    if element.getparent().tag in ("clone", "master"):
+                        raise SpecError(f"group {self.id!r}: member {element.get('id')!r} is cloned; clone the group instead")
+                    if element.getparent().tag == "group":
+                        detach(element)
+                    else:
+                        element.getparent().remove(element)
+            for element in group.findall("primitive"):
+                if element.get("id") not in self.members:
+                    group.remove(element)
+                    resources_section(cib).append(element)
+            for element in members:
+                group.append(element)  # appending moves it, giving the declared order
+        nvsets.sync(cib, group, "meta_attributes", self.meta, set_id=f"{self.id}-meta_attributes",
+                    keep=OPERATOR_META - set(self.meta or ()), insert_at=0)

@@ -1,0 +1,102 @@
+"""Where a resource sits in ``<resources>``: at the top, in a group, in a clone.
+
+Shared by the specs that move resources (:mod:`.resource`, :mod:`.group`,
+:mod:`.clone`). A clone or group left empty by a move is removed with it.
+"""
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.errors import SpecError
+
+from .base import OPERATOR_META
+
+
+@dataclass
+class CloneSpec:
+    id: str
+    meta: dict | None = None
+    promotable: bool = False
+
+
+def resources_section(cib):
+    return cib.section("resources", create=True)
+
+
+def place_new(cib, primitive, spec):
+    if spec.group:
+        group = cib.by_id(spec.group)
+        if group is not None and group.tag != "group":
+            raise SpecError(f"resource {spec.id!r}: {spec.group!r} is a <{group.tag}>, not a group")
+        if group is None:
+            group = etree.SubElement(resources_section(cib), "group", id=spec.group)
+        group.append(primitive)
+    else:
+        resources_section(cib).append(primitive)
+
+
+def detach(element):
+    """Remove ``element`` from its parent; drop a clone or group left empty."""
+    parent = element.getparent()
+    parent.remove(element)
+    if parent.tag in ("clone", "master") or (parent.tag == "group" and parent.find("primitive") is None):
+        detach(parent)
+
+
+def clone_of(cib, element, clone_spec, culprit):
+    """The clone that is to hold ``element``: the declared one, the one it is in
+    already (crmsh names clones otherwise: adopted, not doubled), or a new one
+    where the element stands."""
+    clone = cib.by_id(clone_spec.id)
+    if clone is not None and clone.tag not in ("clone", "master"):
+        raise SpecError(f"{culprit}: clone id {clone_spec.id!r} is already used by a <{clone.tag}>")
+    if clone is not None:
+        return clone
+    parent = element.getparent()
+    if parent.tag in ("clone", "master"):
+        return parent
+    clone = etree.Element("clone", id=clone_spec.id)
+    if parent.tag == "resources":
+        parent.insert(parent.index(element), clone)
+    else:
+        resources_section(cib).append(clone)
+    return clone
+
+
+def sync_clone_meta(cib, clone, clone_spec):
+    """Clone meta attributes as declared; ``promotable`` adds promotable=true (a <master> is promotable already)."""
+    meta = dict(clone_spec.meta) if clone_spec.meta is not None else None
+    if clone_spec.promotable and clone.tag == "clone":
+        meta = {**(meta if meta is not None else nvsets.values(clone, "meta_attributes")), "promotable": "true"}
+    nvsets.sync(cib, clone, "meta_attributes", meta, set_id=f"{clone.get('id')}-meta_attributes",
+                keep=OPERATOR_META - set(meta or ()), insert_at=0)
+
+
+def place(cib, primitive, spec):
+    parent = primitive.getparent()
+    if spec.clone:
+        clone = clone_of(cib, primitive, spec.clone, f"resource {spec.id!r}")
+        if parent is not clone:
+            detach(primitive)
+            clone.append(primitive)
+        sync_clone_meta(cib, clone, spec.clone)
+    elif spec.clone is False and parent.tag in ("clone", "master"):
+        detach(primitive)
+        resources_section(cib).append(primitive)
+    if spec.group:
+        if parent.tag != "group" or parent.get("id") != spec.group:
+            group = cib.by_id(spec.group)
+            if group is not None and group.tag != "group":
+                raise SpecError(f"resource {spec.id!r}: {spec.group!r} is a <{group.tag}>, not a group")
+            if primitive.getparent() is not None and primitive.getparent().tag != "resources":
+                detach(primitive)
+            elif primitive.getparent() is not None:
+                primitive.getparent().remove(primitive)
+            if group is None:
+                group = etree.SubElement(resources_section(cib), "group", id=spec.group)
+            group.append(primitive)
+    elif spec.group is False and parent.tag == "group":
+        detach(primitive)
+        resources_section(cib).append(primitive)
