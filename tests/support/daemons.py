@@ -359,12 +359,17 @@ def prepare_node(cluster: Cluster, node: Node, cookie: str) -> None:
     node.run(["sysctl", "-q", "-w", "net.ipv4.ip_nonlocal_bind=1"])
 
 
-def prepare(cluster: Cluster) -> None:
-    """Every node: private files and binds for all daemons; memcached started (outside Pacemaker)."""
+def prepare(cluster: Cluster, *, memcached: bool = True) -> None:
+    """Every node: private files and binds for all daemons; memcached started (outside Pacemaker).
+
+    ``memcached=False`` leaves memcached stopped, for a test whose init system
+    stand-in starts it (:func:`memcached_argv`).
+    """
     cookie = secrets.token_hex(20).upper()  # one cookie: every RabbitMQ node the same
     for node in cluster.nodes:
         prepare_node(cluster, node, cookie)
-        start_memcached(node)
+        if memcached:
+            start_memcached(node)
 
 
 # --------------------------------------------------------------------------
@@ -382,6 +387,11 @@ def start_memcached(node: Node) -> int:
     return wait_for(lambda: memcached_pid(node), 10, f"memcached on {node.name}")
 
 
+def memcached_argv(node: Node) -> list[str]:
+    """memcached in the foreground, as an init system's unit runs it (the node address, 16 MB)."""
+    return ["/usr/bin/memcached", "-u", "memcache", "-l", node.addr, "-p", str(MEMCACHED_PORT), "-m", "16"]
+
+
 def memcached_pid(node: Node) -> int | None:
     """The pid of the node's memcached, if it runs."""
     try:
@@ -389,6 +399,21 @@ def memcached_pid(node: Node) -> int | None:
     except (OSError, ValueError):
         return None
     return pid if pid in node.processes() else None
+
+
+# --------------------------------------------------------------------------
+# MariaDB config fragments (what a site's formula manages next to 99-nextgen.cnf)
+# --------------------------------------------------------------------------
+
+
+def mysql_fragment_path(node: Node, name: str) -> Path:
+    """Host path of ``/etc/mysql/mariadb.conf.d/<name>`` as ``node`` sees it (its private /etc/mysql)."""
+    return daemons_dir(node) / "etc-mysql" / "mariadb.conf.d" / name
+
+
+def write_mysql_fragment(node: Node, name: str, text: str) -> Path:
+    """Write a fragment into the node's /etc/mysql/mariadb.conf.d (root, 0644, as the package's own)."""
+    return _write(mysql_fragment_path(node, name), text)
 
 
 # --------------------------------------------------------------------------
@@ -418,6 +443,50 @@ def galera_primary(node: Node, size: int) -> bool:
     status = galera_status(node)
     return (status.get("wsrep_cluster_status") == "Primary" and status.get("wsrep_cluster_size") == str(size)
             and status.get("wsrep_local_state_comment") == "Synced")
+
+
+def galera_variable(node: Node, name: str) -> str | None:
+    """``SELECT @@<name>`` on the node's MariaDB, None when it does not answer."""
+    proc = run_quiet(node, ["mysql", "-N", "-B", "-e", f"SELECT @@{name}"])
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def galera_uptime(node: Node) -> int | None:
+    """Seconds the node's MariaDB server has been up (``SHOW STATUS LIKE 'Uptime'``), None when it does not answer."""
+    proc = run_quiet(node, ["mysql", "-N", "-B", "-e", "SHOW GLOBAL STATUS LIKE 'Uptime'"])
+    fields = proc.stdout.split()
+    return int(fields[1]) if proc.returncode == 0 and len(fields) == 2 and fields[1].isdigit() else None
+
+
+# The daemons' process names (/proc/PID/comm) in a node.
+DAEMON_COMMS = ("mariadbd", "beam.smp", "redis-server", "haproxy", "memcached")
+
+
+def daemon_pids(node: Node, comms: Iterable[str] = DAEMON_COMMS) -> dict[str, list[int]]:
+    """``{comm: [pid, ...]}`` of the daemons running in the node.
+
+    Short-lived helpers with the same process name are not counted: MariaDB's
+    ``--wsrep-recover`` runs (the galera agent reads a position with them) and
+    the Erlang VMs of ``rabbitmqctl`` (the rabbitmq-cluster agent's monitor);
+    only the broker itself (``-s rabbit boot``) is a ``beam.smp`` here.
+    """
+    wanted = set(comms)
+    found: dict[str, list[int]] = {comm: [] for comm in wanted}
+    for pid in node.processes():
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            if comm not in wanted:
+                continue
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state in ("Z", "X") or "--wsrep-recover" in cmdline or "--wsrep_recover" in cmdline:
+            continue
+        if comm == "beam.smp" and " rabbit boot" not in cmdline:
+            continue
+        found[comm].append(pid)
+    return {comm: sorted(pids) for comm, pids in found.items()}
 
 
 def rabbit_status(node: Node) -> dict:
