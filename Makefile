@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup daemons demo test test-fast bench bench-rollout bench-nextgen clean
+.PHONY: setup daemons lint demo test test-fast bench bench-rollout bench-nextgen clean
 
 setup:
 	VENV=$(VENV) sh scripts/setup.sh
@@ -11,6 +11,18 @@ setup:
 # the realdaemons tests run under Pacemaker; nothing of them runs on the host.
 daemons:
 	sh scripts/setup-daemons.sh
+
+# ruff (lint and format, line length 120) and mypy (lax, on utils/), as
+# .ci/run and the pre-commit hooks run them; shellcheck of the shipped agent
+# runs in the tests.
+LINT_PATHS = src tests bench demo docs/conf.py
+lint: setup
+	@test -x $(VENV)/bin/ruff -a -x $(VENV)/bin/mypy || { \
+		echo "lint: installing the lint extra (ruff, mypy) into $(VENV)"; \
+		$(VENV)/bin/pip install -q -e ".[lint]"; }
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy
 
 demo: setup
 	VENV=$(VENV) sh demo/run.sh

@@ -99,8 +99,15 @@ def clean_env(**extra):
 
 
 def run(argv, *, env=None, input=None, check=True, timeout=900):
-    proc = subprocess.run([str(a) for a in argv], env=env or clean_env(), input=input, capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [str(a) for a in argv],
+        env=env or clean_env(),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and proc.returncode != 0:
         raise BenchFailure(f"{' '.join(map(str, argv))} exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
     return proc
@@ -117,8 +124,11 @@ class Step:
         if self.kind == "property":
             return [model.AttributeSpec.build("property", "stonith-enabled", False)]
         if self.kind == "resource":
-            return [model.ResourceSpec.build(self.id, AGENT, params={"fake": str(self.index)},
-                                             ops=[{"name": "monitor", "interval": "10s"}])]
+            return [
+                model.ResourceSpec.build(
+                    self.id, AGENT, params={"fake": str(self.index)}, ops=[{"name": "monitor", "interval": "10s"}]
+                )
+            ]
         if self.kind == "location":
             return [model.ConstraintSpec.build(self.id, "location", rsc=f"r{self.index}", node=NODE, score=50)]
         return [model.ConstraintSpec.build(self.id, "order", first=self.prev, then=f"r{self.index}")]
@@ -127,8 +137,13 @@ class Step:
         if self.kind == "property":
             return {"pcmk.property": [{"value": False}]}
         if self.kind == "resource":
-            return {"pcmk.resource": [{"agent": AGENT}, {"params": {"fake": str(self.index)}},
-                                      {"ops": [{"name": "monitor", "interval": "10s"}]}]}
+            return {
+                "pcmk.resource": [
+                    {"agent": AGENT},
+                    {"params": {"fake": str(self.index)}},
+                    {"ops": [{"name": "monitor", "interval": "10s"}]},
+                ]
+            }
         if self.kind == "location":
             return {"pcmk.constraint": [{"kind": "location"}, {"rsc": f"r{self.index}"}, {"node": NODE}, {"score": 50}]}
         return {"pcmk.constraint": [{"kind": "order"}, {"first": self.prev}, {"then": f"r{self.index}"}]}
@@ -187,6 +202,7 @@ def windows_for(steps, per_window_resources, count=3):
 def interpolate_total(total_steps, samples):
     """Sum over all steps of a per-step value, linearly interpolated between window means."""
     points = sorted((sum(idx) / len(idx), sum(vals) / len(vals)) for idx, vals in samples if idx)
+
     def at(i):
         if i <= points[0][0]:
             return points[0][1]
@@ -194,14 +210,17 @@ def interpolate_total(total_steps, samples):
             if i <= x1:
                 return y0 + (y1 - y0) * (i - x0) / (x1 - x0)
         return points[-1][1]
+
     return sum(at(i) for i in range(total_steps))
 
 
 # -- targets: an offline CIB file, or the live CIB of the node we run in --------------------
 def config_counts(cib_text):
     root = etree.fromstring(cib_text.encode())
-    return (len(root.findall("configuration/resources/primitive")),
-            len(root.find("configuration/constraints") if root.find("configuration/constraints") is not None else []))
+    return (
+        len(root.findall("configuration/resources/primitive")),
+        len(root.find("configuration/constraints") if root.find("configuration/constraints") is not None else []),
+    )
 
 
 def epoch_of(cib_text):
@@ -280,7 +299,9 @@ class LiveTarget:
         if config_counts(text) != (0, 0) or 'name="stonith-enabled" value="false"' not in text:
             raise BenchFailure("live CIB did not come back to an empty configuration with stonith disabled")
         if time.perf_counter() - started > 30:
-            log(f"  [live] emptying the configuration and waiting for the resources to stop took {time.perf_counter() - started:.0f}s")
+            log(
+                f"  [live] emptying the configuration and waiting for the resources to stop took {time.perf_counter() - started:.0f}s"
+            )
 
     def pcs(self):
         return ["pcs"]
@@ -295,8 +316,11 @@ class LiveTarget:
         for element in sorted(sections, key=lambda e: ["crm_config", "resources", "constraints"].index(e.tag)):
             if element.tag == "crm_config":
                 continue  # stonith-enabled=false is already set on the live cluster
-            run(["cibadmin", "--replace", "-o", element.tag, "--xml-pipe"], env=self.env,
-                input=etree.tostring(element, encoding="unicode"))
+            run(
+                ["cibadmin", "--replace", "-o", element.tag, "--xml-pipe"],
+                env=self.env,
+                input=etree.tostring(element, encoding="unicode"),
+            )
         self.settle()
 
 
@@ -310,9 +334,18 @@ def tool_stats(calls):
 
 
 def row(target, method, n, phase, wall, invocations, writes, **extra):
-    return {"target": target.name, "method": method, "n": n, "phase": phase, "wall_s": round(wall, 3),
-            "invocations": invocations, "writes": writes, "estimated": False,
-            "loadavg_1m": round(os.getloadavg()[0], 2), **extra}
+    return {
+        "target": target.name,
+        "method": method,
+        "n": n,
+        "phase": phase,
+        "wall_s": round(wall, 3),
+        "invocations": invocations,
+        "writes": writes,
+        "estimated": False,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        **extra,
+    }
 
 
 # -- our library --------------------------------------------------------------------------
@@ -325,11 +358,19 @@ def converge_steps(session, steps):
         outcome = session.converge(step.specs())
         seconds = time.perf_counter() - started
         new_calls = runner.calls[calls_before:]
-        records.append({"seconds": seconds, "invocations": len(new_calls),
-                        "metadata": sum(1 for name, _ in new_calls if name == "crm_resource"),
-                        "writes": session.writes - writes_before, "changed": outcome.changed,
-                        "retries": max(0, sum(1 for name, _ in new_calls if name == "crm_diff") - (session.writes - writes_before)),
-                        "calls": new_calls})
+        records.append(
+            {
+                "seconds": seconds,
+                "invocations": len(new_calls),
+                "metadata": sum(1 for name, _ in new_calls if name == "crm_resource"),
+                "writes": session.writes - writes_before,
+                "changed": outcome.changed,
+                "retries": max(
+                    0, sum(1 for name, _ in new_calls if name == "crm_diff") - (session.writes - writes_before)
+                ),
+                "calls": new_calls,
+            }
+        )
     return records
 
 
@@ -353,16 +394,34 @@ def bench_pcmk_aggregated(target, n):
         epoch_delta = epoch_of(target.cib_text())[1] - epoch[1]
         if phase == "converge":
             if not outcome.changed or session.writes != 1:
-                raise BenchFailure(f"[{target.name}] pcmk aggregated N={n}: converge changed={outcome.changed} writes={session.writes}, want one write")
+                raise BenchFailure(
+                    f"[{target.name}] pcmk aggregated N={n}: converge changed={outcome.changed} writes={session.writes}, want one write"
+                )
             check_converged(target, n, f"[{target.name}] pcmk aggregated N={n}")
         elif outcome.changed or session.writes or epoch_delta:
-            raise BenchFailure(f"[{target.name}] pcmk aggregated N={n}: re-apply changed {sorted(outcome.changes)[:5]} "
-                               f"with {session.writes} write(s), epoch +{epoch_delta}; it must be a no-op")
+            raise BenchFailure(
+                f"[{target.name}] pcmk aggregated N={n}: re-apply changed {sorted(outcome.changes)[:5]} "
+                f"with {session.writes} write(s), epoch +{epoch_delta}; it must be a no-op"
+            )
         stats = tool_stats(runner.calls)
-        rows.append(row(target, "pcmk aggregated", n, phase, wall, runner.count(), session.writes,
-                        per_tool=stats, python_s=round(wall - sum(v[1] for v in stats.values()), 3),
-                        retries=max(0, stats.get("crm_diff", [0])[0] - session.writes), epoch_delta=epoch_delta))
-        log(f"  [{target.name}] pcmk aggregated   N={n:<4} {phase:9} {wall:8.2f}s  {runner.count():5} tools  {session.writes} writes")
+        rows.append(
+            row(
+                target,
+                "pcmk aggregated",
+                n,
+                phase,
+                wall,
+                runner.count(),
+                session.writes,
+                per_tool=stats,
+                python_s=round(wall - sum(v[1] for v in stats.values()), 3),
+                retries=max(0, stats.get("crm_diff", [0])[0] - session.writes),
+                epoch_delta=epoch_delta,
+            )
+        )
+        log(
+            f"  [{target.name}] pcmk aggregated   N={n:<4} {phase:9} {wall:8.2f}s  {runner.count():5} tools  {session.writes} writes"
+        )
         target.settle()
     return rows
 
@@ -370,11 +429,15 @@ def bench_pcmk_aggregated(target, n):
 def _check_per_state(target, n, phase, records, steps):
     for step, rec in zip(steps, records):
         if phase == "re-apply" and (rec["changed"] or rec["writes"]):
-            raise BenchFailure(f"[{target.name}] pcmk per-state N={n}: re-apply of {step.id} changed it "
-                               f"({rec['writes']} write(s)); it must be a no-op")
+            raise BenchFailure(
+                f"[{target.name}] pcmk per-state N={n}: re-apply of {step.id} changed it "
+                f"({rec['writes']} write(s)); it must be a no-op"
+            )
         if phase == "converge" and step.kind != "property" and (not rec["changed"] or rec["writes"] != 1):
-            raise BenchFailure(f"[{target.name}] pcmk per-state N={n}: converging {step.id} made "
-                               f"{rec['writes']} write(s) (changed={rec['changed']}), want exactly one")
+            raise BenchFailure(
+                f"[{target.name}] pcmk per-state N={n}: converging {step.id} made "
+                f"{rec['writes']} write(s) (changed={rec['changed']}), want exactly one"
+            )
 
 
 def bench_pcmk_per_state(target, n, phases=("converge", "re-apply")):
@@ -397,11 +460,25 @@ def bench_pcmk_per_state(target, n, phases=("converge", "re-apply")):
         elif epoch_delta:
             raise BenchFailure(f"[{target.name}] pcmk per-state N={n}: re-apply moved the epoch by {epoch_delta}")
         stats = tool_stats(runner.calls)
-        rows.append(row(target, "pcmk per-state", n, phase, wall, runner.count(), session.writes,
-                        per_tool=stats, python_s=round(wall - sum(v[1] for v in stats.values()), 3),
-                        retries=sum(r["retries"] for r in records), epoch_delta=epoch_delta,
-                        step_seconds=[round(r["seconds"], 4) for r in records]))
-        log(f"  [{target.name}] pcmk per-state    N={n:<4} {phase:9} {wall:8.2f}s  {runner.count():5} tools  {session.writes} writes")
+        rows.append(
+            row(
+                target,
+                "pcmk per-state",
+                n,
+                phase,
+                wall,
+                runner.count(),
+                session.writes,
+                per_tool=stats,
+                python_s=round(wall - sum(v[1] for v in stats.values()), 3),
+                retries=sum(r["retries"] for r in records),
+                epoch_delta=epoch_delta,
+                step_seconds=[round(r["seconds"], 4) for r in records],
+            )
+        )
+        log(
+            f"  [{target.name}] pcmk per-state    N={n:<4} {phase:9} {wall:8.2f}s  {runner.count():5} tools  {session.writes} writes"
+        )
         target.settle()
     return rows
 
@@ -410,7 +487,9 @@ def _estimate_rows(target, method, n, steps, windows, reapply_idx, reapply_recs,
     """Rows for a sampled method. windows: [(range, records)]; records have seconds/invocations/writes."""
     total = len(steps)
     measured = {i for rng, _ in windows for i in rng}
-    unmeasured_writes = sum(1 for i in range(total) if i not in measured)  # every unmeasured step writes once (checked in windows)
+    unmeasured_writes = sum(
+        1 for i in range(total) if i not in measured
+    )  # every unmeasured step writes once (checked in windows)
     conv_writes = sum(r["writes"] for _, recs in windows for r in recs) + unmeasured_writes
     samples_t = [(list(rng), [r["seconds"] for r in recs]) for rng, recs in windows]
     samples_i = [(list(rng), [r["invocations"] - r.get("metadata", 0) for r in recs]) for rng, recs in windows]
@@ -420,18 +499,49 @@ def _estimate_rows(target, method, n, steps, windows, reapply_idx, reapply_recs,
         calls = [c for _, recs in windows for r in recs for c in r["calls"]]
         seconds = sum(r["seconds"] for _, recs in windows for r in recs)
         stats = tool_stats(calls)
-        common_windows = {"window_steps": sum(len(recs) for _, recs in windows), "window_per_tool": stats,
-                          "window_python_s": round(seconds - sum(v[1] for v in stats.values()), 3)}
+        common_windows = {
+            "window_steps": sum(len(recs) for _, recs in windows),
+            "window_per_tool": stats,
+            "window_python_s": round(seconds - sum(v[1] for v in stats.values()), 3),
+        }
     else:
         common_windows = {}
-    rows = [row(target, method, n, "converge", interpolate_total(total, samples_t), conv_inv, conv_writes,
-                windows=[{"steps": [rng.start, rng.stop], "seconds": [round(r["seconds"], 4) for r in recs]} for rng, recs in windows],
-                retries_in_windows=sum(r.get("retries", 0) for _, recs in windows for r in recs), **common_windows, **common)]
+    rows = [
+        row(
+            target,
+            method,
+            n,
+            "converge",
+            interpolate_total(total, samples_t),
+            conv_inv,
+            conv_writes,
+            windows=[
+                {"steps": [rng.start, rng.stop], "seconds": [round(r["seconds"], 4) for r in recs]}
+                for rng, recs in windows
+            ],
+            retries_in_windows=sum(r.get("retries", 0) for _, recs in windows for r in recs),
+            **common_windows,
+            **common,
+        )
+    ]
     if reapply_recs:  # pcs: each show is its own process, alike: mean x count
         reapply_wall = sum(r["seconds"] for r in reapply_recs) / len(reapply_recs) * total
-        reapply_inv = total if exact_counts else round(sum(r["invocations"] for r in reapply_recs) / len(reapply_recs) * total)
-        rows.append(row(target, method, n, "re-apply", reapply_wall, reapply_inv, 0,
-                        reapply_sample={"steps": reapply_idx, "seconds": [round(r["seconds"], 4) for r in reapply_recs]}, **common))
+        reapply_inv = (
+            total if exact_counts else round(sum(r["invocations"] for r in reapply_recs) / len(reapply_recs) * total)
+        )
+        rows.append(
+            row(
+                target,
+                method,
+                n,
+                "re-apply",
+                reapply_wall,
+                reapply_inv,
+                0,
+                reapply_sample={"steps": reapply_idx, "seconds": [round(r["seconds"], 4) for r in reapply_recs]},
+                **common,
+            )
+        )
     return rows
 
 
@@ -443,10 +553,10 @@ def bench_pcmk_per_state_sampled(target, n, per_window):
     windows, done = [], 0
     for rng in ranges:
         if rng.start > done:
-            Session(target.runner()).converge([spec for step in steps[done:rng.start] for spec in step.specs()])
+            Session(target.runner()).converge([spec for step in steps[done : rng.start] for spec in step.specs()])
             target.settle()
-        records = converge_steps(Session(target.runner()), steps[rng.start:rng.stop])
-        _check_per_state(target, n, "converge", records, steps[rng.start:rng.stop])
+        records = converge_steps(Session(target.runner()), steps[rng.start : rng.stop])
+        _check_per_state(target, n, "converge", records, steps[rng.start : rng.stop])
         windows.append((rng, records))
         done = rng.stop
         target.settle()
@@ -454,10 +564,14 @@ def bench_pcmk_per_state_sampled(target, n, per_window):
         Session(target.runner()).converge([spec for step in steps[done:] for spec in step.specs()])
         target.settle()
     check_converged(target, n, f"[{target.name}] pcmk per-state (sampled) N={n}")
-    desc = (f"{sum(len(r) for r in ranges)} of {len(steps)} converges run (windows at steps "
-            f"{', '.join(f'{r.start}-{r.stop - 1}' for r in ranges)}); the re-apply is measured in full")
+    desc = (
+        f"{sum(len(r) for r in ranges)} of {len(steps)} converges run (windows at steps "
+        f"{', '.join(f'{r.start}-{r.stop - 1}' for r in ranges)}); the re-apply is measured in full"
+    )
     rows = _estimate_rows(target, "pcmk per-state", n, steps, windows, None, None, desc)
-    log(f"  [{target.name}] pcmk per-state    N={n:<4} converge  ~{rows[0]['wall_s']:7.2f}s  ~{rows[0]['invocations']:4} tools  {rows[0]['writes']} writes  (sampled)")
+    log(
+        f"  [{target.name}] pcmk per-state    N={n:<4} converge  ~{rows[0]['wall_s']:7.2f}s  ~{rows[0]['invocations']:4} tools  {rows[0]['writes']} writes  (sampled)"
+    )
     # The re-apply is one Session over the converged CIB: cheap enough to run every step.
     return rows + bench_pcmk_per_state(target, n, phases=("re-apply",))
 
@@ -475,11 +589,13 @@ class PcsTemplate:
         path = Path(workdir) / "pcs-template.xml"
         path.write_text(run(["cibadmin", "--empty"]).stdout)
         pcs = ["pcs", "-f", str(path)]
-        for argv in (["property", "set", "stonith-enabled=false"],
-                     ["resource", "create", "tplA", AGENT, "fake=1", "op", "monitor", "interval=10s"],
-                     ["resource", "create", "tplB", AGENT, "fake=@FAKE@", "op", "monitor", "interval=10s"],
-                     ["constraint", "location", "tplB", "prefers", f"{NODE}=50"],
-                     ["constraint", "order", "tplA", "then", "tplB", "id=order-tplA-tplB-mandatory"]):
+        for argv in (
+            ["property", "set", "stonith-enabled=false"],
+            ["resource", "create", "tplA", AGENT, "fake=1", "op", "monitor", "interval=10s"],
+            ["resource", "create", "tplB", AGENT, "fake=@FAKE@", "op", "monitor", "interval=10s"],
+            ["constraint", "location", "tplB", "prefers", f"{NODE}=50"],
+            ["constraint", "order", "tplA", "then", "tplB", "id=order-tplA-tplB-mandatory"],
+        ):
             run(pcs + argv)
         root = etree.fromstring(path.read_text().encode(), etree.XMLParser(remove_blank_text=True))
         self.crm_config = root.find("configuration/crm_config")
@@ -490,12 +606,18 @@ class PcsTemplate:
 
     @staticmethod
     def _fill(template, step):
-        out = template.replace("@FAKE@", str(step.index)).replace("tplA", step.prev or "").replace("tplB", f"r{step.index}")
+        out = (
+            template.replace("@FAKE@", str(step.index))
+            .replace("tplA", step.prev or "")
+            .replace("tplB", f"r{step.index}")
+        )
         return etree.fromstring(out)
 
     def state(self, steps):
         """crm_config, resources and constraints elements after `steps` (pcs order)."""
-        crm_config = copy.deepcopy(self.crm_config) if any(s.kind == "property" for s in steps) else etree.Element("crm_config")
+        crm_config = (
+            copy.deepcopy(self.crm_config) if any(s.kind == "property" for s in steps) else etree.Element("crm_config")
+        )
         resources, constraints = etree.Element("resources"), etree.Element("constraints")
         for step in steps:
             if step.kind == "resource":
@@ -527,8 +649,10 @@ def pcs_steps(target, steps, *, show=False):
         proc = run(target.pcs() + argv, env=target.pcs_env(), check=False)
         seconds = time.perf_counter() - started
         if proc.returncode != 0 or (expect and expect not in proc.stdout):
-            raise BenchFailure(f"[{target.name}] pcs {' '.join(argv)} exited {proc.returncode}"
-                               f"{'' if not expect else f' (looking for {expect!r})'}: {proc.stderr.strip()[-500:]}")
+            raise BenchFailure(
+                f"[{target.name}] pcs {' '.join(argv)} exited {proc.returncode}"
+                f"{'' if not expect else f' (looking for {expect!r})'}: {proc.stderr.strip()[-500:]}"
+            )
         writes = epoch_of(target.cib_text())[1] - epoch[1]
         if show and writes:
             raise BenchFailure(f"[{target.name}] pcs {' '.join(argv)} wrote the CIB")
@@ -551,12 +675,27 @@ def bench_pcs_full(target, n, template):
             check_converged(target, n, f"[{target.name}] pcs N={n}")
             extra = {"template_matches": template.matches(target.cib_text(), steps, target.name == "live")}
             if not extra["template_matches"]:
-                log(f"  WARNING: pcs's CIB at N={n} differs from the template used for sampling; sampled pcs rows are suspect")
+                log(
+                    f"  WARNING: pcs's CIB at N={n} differs from the template used for sampling; sampled pcs rows are suspect"
+                )
         else:
             extra = {}
-        rows.append(row(target, "pcs one-at-a-time", n, phase, wall, len(records), writes,
-                        step_seconds=[round(r["seconds"], 4) for r in records], **extra))
-        log(f"  [{target.name}] pcs one-at-a-time N={n:<4} {phase:9} {wall:8.2f}s  {len(records):5} pcs    {writes} writes")
+        rows.append(
+            row(
+                target,
+                "pcs one-at-a-time",
+                n,
+                phase,
+                wall,
+                len(records),
+                writes,
+                step_seconds=[round(r["seconds"], 4) for r in records],
+                **extra,
+            )
+        )
+        log(
+            f"  [{target.name}] pcs one-at-a-time N={n:<4} {phase:9} {wall:8.2f}s  {len(records):5} pcs    {writes} writes"
+        )
         target.settle()
     return rows
 
@@ -568,11 +707,13 @@ def bench_pcs_sampled(target, n, template, per_window):
     windows = []
     for rng in ranges:
         if rng.start:
-            target.load_sections(template.state(steps[:rng.start]))
-        records = pcs_steps(target, steps[rng.start:rng.stop])
-        if not template.matches(target.cib_text(), steps[:rng.stop], target.name == "live"):
-            raise BenchFailure(f"[{target.name}] pcs N={n}: after steps {rng.start}-{rng.stop - 1} the CIB differs from "
-                               "pcs's templated XML; the sampling premise does not hold")
+            target.load_sections(template.state(steps[: rng.start]))
+        records = pcs_steps(target, steps[rng.start : rng.stop])
+        if not template.matches(target.cib_text(), steps[: rng.stop], target.name == "live"):
+            raise BenchFailure(
+                f"[{target.name}] pcs N={n}: after steps {rng.start}-{rng.stop - 1} the CIB differs from "
+                "pcs's templated XML; the sampling premise does not hold"
+            )
         windows.append((rng, records))
         target.settle()
     target.load_sections(template.state(steps))
@@ -580,12 +721,18 @@ def bench_pcs_sampled(target, n, template, per_window):
     samples = 6 * per_window  # shows vary more from one command to the next than creates
     reapply_idx = sorted({round(j * (len(steps) - 1) / (samples - 1)) for j in range(samples)})
     reapply_recs = pcs_steps(target, [steps[i] for i in reapply_idx], show=True)
-    desc = (f"{sum(len(r) for r in ranges)} of {len(steps)} pcs commands run (windows at steps "
-            f"{', '.join(f'{r.start}-{r.stop - 1}' for r in ranges)}, the rest of the CIB cloned from pcs's own XML); "
-            f"re-apply: {len(reapply_idx)} shows")
-    rows = _estimate_rows(target, "pcs one-at-a-time", n, steps, windows, reapply_idx, reapply_recs, desc, exact_counts=True)
+    desc = (
+        f"{sum(len(r) for r in ranges)} of {len(steps)} pcs commands run (windows at steps "
+        f"{', '.join(f'{r.start}-{r.stop - 1}' for r in ranges)}, the rest of the CIB cloned from pcs's own XML); "
+        f"re-apply: {len(reapply_idx)} shows"
+    )
+    rows = _estimate_rows(
+        target, "pcs one-at-a-time", n, steps, windows, reapply_idx, reapply_recs, desc, exact_counts=True
+    )
     for r in rows:
-        log(f"  [{target.name}] pcs one-at-a-time N={n:<4} {r['phase']:9} ~{r['wall_s']:7.2f}s  {r['invocations']:5} pcs    {r['writes']} writes  (sampled)")
+        log(
+            f"  [{target.name}] pcs one-at-a-time N={n:<4} {r['phase']:9} ~{r['wall_s']:7.2f}s  {r['invocations']:5} pcs    {r['writes']} writes  (sampled)"
+        )
     target.settle()
     return rows
 
@@ -599,9 +746,14 @@ def pcs_internal_tools(workdir):
     found = {}
     for step in workload(2)[:6]:
         for label, argv in ((f"{step.kind} create", step.pcs_create()), (f"{step.kind} show", step.pcs_show()[0])):
-            proc = run(["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "pcs", "-f", str(path), *argv], check=False)
+            proc = run(
+                ["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "pcs", "-f", str(path), *argv],
+                check=False,
+            )
             programs = re.findall(r'execve\("([^"]+)"', proc.stderr)
-            found[label] = sorted(os.path.basename(p) for p in programs if p.startswith(SBIN) and not p.endswith("/pcs"))
+            found[label] = sorted(
+                os.path.basename(p) for p in programs if p.startswith(SBIN) and not p.endswith("/pcs")
+            )
     return found
 
 
@@ -625,9 +777,16 @@ def bench_salt(target, n, aggregate):
     make_shims(base / "shims", logfile)
     import yaml  # pylint: disable=import-outside-toplevel
 
-    opts = {"id": "bench", "file_client": "local", "root_dir": str(base / "root"),
-            "file_roots": {"base": [str(base / "srv")]}, "log_file": str(base / "minion.log"),
-            "log_level_logfile": "warning", "state_aggregate": ["pcmk"] if aggregate else False, **target.salt_opts()}
+    opts = {
+        "id": "bench",
+        "file_client": "local",
+        "root_dir": str(base / "root"),
+        "file_roots": {"base": [str(base / "srv")]},
+        "log_file": str(base / "minion.log"),
+        "log_level_logfile": "warning",
+        "state_aggregate": ["pcmk"] if aggregate else False,
+        **target.salt_opts(),
+    }
     (base / "conf" / "minion").write_text(yaml.safe_dump(opts))
     env = {**target.env, "PATH": f"{base / 'shims'}:{target.env['PATH']}"}
     env.pop("CIB_file", None)
@@ -638,31 +797,54 @@ def bench_salt(target, n, aggregate):
         logfile.write_text("")
         epoch = epoch_of(target.cib_text())
         started = time.perf_counter()
-        proc = run([SALT_CALL, "-c", base / "conf", "--local", "--out=json", "--log-level=quiet", "state.apply", "bench"],
-                   env=env, check=False)
+        proc = run(
+            [SALT_CALL, "-c", base / "conf", "--local", "--out=json", "--log-level=quiet", "state.apply", "bench"],
+            env=env,
+            check=False,
+        )
         wall = time.perf_counter() - started
         epoch_delta = epoch_of(target.cib_text())[1] - epoch[1]
         try:
             results = json.loads(proc.stdout)["local"]
             results = {v["__id__"]: v for v in results.values()}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise BenchFailure(f"[{target.name}] {method} N={n} {phase}: no state results (exit {proc.returncode}): "
-                               f"{proc.stdout[-800:]} {proc.stderr[-800:]}") from exc
+            raise BenchFailure(
+                f"[{target.name}] {method} N={n} {phase}: no state results (exit {proc.returncode}): "
+                f"{proc.stdout[-800:]} {proc.stderr[-800:]}"
+            ) from exc
         failed = {k: v["comment"] for k, v in results.items() if v["result"] is not True}
         changed = [k for k, v in results.items() if v["changes"]]
         lines = [line.split() for line in logfile.read_text().splitlines() if line.strip()]
         writes = sum(1 for name, rc, *first in lines if name == "cibadmin" and rc == "0" and first[:1] == ["--patch"])
         if failed or len(results) != total:
-            raise BenchFailure(f"[{target.name}] {method} N={n} {phase}: {len(results)} states, failures: {dict(list(failed.items())[:3])}")
+            raise BenchFailure(
+                f"[{target.name}] {method} N={n} {phase}: {len(results)} states, failures: {dict(list(failed.items())[:3])}"
+            )
         if phase == "converge" and (len(changed) < total - 1 or writes != (1 if aggregate else len(changed))):
             raise BenchFailure(f"[{target.name}] {method} N={n}: {len(changed)} states changed with {writes} writes")
         if phase == "re-apply" and (changed or writes or epoch_delta):
-            raise BenchFailure(f"[{target.name}] {method} N={n}: re-apply changed {changed[:5]} with {writes} writes; it must be a no-op")
+            raise BenchFailure(
+                f"[{target.name}] {method} N={n}: re-apply changed {changed[:5]} with {writes} writes; it must be a no-op"
+            )
         if phase == "converge":
             check_converged(target, n, f"[{target.name}] {method} N={n}")
         per_tool = dict(sorted(collections.Counter(name for name, *_ in lines).items()))
-        rows.append(row(target, method, n, phase, wall, len(lines), writes, per_tool=per_tool, epoch_delta=epoch_delta,
-                        retries=sum(1 for name, rc, *first in lines if name == "cibadmin" and rc != "0" and first[:1] == ["--patch"])))
+        rows.append(
+            row(
+                target,
+                method,
+                n,
+                phase,
+                wall,
+                len(lines),
+                writes,
+                per_tool=per_tool,
+                epoch_delta=epoch_delta,
+                retries=sum(
+                    1 for name, rc, *first in lines if name == "cibadmin" and rc != "0" and first[:1] == ["--patch"]
+                ),
+            )
+        )
         log(f"  [{target.name}] {method:17} N={n:<4} {phase:9} {wall:8.2f}s  {len(lines):5} tools  {writes} writes")
         target.settle()
     return rows
@@ -720,12 +902,20 @@ def table(rows, title):
     body = []
     for r in rows:
         est = r["estimated"]
-        body.append((r["method"] + (" *" if est else ""), str(r["n"]), r["phase"],
-                     (f"~{r['wall_s']:.1f}" if est else f"{r['wall_s']:.2f}"),
-                     fmt_count(r["invocations"], est and not r.get("counts_exact")),
-                     str(r["writes"])))
+        body.append(
+            (
+                r["method"] + (" *" if est else ""),
+                str(r["n"]),
+                r["phase"],
+                (f"~{r['wall_s']:.1f}" if est else f"{r['wall_s']:.2f}"),
+                fmt_count(r["invocations"], est and not r.get("counts_exact")),
+                str(r["writes"]),
+            )
+        )
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
-    align = lambda cells: "  ".join(c.ljust(w) if i < 1 or i == 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    align = lambda cells: "  ".join(
+        c.ljust(w) if i < 1 or i == 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+    )
     lines = [title, align(head), "  ".join("-" * w for w in widths)]
     previous = None
     for cells in body:
@@ -749,13 +939,22 @@ def breakdown(rows, title):
             label = f"{r['method']} (only the {r['window_steps']} sampled steps)"
         else:
             continue
-        body.append((label, str(r["n"]), r["phase"],
-                     *(f"{stats[t][1]:.2f} ({stats[t][0]})" if t in stats else "-" for t in tools),
-                     f"{python_s:.2f}", str(retries)))
+        body.append(
+            (
+                label,
+                str(r["n"]),
+                r["phase"],
+                *(f"{stats[t][1]:.2f} ({stats[t][0]})" if t in stats else "-" for t in tools),
+                f"{python_s:.2f}",
+                str(retries),
+            )
+        )
     if not body:
         return ""
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
-    align = lambda cells: "  ".join(c.ljust(w) if i in (0, 2) else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    align = lambda cells: "  ".join(
+        c.ljust(w) if i in (0, 2) else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+    )
     return "\n".join([title, align(head), "  ".join("-" * w for w in widths), *map(align, body)])
 
 
@@ -771,15 +970,20 @@ def interpolation_checks(rows, cfg):
         samples = [(list(range(lo, hi)), r["step_seconds"][lo:hi]) for lo, hi in ranges]
         estimate = interpolate_total(len(steps), samples)
         measured = sum(r["step_seconds"])
-        checks.append(f"   {r['method']} N={r['n']}: windows of {per_window} resources would estimate {estimate:.1f}s "
-                      f"for the {measured:.1f}s measured step by step ({(estimate - measured) / measured:+.0%})")
+        checks.append(
+            f"   {r['method']} N={r['n']}: windows of {per_window} resources would estimate {estimate:.1f}s "
+            f"for the {measured:.1f}s measured step by step ({(estimate - measured) / measured:+.0%})"
+        )
     return checks
 
 
 def report(result):
     v = result["versions"]
-    out = [f"{v.get('pacemaker')}, {v.get('pcs') and 'pcs ' + v['pcs']}, {v.get('salt')}, "
-           f"{result['host']['cpus']} CPUs; started {result['started']}", ""]
+    out = [
+        f"{v.get('pacemaker')}, {v.get('pcs') and 'pcs ' + v['pcs']}, {v.get('salt')}, "
+        f"{result['host']['cpus']} CPUs; started {result['started']}",
+        "",
+    ]
     for target, title in (("offline", OfflineTarget.title), ("live", LiveTarget.title)):
         rows = [r for r in result["rows"] if r["target"] == target]
         if not rows:
@@ -792,32 +996,42 @@ def report(result):
         if checks:
             out += ["   sampling check on fully measured runs:", *checks]
         out.append("")
-        text = breakdown(rows, f"-- {target}: where pcmk time goes: seconds (runs) per Pacemaker tool; python+sleep = the rest (incl. retry back-off)")
+        text = breakdown(
+            rows,
+            f"-- {target}: where pcmk time goes: seconds (runs) per Pacemaker tool; python+sleep = the rest (incl. retry back-off)",
+        )
         if text:
             out += [text, ""]
     meta = result["meta"]
     loads = [r["loadavg_1m"] for r in result["rows"] if "loadavg_1m" in r]
-    notes = ["Notes:",
-             "  tool invocations: Pacemaker programs our code ran (salt-call rows: counted by PATH shims); for pcs, pcs processes.",
-             "  CIB writes: our versioned patches (Pacemaker bumps the epoch by 2 for each); pcs: epoch increments."]
+    notes = [
+        "Notes:",
+        "  tool invocations: Pacemaker programs our code ran (salt-call rows: counted by PATH shims); for pcs, pcs processes.",
+        "  CIB writes: our versioned patches (Pacemaker bumps the epoch by 2 for each); pcs: epoch increments.",
+    ]
     if meta.get("pcs_internal_tools"):
         inner = ", ".join(f"{k}: {len(v)}" for k, v in meta["pcs_internal_tools"].items())
         notes.append(f"  each pcs process itself ran Pacemaker tools (strace, offline): {inner}")
     for target in ("offline", "live"):
         if f"{target}_salt_call_test_true_s" in meta:
-            notes.append(f"  salt-call --local test.true ({target}): {meta[f'{target}_salt_call_test_true_s']:.2f}s start-up included in every salt-call row")
+            notes.append(
+                f"  salt-call --local test.true ({target}): {meta[f'{target}_salt_call_test_true_s']:.2f}s start-up included in every salt-call row"
+            )
     cpus = result["host"]["cpus"] or 1
     if loads and max(loads) > cpus:
-        notes.append(f"  the machine was busy with other work: 1-min load average up to {max(loads):.1f} on {cpus} CPUs "
-                     f"(median {sorted(loads)[len(loads) // 2]:.1f}); wall times are inflated and noisy, counts are not")
+        notes.append(
+            f"  the machine was busy with other work: 1-min load average up to {max(loads):.1f} on {cpus} CPUs "
+            f"(median {sorted(loads)[len(loads) // 2]:.1f}); wall times are inflated and noisy, counts are not"
+        )
     out.append("\n".join(notes))
     return "\n".join(out)
 
 
 # -- main ------------------------------------------------------------------------------------------
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sizes = lambda text: [int(x) for x in text.split(",") if x.strip()]
     p.add_argument("--sizes", type=sizes, default=[10, 50, 200], help="resource counts (default 10,50,200)")
     p.add_argument("--skip-live", action="store_true", help="offline CIB file only")
@@ -826,10 +1040,18 @@ def parse_args(argv=None):
     p.add_argument("--salt-sizes", type=sizes, default=[50], help="sizes with salt-call runs (default 50)")
     p.add_argument("--salt-live", action="store_true", help="salt-call runs on the live cluster too")
     p.add_argument("--full", action="store_true", help="never sample: run every step of every method")
-    p.add_argument("--sample-above", type=int, default=300,
-                   help="pcmk per-state: sample when there are more steps than this (default 300, i.e. N=200)")
-    p.add_argument("--pcs-sample-above", type=int, default=40,
-                   help="pcs: sample when there are more commands than this (default 40, i.e. N>13)")
+    p.add_argument(
+        "--sample-above",
+        type=int,
+        default=300,
+        help="pcmk per-state: sample when there are more steps than this (default 300, i.e. N=200)",
+    )
+    p.add_argument(
+        "--pcs-sample-above",
+        type=int,
+        default=40,
+        help="pcs: sample when there are more commands than this (default 40, i.e. N>13)",
+    )
     p.add_argument("--window", type=int, default=5, help="resources per sampled pcmk window (default 5)")
     p.add_argument("--pcs-window", type=int, default=3, help="resources per sampled pcs window (default 3)")
     p.add_argument("--workdir", help="scratch directory (default: a new temporary one, removed afterwards)")
@@ -854,8 +1076,11 @@ def inner_live(config_path):
 
 def versions():
     found = {"python": platform.python_version()}
-    for name, argv in (("pacemaker", ["pacemakerd", "--version"]), ("pcs", ["pcs", "--version"]),
-                       ("salt", [SALT_CALL, "--version"])):
+    for name, argv in (
+        ("pacemaker", ["pacemakerd", "--version"]),
+        ("pcs", ["pcs", "--version"]),
+        ("salt", [SALT_CALL, "--version"]),
+    ):
         try:
             found[name] = run(argv, check=False).stdout.strip().splitlines()[0]
         except (OSError, IndexError):
@@ -876,8 +1101,9 @@ def run_live(cfg, workdir):
         cluster.start()
         live_cfg = {**cfg, "workdir": str(workdir / "live"), "out": str(workdir / "live.json")}
         (workdir / "live-config.json").write_text(json.dumps(live_cfg))
-        proc = cluster.node("n1").popen([sys.executable, str(SCRIPT), "--inner-live", str(workdir / "live-config.json")],
-                                        cwd=str(REPO))
+        proc = cluster.node("n1").popen(
+            [sys.executable, str(SCRIPT), "--inner-live", str(workdir / "live-config.json")], cwd=str(REPO)
+        )
         proc.wait()
         out = workdir / "live.json"
         if not out.exists():
@@ -895,11 +1121,26 @@ def main(argv=None):
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="pcmk-bench-")).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(0o755)
-    cfg = {"sizes": args.sizes, "skip_pcs": args.skip_pcs, "skip_salt": args.skip_salt, "salt_sizes": args.salt_sizes,
-           "salt_live": args.salt_live, "full": args.full, "sample_above": args.sample_above,
-           "pcs_sample_above": args.pcs_sample_above, "window": args.window, "pcs_window": args.pcs_window}
-    result = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "config": cfg, "versions": versions(),
-              "host": {"cpus": os.cpu_count(), "kernel": platform.release()}, "rows": [], "meta": {}}
+    cfg = {
+        "sizes": args.sizes,
+        "skip_pcs": args.skip_pcs,
+        "skip_salt": args.skip_salt,
+        "salt_sizes": args.salt_sizes,
+        "salt_live": args.salt_live,
+        "full": args.full,
+        "sample_above": args.sample_above,
+        "pcs_sample_above": args.pcs_sample_above,
+        "window": args.window,
+        "pcs_window": args.pcs_window,
+    }
+    result = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": cfg,
+        "versions": versions(),
+        "host": {"cpus": os.cpu_count(), "kernel": platform.release()},
+        "rows": [],
+        "meta": {},
+    }
     began = time.perf_counter()
     status = 0
     try:

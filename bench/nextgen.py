@@ -36,16 +36,22 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-nextgen.") as tmp:
         report_path = Path(tmp) / "timings.json"
         env = dict(os.environ, NEXTGEN_TIMINGS=str(report_path))
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", "realdaemons",
-                               SCENARIOS], cwd=REPO, env=env, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", "realdaemons", SCENARIOS],
+            cwd=REPO,
+            env=env,
+            check=False,
+        )
         if not report_path.exists():
             print("bench-nextgen: the scenarios measured nothing (see the pytest output above)")
             return proc.returncode or 1
         report = json.loads(report_path.read_text())
     timings = report.pop("timings", {})
     print()
-    print(f"next-generation stack from pillar, real daemons, 3 nodes on {os.cpu_count()} cores "
-          f"(pytest exit {proc.returncode})")
+    print(
+        f"next-generation stack from pillar, real daemons, 3 nodes on {os.cpu_count()} cores "
+        f"(pytest exit {proc.returncode})"
+    )
     used = set()
     for title, prefix in GROUPS:
         rows = [(label, f"{seconds:.1f}") for label, seconds in timings.items() if label.startswith(prefix)]

@@ -84,8 +84,9 @@ def main():
     if args.select:
         argv += ["-k", args.select]
     began = time.monotonic()
-    proc = subprocess.run(argv, cwd=REPO, env={**os.environ, "SALTBED_REPORT": str(out)},
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        argv, cwd=REPO, env={**os.environ, "SALTBED_REPORT": str(out)}, capture_output=True, text=True, check=False
+    )
     wall = time.monotonic() - began
     summary = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
     if not out.exists():
@@ -102,8 +103,10 @@ def main():
     steps = report.get("steps", [])
     if steps:
         print("\n== orchestration steps (Salt's own durations)")
-        table(["scenario", "step", "result", "seconds"],
-              [(s["scenario"], s["step"], s["result"], f"{s['seconds']:.1f}") for s in steps])
+        table(
+            ["scenario", "step", "result", "seconds"],
+            [(s["scenario"], s["step"], s["result"], f"{s['seconds']:.1f}") for s in steps],
+        )
 
     calls = report.get("cli calls", [])
     if calls:
@@ -114,13 +117,19 @@ def main():
             groups[kind].append(seconds)
             failed[kind] += returncode != 0
         print("\n== salt / salt-run calls the scenarios made")
-        table(["call", "count", "non-zero exit", "median s", "max s"],
-              [(kind, len(secs), failed[kind], f"{statistics.median(secs):.1f}", f"{max(secs):.1f}")
-               for kind, secs in sorted(groups.items(), key=lambda kv: -sum(kv[1]))])
+        table(
+            ["call", "count", "non-zero exit", "median s", "max s"],
+            [
+                (kind, len(secs), failed[kind], f"{statistics.median(secs):.1f}", f"{max(secs):.1f}")
+                for kind, secs in sorted(groups.items(), key=lambda kv: -sum(kv[1]))
+            ],
+        )
 
     for entry in report.get("node failure during restart", []):
-        print(f"\nnode {entry['victim']} killed mid-restart: rollout exit {entry['rollout exit']}, "
-              f"restart step result {entry['restart step result']}")
+        print(
+            f"\nnode {entry['victim']} killed mid-restart: rollout exit {entry['rollout exit']}, "
+            f"restart step result {entry['restart step result']}"
+        )
 
     print(f"\nreport: {out}")
     sys.exit(0 if proc.returncode == 0 else 1)

@@ -45,8 +45,10 @@ def salt_env(minion_config, cib_file, tmp_path):
 
     roots = tmp_path / "srv"
     roots.mkdir()
-    opts = dict(minion_config, **{"pcmk.cib_file": str(cib_file), "file_roots": {"base": [str(roots)]},
-                                  "cachedir": str(tmp_path / "cache")})
+    opts = dict(
+        minion_config,
+        **{"pcmk.cib_file": str(cib_file), "file_roots": {"base": [str(roots)]}, "cachedir": str(tmp_path / "cache")},
+    )
 
     class SaltEnv:
         def __init__(self):

@@ -1,6 +1,7 @@
 """Deploying OCF agents with pcmk.ocf_agent: real files, real Pacemaker meta-data reads."""
 
 import os
+import pathlib
 import shutil
 import subprocess
 import uuid
@@ -76,8 +77,12 @@ def test_shipped_agent_installs_with_mode_and_is_idempotent(salt_env, provider):
     path = agentfiles.agent_path(provider, "openstack-service")
     stat = os.stat(path)
     assert (stat.st_mode & 0o7777, stat.st_uid, stat.st_gid) == (0o755, 0, 0)
-    meta = subprocess.run(["crm_resource", "--show-metadata", f"ocf:{provider}:openstack-service"],
-                          capture_output=True, text=True, check=True)
+    meta = subprocess.run(
+        ["crm_resource", "--show-metadata", f"ocf:{provider}:openstack-service"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert 'name="binary"' in meta.stdout
     assert salt_env.sls(sls).changed == set()
     assert not [f for f in os.listdir(os.path.dirname(path)) if f.startswith(".")]
@@ -90,9 +95,9 @@ def test_changed_agent_shows_diff_in_test_mode_then_replaces(salt_env, provider,
     source.write_text(GOOD.format(version="2"))
     preview = salt_env.sls(deploy_sls(provider, source), test=True)
     assert "-VERSION=1" in preview["agent"]["changes"]["diff"] and "+VERSION=2" in preview["agent"]["changes"]["diff"]
-    assert "VERSION=1" in open(agentfiles.agent_path(provider, "t"), encoding="utf-8").read()
+    assert "VERSION=1" in pathlib.Path(agentfiles.agent_path(provider, "t")).read_text(encoding="utf-8")
     assert salt_env.sls(deploy_sls(provider, source)).changed == {"agent"}
-    assert "VERSION=2" in open(agentfiles.agent_path(provider, "t"), encoding="utf-8").read()
+    assert "VERSION=2" in pathlib.Path(agentfiles.agent_path(provider, "t")).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("flaw", sorted(BROKEN))
@@ -101,14 +106,14 @@ def test_broken_agent_is_refused_and_the_old_one_keeps_working(salt_env, provide
     good.write_text(GOOD.format(version="1"))
     assert salt_env.sls(deploy_sls(provider, good)).all_ok
     path = agentfiles.agent_path(provider, "t")
-    before = open(path, "rb").read()
+    before = pathlib.Path(path).read_bytes()
 
     bad = tmp_path / "bad"
     bad.write_text(BROKEN[flaw])
     result = salt_env.sls(deploy_sls(provider, bad))
     (comment,) = result.failures().values()
     assert f"agent ocf:{provider}:t" in comment
-    assert open(path, "rb").read() == before
+    assert pathlib.Path(path).read_bytes() == before
     assert not [f for f in os.listdir(os.path.dirname(path)) if f.startswith(".")]
     meta = subprocess.run(["crm_resource", "--show-metadata", f"ocf:{provider}:t"], capture_output=True, text=True)
     assert meta.returncode == 0 and 'version="1"' in meta.stdout
@@ -170,8 +175,12 @@ def test_ocf_tester_option_runs_the_real_tester(salt_env, provider, tmp_path):
     config = tmp_path / "svc.conf"
     config.write_text(testservice.config_text(port, tmp_path / "starts"))
     testservice.world_readable(config)
-    params = {"binary": str(daemon), "config": str(config), "pid": str(tmp_path / "svc.pid"),
-              "monitor_url": f"http://127.0.0.1:{port}/health"}
+    params = {
+        "binary": str(daemon),
+        "config": str(config),
+        "pid": str(tmp_path / "svc.pid"),
+        "monitor_url": f"http://127.0.0.1:{port}/health",
+    }
     sls = f"""
     openstack-service:
       pcmk.ocf_agent:

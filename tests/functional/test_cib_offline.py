@@ -7,9 +7,9 @@ from lxml import etree
 
 from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.cib import specs as model
-from saltext.pcmk.utils.errors import CibInvalid, SpecError
 from saltext.pcmk.utils.cib.session import Session
 from saltext.pcmk.utils.cluster import status
+from saltext.pcmk.utils.errors import CibInvalid, SpecError
 from saltext.pcmk.utils.tools import ToolRunner
 
 
@@ -23,8 +23,10 @@ def dummy(name, **kwargs):
 
 def test_create_update_delete_and_idempotence(cib_file):
     runner = ToolRunner(cib_file=cib_file)
-    specs = [dummy("d1", params={"fake": "a"}, ops=[{"name": "monitor", "interval": "10s"}]),
-             model.ConstraintSpec.build("d1-on-n1", "location", rsc="d1", node="n1", score=50)]
+    specs = [
+        dummy("d1", params={"fake": "a"}, ops=[{"name": "monitor", "interval": "10s"}]),
+        model.ConstraintSpec.build("d1-on-n1", "location", rsc="d1", node="n1", score=50),
+    ]
     first = Session(runner).converge(specs)
     assert first.written and set(first.changes) == {"resource d1", "constraint d1-on-n1"}
     written_epoch = epoch(cib_file)
@@ -82,7 +84,7 @@ def test_unknown_and_missing_agent_parameters_fail_before_writing(cib_file):
 def test_stale_read_is_refused_by_pacemaker_and_retried_without_losing_the_other_change(cib_file):
     runner = ToolRunner(cib_file=cib_file)
     ours = Session(runner)
-    ours.cib  # read now; the other writer lands after this read
+    ours.cib  # noqa: B018  (the read happens now; the other writer lands after it)
     Session(runner).converge([dummy("theirs")])
     outcome = ours.converge([dummy("mine")])
     assert outcome.written

@@ -58,8 +58,20 @@ def test_openstack_wrapper_extends_the_unedited_formula_with_the_provider(formul
 def test_wrapper_state_ids_come_from_pillar(formula_env):
     (formula_env.roots / "mynova").mkdir()
     (formula_env.roots / "mynova" / "init.sls").write_text(NOVA_FORMULA.replace("{{ svc }}:", "{{ svc }}-service:"))
-    pillar = {"pcmk": {"wrappers": {"nova": {"formula": "mynova", "states": {
-        "nova-api": "nova-api-service", "nova-scheduler": "nova-scheduler-service", "nova-conductor": "nova-conductor-service"}}}}}
+    pillar = {
+        "pcmk": {
+            "wrappers": {
+                "nova": {
+                    "formula": "mynova",
+                    "states": {
+                        "nova-api": "nova-api-service",
+                        "nova-scheduler": "nova-scheduler-service",
+                        "nova-conductor": "nova-conductor-service",
+                    },
+                }
+            }
+        }
+    }
     high = show(formula_env, "openstack.nova", pillar)
     assert high["nova-api-service"]["provider"] == "pcmk_service"
 
@@ -68,23 +80,37 @@ def test_wrapper_state_ids_come_from_pillar(formula_env):
 def test_every_wrapper_renders(formula_env, project):
     from jinja2 import Environment, FileSystemLoader  # the map is plain Jinja
 
-    services = Environment(loader=FileSystemLoader(str(REPO / "states"))).get_template("openstack/map.jinja").module.projects[project]
+    services = (
+        Environment(loader=FileSystemLoader(str(REPO / "states")))
+        .get_template("openstack/map.jinja")
+        .module.projects[project]
+    )
     (formula_env.roots / project).mkdir(exist_ok=True)
     (formula_env.roots / project / "init.sls").write_text(
-        "\n".join(f"{svc}:\n  service.running: []" for svc in services) + "\n")
+        "\n".join(f"{svc}:\n  service.running: []" for svc in services) + "\n"
+    )
     high = show(formula_env, f"openstack.{project}")
     assert all(high[svc]["provider"] == "pcmk_service" for svc in services)
 
 
 def test_generic_wrapper_vips_and_provider_dropin(formula_env):
-    pillar = {"pcmk": {"vips": {"vip-public": {"ip": "192.0.2.10", "cidr_netmask": 24}},
-                       "services": {"cinder-volume": {"ha": True, "params": {"binary": "/usr/bin/cinder-volume"}},
-                                    "nova-api": {"ha": False}},
-                       "minion_provider": True}}
+    pillar = {
+        "pcmk": {
+            "vips": {"vip-public": {"ip": "192.0.2.10", "cidr_netmask": 24}},
+            "services": {
+                "cinder-volume": {"ha": True, "params": {"binary": "/usr/bin/cinder-volume"}},
+                "nova-api": {"ha": False},
+            },
+            "minion_provider": True,
+        }
+    }
     high = show(formula_env, "pcmk.services", pillar)
     assert high["vip-public"]["params"] == {"ip": "192.0.2.10", "cidr_netmask": 24}
     assert high["vip-public"]["agent"] == "ocf:heartbeat:IPaddr2"
-    assert (high["pcmk-service-cinder-volume"]["fun"], high["pcmk-service-cinder-volume"]["name"]) == ("service_provider", "cinder-volume")
+    assert (high["pcmk-service-cinder-volume"]["fun"], high["pcmk-service-cinder-volume"]["name"]) == (
+        "service_provider",
+        "cinder-volume",
+    )
     assert "pcmk-service-nova-api" in high  # ha false: handed (back) to the init system
     dropin = show(formula_env, "pcmk.provider", pillar)["pcmk-minion-provider"]
     assert dropin["fun"] == "managed" and "service: pcmk_service" in dropin["contents"]

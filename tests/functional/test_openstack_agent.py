@@ -93,7 +93,7 @@ def _world_accessible(path):
     """True if every directory above path is searchable by others and the
     file itself is readable and executable by others."""
     path = pathlib.Path(path)
-    if not path.stat().st_mode & 0o005 == 0o005:
+    if path.stat().st_mode & 0o005 != 0o005:
         return False
     return all(parent.stat().st_mode & 0o001 for parent in path.parents)
 

@@ -8,6 +8,7 @@ a CIB file) and failed before its fix.
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -92,7 +93,8 @@ def test_pcs_made_resources_redeclared_with_only_a_monitor_change_nothing(salt_e
     pcs(salt_env.cib_file, "resource", "create", "d1", "ocf:pacemaker:Dummy")  # pcs also copies reload, migrate_*
     before = salt_env.cib_file.read_bytes()
     for test in (True, False):
-        result = salt_env.sls("""
+        result = salt_env.sls(
+            """
         vip:
           pcmk.resource:
             - agent: ocf:heartbeat:IPaddr2
@@ -104,7 +106,9 @@ def test_pcs_made_resources_redeclared_with_only_a_monitor_change_nothing(salt_e
             - agent: ocf:pacemaker:Dummy
             - ops:
               - {name: monitor, interval: 10s}
-        """, test=test)
+        """,
+            test=test,
+        )
         assert result.all_ok, result.failures()
         assert result.changed == set(), result.raw
     assert salt_env.cib_file.read_bytes() == before
@@ -128,7 +132,7 @@ def test_test_mode_checks_a_resource_against_the_agent_this_run_would_deploy(sal
     provider = f"saltext-test-{os.getpid()}"
     assert not os.path.exists(f"/usr/lib/ocf/resource.d/{provider}")
     source = tmp_path / "dummy-agent"
-    source.write_text(open("/usr/lib/ocf/resource.d/pacemaker/Dummy", encoding="utf-8").read())
+    source.write_text(Path("/usr/lib/ocf/resource.d/pacemaker/Dummy").read_text(encoding="utf-8"))
     sls = f"""
     agent:
       pcmk.ocf_agent:
@@ -162,8 +166,11 @@ def formula_lab(salt_env, tmp_path):
     tests' fakeinit (nothing on this host is started, stopped or disabled)."""
     env = dict(os.environ, CIB_file=str(salt_env.cib_file))
     for nodeid, name in enumerate(("n1", "n2", "n3"), start=1):
-        subprocess.run(["cibadmin", "--create", "-o", "nodes", "--xml-text", f'<node id="{nodeid}" uname="{name}"/>'],
-                       check=True, env=env)
+        subprocess.run(
+            ["cibadmin", "--create", "-o", "nodes", "--xml-text", f'<node id="{nodeid}" uname="{name}"/>'],
+            check=True,
+            env=env,
+        )
     (tmp_path / "fakeinit").mkdir()
     salt_env.configure(
         file_roots={"base": [str(salt_env.roots), str(REPO / "states")]},
@@ -173,13 +180,17 @@ def formula_lab(salt_env, tmp_path):
     return salt_env
 
 
-NEXT_GENERATION = {"pcmk": {
-    "profile": "next-generation",
-    "vips": {"vip-public": {"ip": "192.0.2.10", "cidr_netmask": 24}},
-    # Offline there is no haproxy unit or init script to derive an agent from.
-    "services": {"haproxy": {"agent": "ocf:pacemaker:Dummy"},
-                 "cinder-volume": {"params": {"binary": "/usr/bin/cinder-volume"}}},
-}}
+NEXT_GENERATION = {
+    "pcmk": {
+        "profile": "next-generation",
+        "vips": {"vip-public": {"ip": "192.0.2.10", "cidr_netmask": 24}},
+        # Offline there is no haproxy unit or init script to derive an agent from.
+        "services": {
+            "haproxy": {"agent": "ocf:pacemaker:Dummy"},
+            "cinder-volume": {"params": {"binary": "/usr/bin/cinder-volume"}},
+        },
+    }
+}
 
 
 @pytest.mark.parametrize("aggregate", [False, True], ids=["plain", "state_aggregate"])
@@ -194,8 +205,14 @@ def test_next_generation_profile_from_pillar_alone(formula_lab, aggregate):
     result = formula_lab.sls(SERVICES_SLS, pillar=NEXT_GENERATION)
     assert result.all_ok, result.failures()
     root = etree.fromstring(formula_lab.cib_file.read_bytes())
-    assert set(root.xpath("//resources/*/@id")) >= {"vip-public", "haproxy-clone", "galera-clone", "rabbitmq-clone",
-                                                     "redis-clone", "cinder-volume"}
+    assert set(root.xpath("//resources/*/@id")) >= {
+        "vip-public",
+        "haproxy-clone",
+        "galera-clone",
+        "rabbitmq-clone",
+        "redis-clone",
+        "cinder-volume",
+    }
     assert root.xpath("//rsc_order[@id='vip-public-then-haproxy']/@then") == ["haproxy-clone"]
     assert root.xpath("//rsc_colocation[@id='vip-public-with-haproxy']/@with-rsc") == ["haproxy-clone"]
     # Galera can form a cluster: every node in its address, every node promoted.
@@ -218,10 +235,14 @@ def test_next_generation_profile_from_pillar_alone(formula_lab, aggregate):
 
 def test_constraints_between_pillar_services_work_on_the_first_run(formula_lab):
     dummy = {"ha": True, "agent": "ocf:pacemaker:Dummy"}
-    pillar = {"pcmk": {"services": {
-        "app-a": {**dummy, "constraints": [{"kind": "order", "first": "app-b"}]},
-        "app-b": dummy,
-    }}}
+    pillar = {
+        "pcmk": {
+            "services": {
+                "app-a": {**dummy, "constraints": [{"kind": "order", "first": "app-b"}]},
+                "app-b": dummy,
+            }
+        }
+    }
     dry = formula_lab.sls(SERVICES_SLS, test=True, pillar=pillar)
     assert dry.all_ok, dry.failures()
     result = formula_lab.sls(SERVICES_SLS, pillar=pillar)
@@ -230,8 +251,11 @@ def test_constraints_between_pillar_services_work_on_the_first_run(formula_lab):
     assert root.xpath("//rsc_order[@id='app-a-order-1']/@first") == ["app-b"]
 
 
-@pytest.mark.parametrize("pcmk_pillar", [{"services": None}, {}, {"services": {"svc": {"ha": True,
-                                         "agent": "ocf:pacemaker:Dummy"}}}], ids=["null", "empty", "no-vips"])
+@pytest.mark.parametrize(
+    "pcmk_pillar",
+    [{"services": None}, {}, {"services": {"svc": {"ha": True, "agent": "ocf:pacemaker:Dummy"}}}],
+    ids=["null", "empty", "no-vips"],
+)
 def test_services_without_vips_or_with_nothing_declared(formula_lab, pcmk_pillar):
     result = formula_lab.sls(SERVICES_SLS, pillar={"pcmk": pcmk_pillar})
     assert result.all_ok, result.failures()
@@ -239,8 +263,11 @@ def test_services_without_vips_or_with_nothing_declared(formula_lab, pcmk_pillar
 
 def test_a_broken_pillar_names_its_key_and_writes_nothing(formula_lab):
     before = formula_lab.cib_file.read_bytes()
-    raw = formula_lab.loaders.modules.state.sls("t", pillar={"pcmk": {"services": {"nova-api": "ha"}}}) \
-        if (formula_lab.roots / "t.sls").write_text(SERVICES_SLS) else None
+    raw = (
+        formula_lab.loaders.modules.state.sls("t", pillar={"pcmk": {"services": {"nova-api": "ha"}}})
+        if (formula_lab.roots / "t.sls").write_text(SERVICES_SLS)
+        else None
+    )
     assert "pillar pcmk:services:nova-api must be a mapping" in str(getattr(raw, "raw", raw))
     assert formula_lab.cib_file.read_bytes() == before
 
@@ -251,9 +278,22 @@ def test_the_provider_adopts_a_crmsh_made_resource_without_churn(formula_lab):
         pytest.skip("crmsh not installed")
     env = dict(os.environ, CIB_file=str(formula_lab.cib_file))
     subprocess.run(["crm_attribute", "-n", "stonith-enabled", "-v", "false"], check=True, env=env)
-    subprocess.run(["crm", "configure", "primitive", "cinder-volume", "ocf:pacemaker:Dummy",
-                    'description="the operator\'s own words"', "op", "monitor", "interval=10s"],
-                   check=True, capture_output=True, env=env)
+    subprocess.run(
+        [
+            "crm",
+            "configure",
+            "primitive",
+            "cinder-volume",
+            "ocf:pacemaker:Dummy",
+            'description="the operator\'s own words"',
+            "op",
+            "monitor",
+            "interval=10s",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     pillar = {"pcmk": {"services": {"cinder-volume": {"ha": True, "agent": "ocf:pacemaker:Dummy"}}}}
     before = formula_lab.cib_file.read_bytes()
     for test in (True, False):
@@ -271,8 +311,9 @@ def test_the_provider_marks_what_it_creates_and_hands_it_back(formula_lab):
     pillar = {"pcmk": {"services": {"cinder-volume": {"ha": True, "agent": "ocf:pacemaker:Dummy"}}}}
     assert formula_lab.sls(SERVICES_SLS, pillar=pillar).all_ok
     root = etree.fromstring(formula_lab.cib_file.read_bytes())
-    assert root.xpath("//primitive[@id='cinder-volume']/meta_attributes/nvpair[@name='saltext-pcmk-service']/@value") \
-        == ["cinder-volume"]
+    assert root.xpath(
+        "//primitive[@id='cinder-volume']/meta_attributes/nvpair[@name='saltext-pcmk-service']/@value"
+    ) == ["cinder-volume"]
     assert root.xpath("//primitive[@id='cinder-volume']/@description") == []
     # Declared meta attributes are exact, but never drop the marker.
     pillar["pcmk"]["services"]["cinder-volume"]["meta"] = {"resource-stickiness": 100}
@@ -306,15 +347,27 @@ def native_cinder(tmp_path):
         (tmp_path / "fakeinit" / f"{svc}.json").write_text('{"argv": ["/bin/sleep", "600"]}')
     yield
     for svc in ("cinder-api", "cinder-scheduler"):
-        subprocess.run(["start-stop-daemon", "--stop", "--quiet", "--pidfile", str(tmp_path / "fakeinit" / f"{svc}.pid"),
-                        "--remove-pidfile"], check=False)
+        subprocess.run(
+            [
+                "start-stop-daemon",
+                "--stop",
+                "--quiet",
+                "--pidfile",
+                str(tmp_path / "fakeinit" / f"{svc}.pid"),
+                "--remove-pidfile",
+            ],
+            check=False,
+        )
 
 
 def test_openstack_wrapper_runs_offline_and_shows_the_cib_diff(formula_lab, native_cinder, tmp_path):
     (formula_lab.roots / "cinder").mkdir()
     (formula_lab.roots / "cinder" / "init.sls").write_text(CINDER_FORMULA)
-    pillar = {"lab": str(tmp_path), "lab_version": "v1", "pcmk": {"services": {
-        "cinder-volume": {"ha": True, "agent": "ocf:pacemaker:Dummy"}}}}
+    pillar = {
+        "lab": str(tmp_path),
+        "lab_version": "v1",
+        "pcmk": {"services": {"cinder-volume": {"ha": True, "agent": "ocf:pacemaker:Dummy"}}},
+    }
     before = formula_lab.cib_file.read_bytes()
     dry = formula_lab.sls("include:\n  - openstack.cinder\n", test=True, pillar=pillar)
     assert not any("Traceback" in str(v["comment"]) for v in dry.by_id.values())
@@ -335,11 +388,19 @@ def test_openstack_wrapper_runs_offline_and_shows_the_cib_diff(formula_lab, nati
 
 # -- item 9: VIPs with their own ops and meta ----------------------------------------------
 def test_vips_take_ops_and_meta_and_default_to_the_advised_monitor(formula_lab):
-    pillar = {"pcmk": {"vips": {
-        "vip-a": {"ip": "192.0.2.10", "cidr_netmask": 24},
-        "vip-b": {"ip": "192.0.2.11", "cidr_netmask": 24, "ops": [{"name": "monitor", "interval": "5s"}],
-                  "meta": {"resource-stickiness": 200}},
-    }}}
+    pillar = {
+        "pcmk": {
+            "vips": {
+                "vip-a": {"ip": "192.0.2.10", "cidr_netmask": 24},
+                "vip-b": {
+                    "ip": "192.0.2.11",
+                    "cidr_netmask": 24,
+                    "ops": [{"name": "monitor", "interval": "5s"}],
+                    "meta": {"resource-stickiness": 200},
+                },
+            }
+        }
+    }
     result = formula_lab.sls("include:\n  - pcmk.vips\n", pillar=pillar)
     assert result.all_ok, result.failures()
     cib = formula_lab.cib_text()

@@ -24,8 +24,16 @@ from saltext.pcmk.utils.tools import ToolRunner
 def runner(cib_file):
     runner = ToolRunner(cib_file=cib_file)
     for ident, name in (("1", "n1"), ("2", "n2"), ("3", "n3")):
-        runner.run(["cibadmin", "--create", "--scope", "nodes",
-                    "--xml-text", etree.tostring(etree.Element("node", id=ident, uname=name), encoding="unicode")])
+        runner.run(
+            [
+                "cibadmin",
+                "--create",
+                "--scope",
+                "nodes",
+                "--xml-text",
+                etree.tostring(etree.Element("node", id=ident, uname=name), encoding="unicode"),
+            ]
+        )
     Session(runner).converge([model.ResourceSpec.build("web", "ocf:pacemaker:Dummy")])
     return runner
 
@@ -45,10 +53,24 @@ def claim(runner, node, seen, *, until=None):
 
 
 def online(*names):
-    return statusmod.ClusterStatus(dc=names[0], quorum=True, stonith_enabled=False, maintenance_mode=False, nodes=[
-        statusmod.NodeStatus(name=n, id=str(i), online=n in names, standby=False, maintenance=False,
-                             is_dc=n == names[0], unclean=False)
-        for i, n in enumerate(("n1", "n2", "n3"), 1)])
+    return statusmod.ClusterStatus(
+        dc=names[0],
+        quorum=True,
+        stonith_enabled=False,
+        maintenance_mode=False,
+        nodes=[
+            statusmod.NodeStatus(
+                name=n,
+                id=str(i),
+                online=n in names,
+                standby=False,
+                maintenance=False,
+                is_dc=n == names[0],
+                unclean=False,
+            )
+            for i, n in enumerate(("n1", "n2", "n3"), 1)
+        ],
+    )
 
 
 def test_claim_takes_the_seen_requests_and_records_performer_and_role(runner):
@@ -64,7 +86,8 @@ def test_claim_takes_the_seen_requests_and_records_performer_and_role(runner):
     assert restarts.pending(cib) == {"web": {"n2": "t2b"}}  # the newer request waits for the next restart
     assert restarts.claims(cib) == {"web": [taken]}
     assert cib.root.xpath("configuration/nodes/node[@uname='n3']/instance_attributes/nvpair/@name") == [
-        "saltext-restarting-web"]
+        "saltext-restarting-web"
+    ]
 
     # A racing performer claims nothing while a restart is in progress, and writes nothing.
     epoch = cibmod.read(runner).root.get("epoch")

@@ -117,15 +117,24 @@ def test_test_mode_shows_the_diff_and_writes_nothing(salt_env):
     result = salt_env.sls(STACK, test=True)
     assert all(v["result"] is None for v in result.by_id.values()), result.failures()
     assert "+ params.ip = 192.0.2.10" in result["vip"]["comment"]
-    assert result["haproxy-then-vip"]["changes"]["constraint haproxy-then-vip"]["created"] == {"first": "haproxy-clone", "then": "vip"}
+    assert result["haproxy-then-vip"]["changes"]["constraint haproxy-then-vip"]["created"] == {
+        "first": "haproxy-clone",
+        "then": "vip",
+    }
     assert salt_env.cib_file.read_bytes() == before
 
 
 def test_changed_declaration_reports_exactly_what_changes(salt_env):
     salt_env.sls(STACK)
-    result = salt_env.sls(STACK.replace("cidr_netmask: 24", "cidr_netmask: 25").replace("score: 50", "score: 60"), test=True)
-    assert result["vip"]["changes"] == {"resource vip": {"changed": {"params.cidr_netmask": {"old": "24", "new": "25"}}}}
-    assert result["vip-prefers-n1"]["changes"] == {"constraint vip-prefers-n1": {"changed": {"score": {"old": "50", "new": "60"}}}}
+    result = salt_env.sls(
+        STACK.replace("cidr_netmask: 24", "cidr_netmask: 25").replace("score: 50", "score: 60"), test=True
+    )
+    assert result["vip"]["changes"] == {
+        "resource vip": {"changed": {"params.cidr_netmask": {"old": "24", "new": "25"}}}
+    }
+    assert result["vip-prefers-n1"]["changes"] == {
+        "constraint vip-prefers-n1": {"changed": {"score": {"old": "50", "new": "60"}}}
+    }
     assert result.changed == {"vip", "vip-prefers-n1"}
 
 
@@ -143,7 +152,9 @@ def test_secrets_never_appear_in_output(salt_env):
         assert result["d1"]["changes"]["resource d1"]["created"]["params.passwd"] == diff.MASK
     changed = salt_env.sls(sls.replace("TopSecret1", "TopSecret2"))
     assert "TopSecret" not in repr(changed.raw)
-    assert changed["d1"]["changes"] == {"resource d1": {"changed": {"params.passwd": {"old": diff.MASK, "new": diff.MASK}}}}
+    assert changed["d1"]["changes"] == {
+        "resource d1": {"changed": {"params.passwd": {"old": diff.MASK, "new": diff.MASK}}}
+    }
 
 
 def test_secrets_kept_out_of_the_cib_like_cibsecret(salt_env, tmp_path, monkeypatch):
@@ -166,6 +177,7 @@ def test_secrets_kept_out_of_the_cib_like_cibsecret(salt_env, tmp_path, monkeypa
     secret = tmp_path / "secrets" / "d1" / "passwd"
     assert secret.read_text() == "TopSecret1\n" and oct(secret.stat().st_mode & 0o777) == "0o600"
     import hashlib
+
     assert (tmp_path / "secrets" / "d1" / "passwd.sign").read_text().strip() == hashlib.md5(b"TopSecret1").hexdigest()
     again = salt_env.sls(sls)
     assert again.changed == set()
@@ -180,39 +192,57 @@ def test_secrets_kept_out_of_the_cib_like_cibsecret(salt_env, tmp_path, monkeypa
     assert not (tmp_path / "secrets" / "d1").exists()
 
 
-@pytest.mark.parametrize("sls, culprit", [
-    ("""
+@pytest.mark.parametrize(
+    "sls, culprit",
+    [
+        (
+            """
     d1:
       pcmk.resource:
         - agent: ocf:pacemaker:Dummy
         - params: {colour: red}
-    """, "resource 'd1': agent ocf:pacemaker:Dummy has no parameter 'colour'"),
-    ("""
+    """,
+            "resource 'd1': agent ocf:pacemaker:Dummy has no parameter 'colour'",
+        ),
+        (
+            """
     d1:
       pcmk.resource:
         - agent: ocf:nosuch:Thing
-    """, "agent ocf:nosuch:Thing is not installed on this node"),
-    ("""
+    """,
+            "agent ocf:nosuch:Thing is not installed on this node",
+        ),
+        (
+            """
     c1:
       pcmk.constraint:
         - kind: order
         - first: ghost
         - then: phantom
-    """, "'c1' names resource 'ghost', which neither exists nor is declared in this run"),
-    ("""
+    """,
+            "'c1' names resource 'ghost', which neither exists nor is declared in this run",
+        ),
+        (
+            """
     c1:
       pcmk.constraint:
         - kind: colocation
         - rsc: d1
         - with_rsc: d2
         - colour: blue
-    """, "unknown argument 'colour'"),
-    ("""
+    """,
+            "unknown argument 'colour'",
+        ),
+        (
+            """
     g:
       pcmk.group:
         - resources: [nobody]
-    """, "group 'g': member 'nobody' does not exist"),
-])
+    """,
+            "group 'g': member 'nobody' does not exist",
+        ),
+    ],
+)
 def test_bad_input_fails_with_culprit_and_leaves_cib_untouched(salt_env, sls, culprit):
     before = salt_env.cib_file.read_bytes()
     result = salt_env.sls(sls)
@@ -285,10 +315,13 @@ def test_absent_forms(salt_env):
     assert current.resource("vip") is None
     for gone in ("haproxy-with-vip", "haproxy-then-vip", "vip-prefers-n1", "web-set", "fl-n1-1", "rsc-options"):
         assert current.by_id(gone) is None, gone
-    assert salt_env.sls("""
+    assert (
+        salt_env.sls("""
     vip:
       pcmk.resource_absent
-    """).changed == set()
+    """).changed
+        == set()
+    )
 
 
 def test_node_attribute_and_standby(salt_env):
@@ -319,10 +352,12 @@ def test_pcs_made_configuration_is_adopted_without_churn(salt_env):
     pcs = ["pcs", "-f", str(salt_env.cib_file)]
     if subprocess.run(["which", "pcs"], capture_output=True).returncode:
         pytest.skip("pcs not installed")
-    for argv in (["resource", "create", "d1", "ocf:pacemaker:Dummy", "fake=x"],
-                 ["resource", "create", "d2", "ocf:pacemaker:Dummy", "clone"],
-                 ["constraint", "order", "d1", "then", "d2-clone"],
-                 ["constraint", "colocation", "add", "d1", "with", "d2-clone"]):
+    for argv in (
+        ["resource", "create", "d1", "ocf:pacemaker:Dummy", "fake=x"],
+        ["resource", "create", "d2", "ocf:pacemaker:Dummy", "clone"],
+        ["constraint", "order", "d1", "then", "d2-clone"],
+        ["constraint", "colocation", "add", "d1", "with", "d2-clone"],
+    ):
         subprocess.run(pcs + argv, check=True, capture_output=True, env=env)
     before = salt_env.cib_file.read_bytes()
     result = salt_env.sls("""
@@ -362,8 +397,10 @@ def test_crmsh_made_configuration_is_adopted_without_churn(salt_env):
         pytest.skip("crmsh not installed")
     env = dict(os.environ, CIB_file=str(salt_env.cib_file))
     subprocess.run(["crm_attribute", "-n", "stonith-enabled", "-v", "false"], check=True, env=env)
-    for argv in (["primitive", "c1", "ocf:pacemaker:Dummy", "params", "fake=x", "op", "monitor", "interval=10s"],
-                 ["clone", "c1-cl", "c1", "meta", "interleave=true"]):
+    for argv in (
+        ["primitive", "c1", "ocf:pacemaker:Dummy", "params", "fake=x", "op", "monitor", "interval=10s"],
+        ["clone", "c1-cl", "c1", "meta", "interleave=true"],
+    ):
         subprocess.run(["crm", "configure"] + argv, check=True, capture_output=True, env=env)
     before = salt_env.cib_file.read_bytes()
     result = salt_env.sls("""

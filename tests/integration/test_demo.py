@@ -24,11 +24,16 @@ pytestmark = pytest.mark.live
 def test_demo_passes_where_the_agent_was_never_installed(tmp_path):
     _skip_unless_cluster_can_run()
     os.makedirs(AGENT_DIR, exist_ok=True)  # a mount point; stays empty on the host
-    script = (f"mount -t tmpfs -o mode=0755 tmpfs {AGENT_DIR} && "
-              f"test -z \"$(ls -A {AGENT_DIR})\" && exec sh demo/run.sh")
+    script = f'mount -t tmpfs -o mode=0755 tmpfs {AGENT_DIR} && test -z "$(ls -A {AGENT_DIR})" && exec sh demo/run.sh'
     env = dict(os.environ, VENV=str(pathlib.Path(sys.executable).parents[1]), DEMO_WORKDIR=str(tmp_path / "demo"))
-    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
     assert "would be installed" in output  # test=True saw the agent as a candidate

@@ -18,8 +18,8 @@ import pytest
 
 from saltext.pcmk.utils.agents import SHIPPED_DIR
 from tests.support import testservice
-from tests.support.saltcall import NodeMinion, changed, failures
 from tests.support.livecheck import cib, mon, running_on, stopped, wait
+from tests.support.saltcall import NodeMinion, changed, failures
 
 pytestmark = pytest.mark.live
 
@@ -31,18 +31,8 @@ MONITOR_INTERVAL = 2  # seconds: recovery after kill -9 takes a few of them
 # -- helpers ----------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
 def failed_ops(node, rsc):
     return mon(node).xpath("//failures/failure[starts-with(@op_key, $k)]/@op_key", k=f"{rsc}_")
-
-
 
 
 def http_status(node, url):
@@ -60,13 +50,18 @@ def purge(node, prefix, timeout=60):
     for constraint in root.xpath("configuration/constraints/*"):
         refs = [constraint.get(a) for a in ("id", "rsc", "with-rsc", "first", "then")]
         if any(r and r.startswith(prefix) for r in refs):
-            node.run(["cibadmin", "--delete", "--xml-text", f'<{constraint.tag} id="{constraint.get("id")}"/>'], check=False)
+            node.run(
+                ["cibadmin", "--delete", "--xml-text", f'<{constraint.tag} id="{constraint.get("id")}"/>'], check=False
+            )
     for top in root.xpath("configuration/resources/*"):
         if any(i.startswith(prefix) for i in top.xpath("descendant-or-self::*/@id")):
             # Pacemaker stops the orphan with the parameters it last ran it with.
             node.run(["cibadmin", "--delete", "--xml-text", f'<{top.tag} id="{top.get("id")}"/>'], check=False)
-    wait(lambda: not mon(node).xpath("//resources//resource[starts-with(@id, $p)]", p=prefix),
-         f"resources {prefix}* to be gone", timeout)
+    wait(
+        lambda: not mon(node).xpath("//resources//resource[starts-with(@id, $p)]", p=prefix),
+        f"resources {prefix}* to be gone",
+        timeout,
+    )
 
 
 class Service:
@@ -84,8 +79,12 @@ class Service:
         self.url = f"http://127.0.0.1:{self.port}/health"
 
     def params(self, pid=True):
-        params = {"binary": str(self.binary), "config": str(self.config), "monitor_url": self.url,
-                  "log_file": str(self.root / "daemon.log")}
+        params = {
+            "binary": str(self.binary),
+            "config": str(self.config),
+            "monitor_url": self.url,
+            "log_file": str(self.root / "daemon.log"),
+        }
         if pid:
             params["pid"] = str(self.root / "daemon.pid")
         return params
@@ -229,7 +228,9 @@ def test_clone_runs_and_broken_agent_is_refused(node, minion, service, prefix, a
     syntax.write_text(AGENT_PATH.read_text() + "\nif then fi (\n")
     not_xml = tmp_path / "broken-metadata"
     not_xml.write_text("#!/bin/sh\necho 'this is not meta-data'\nexit 0\n")
-    minion.write_sls("broken", textwrap.dedent(f"""\
+    minion.write_sls(
+        "broken",
+        textwrap.dedent(f"""\
         broken-syntax:
           pcmk.ocf_agent:
             - name: openstack-service
@@ -240,7 +241,8 @@ def test_clone_runs_and_broken_agent_is_refused(node, minion, service, prefix, a
             - name: openstack-service
             - provider: saltext
             - source: {not_xml}
-        """))
+        """),
+    )
     try:
         refused = minion.apply("broken")
         fails = failures(refused)
@@ -299,8 +301,9 @@ def test_stop_returns_only_when_the_daemon_is_gone(node, minion, prefix, agent_i
         svc.kill_all()
 
 
-def test_start_of_a_resource_that_cannot_start_is_not_reported_as_success(node, minion, prefix, agent_install,
-                                                                           tmp_path):
+def test_start_of_a_resource_that_cannot_start_is_not_reported_as_success(
+    node, minion, prefix, agent_install, tmp_path
+):
     """``pcmk.start`` says it "waits until it runs"; a start that fails must not return True.
 
     The daemon answers /health with 503, so the agent's start gives up after

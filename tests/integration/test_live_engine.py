@@ -17,8 +17,8 @@ import uuid
 import pytest
 from lxml import etree
 
-from tests.support.saltcall import SALT_CALL, NodeMinion, changed, failures
 from tests.support.livecheck import cib, mon, running_on, stopped, wait
+from tests.support.saltcall import SALT_CALL, NodeMinion, changed, failures
 
 pytestmark = pytest.mark.live
 
@@ -34,14 +34,6 @@ def epoch(node):
     return int(root.get("admin_epoch")), int(root.get("epoch"))
 
 
-
-
-
-
-
-
-
-
 def listed(node, rsc):
     return bool(mon(node).xpath("//resources//resource[@id=$r]", r=rsc))
 
@@ -49,8 +41,6 @@ def listed(node, rsc):
 def role(node, rsc):
     roles = mon(node).xpath("//resources//resource[@id=$r]/@role", r=rsc)
     return roles[0] if roles else None
-
-
 
 
 def start_call_id(node, rsc):
@@ -77,15 +67,20 @@ def purge(node, prefix, timeout=60):
         refs = [constraint.get(a) for a in ("id", "rsc", "with-rsc", "first", "then")]
         refs += constraint.xpath(".//resource_ref/@id")
         if any(r and r.startswith(prefix) for r in refs):
-            node.run(["cibadmin", "--delete", "--xml-text", f'<{constraint.tag} id="{constraint.get("id")}"/>'], check=False)
+            node.run(
+                ["cibadmin", "--delete", "--xml-text", f'<{constraint.tag} id="{constraint.get("id")}"/>'], check=False
+            )
     for top in root.xpath("configuration/resources/*"):
         if any(i.startswith(prefix) for i in top.xpath("descendant-or-self::*/@id")):
             node.run(["cibadmin", "--delete", "--xml-text", f'<{top.tag} id="{top.get("id")}"/>'], check=False)
     for attr in root.xpath("configuration/nodes//nvpair[starts-with(@name, $p)]", p=prefix):
         node.run(["cibadmin", "--delete", "--xml-text", f'<nvpair id="{attr.get("id")}"/>'], check=False)
     node.run(["sh", "-c", f"rm -rf /var/lib/pacemaker/lrm/secrets/{prefix}*"], check=False)
-    wait(lambda: not mon(node).xpath("//resources//resource[starts-with(@id, $p)]", p=prefix),
-         f"resources {prefix}* to be gone from crm_mon", timeout)
+    wait(
+        lambda: not mon(node).xpath("//resources//resource[starts-with(@id, $p)]", p=prefix),
+        f"resources {prefix}* to be gone from crm_mon",
+        timeout,
+    )
 
 
 # -- fixtures -------------------------------------------------------------------------
@@ -188,7 +183,10 @@ def test_test_mode_shows_the_diff_and_writes_nothing(node, minion, prefix):
 def test_bad_input_fails_naming_the_culprit_and_writes_nothing(node, minion, prefix):
     bad_param, bad_ref, missing = f"{prefix}param", f"{prefix}ref", f"{prefix}missing"
     good = f"{prefix}good"
-    minion.write_sls("bad", dummy(bad_param, fake="x", no_such_param="y") + textwrap.dedent(f"""\
+    minion.write_sls(
+        "bad",
+        dummy(bad_param, fake="x", no_such_param="y")
+        + textwrap.dedent(f"""\
         {good}:
           pcmk.resource:
             - agent: ocf:pacemaker:Dummy
@@ -203,7 +201,8 @@ def test_bad_input_fails_naming_the_culprit_and_writes_nothing(node, minion, pre
             - kind: order
             - first: {missing}
             - then: {missing}-too
-        """))
+        """),
+    )
     before = epoch(node)
     results = minion.apply("bad")
     fails = failures(results)
@@ -215,8 +214,21 @@ def test_bad_input_fails_naming_the_culprit_and_writes_nothing(node, minion, pre
     assert not [i for i in config_ids(node) if i.startswith(prefix)]
 
     # The execution module refuses the same way, through salt-call's error.
-    out = node.run([SALT_CALL, "-c", str(minion.root / "conf"), "--local", "--out=json", "--log-level=quiet",
-                    "pcmk.resource_create", bad_param, "ocf:pacemaker:Dummy", "params={no_such_param: 1}"], check=False)
+    out = node.run(
+        [
+            SALT_CALL,
+            "-c",
+            str(minion.root / "conf"),
+            "--local",
+            "--out=json",
+            "--log-level=quiet",
+            "pcmk.resource_create",
+            bad_param,
+            "ocf:pacemaker:Dummy",
+            "params={no_such_param: 1}",
+        ],
+        check=False,
+    )
     assert out.returncode != 0
     assert "no_such_param" in out.stdout + out.stderr
     assert epoch(node) == before
@@ -238,7 +250,11 @@ def test_adopts_what_pcs_or_crmsh_made(node, minion, prefix, tool):
         node.run(["crm", "configure", "order", f"ord-{b}", "Mandatory:", a, b])
     wait(lambda: running_on(node, a) == ["n1"] and running_on(node, b) == ["n1"], "both started", 30)
     constraints_before = etree.tostring(cib(node).find("configuration/constraints"))
-    minion.write_sls("adopt", dummy(a, fake="x") + dummy(b, fake="y") + textwrap.dedent(f"""\
+    minion.write_sls(
+        "adopt",
+        dummy(a, fake="x")
+        + dummy(b, fake="y")
+        + textwrap.dedent(f"""\
         {prefix}b-with-a:
           pcmk.constraint:
             - kind: colocation
@@ -249,7 +265,8 @@ def test_adopts_what_pcs_or_crmsh_made(node, minion, prefix, tool):
             - kind: order
             - first: {a}
             - then: {b}
-        """))
+        """),
+    )
     before = epoch(node)
     results = minion.apply("adopt")
     assert not failures(results), failures(results)
@@ -260,7 +277,12 @@ def test_adopts_what_pcs_or_crmsh_made(node, minion, prefix, tool):
 
 def test_constraints_take_effect(node, minion, prefix):
     a, b, c = f"{prefix}a", f"{prefix}b", f"{prefix}c"
-    minion.write_sls("cons", dummy(a) + dummy(b) + dummy(c) + textwrap.dedent(f"""\
+    minion.write_sls(
+        "cons",
+        dummy(a)
+        + dummy(b)
+        + dummy(c)
+        + textwrap.dedent(f"""\
         {prefix}b-with-a:
           pcmk.constraint:
             - kind: colocation
@@ -285,7 +307,8 @@ def test_constraints_take_effect(node, minion, prefix):
             - score: -INFINITY
             - require:
               - pcmk: {c}
-        """))
+        """),
+    )
     results = minion.apply("cons")
     assert not failures(results), failures(results)
     wait(lambda: running_on(node, a) == ["n1"] and running_on(node, b) == ["n1"], f"{a} and {b} running", 30)
@@ -303,7 +326,16 @@ def test_constraints_take_effect(node, minion, prefix):
 
 
 def _salt_apply_argv(minion, sls):
-    return [SALT_CALL, "-c", str(minion.root / "conf"), "--local", "--out=json", "--log-level=quiet", "state.apply", sls]
+    return [
+        SALT_CALL,
+        "-c",
+        str(minion.root / "conf"),
+        "--local",
+        "--out=json",
+        "--log-level=quiet",
+        "state.apply",
+        sls,
+    ]
 
 
 def test_concurrent_applies_of_the_same_sls(node, tmp_path, prefix):
@@ -341,8 +373,10 @@ def test_concurrent_applies_of_the_same_sls(node, tmp_path, prefix):
     minions = [NodeMinion(node, tmp_path / f"minion{i}") for i in range(3)]
     for m in minions:
         m.write_sls("same", text)
-    procs = [node.popen(_salt_apply_argv(m, "same"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for m in minions]
+    procs = [
+        node.popen(_salt_apply_argv(m, "same"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for m in minions
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     runs = []
     for proc, (out, err) in zip(procs, outputs):
@@ -365,9 +399,12 @@ def test_concurrent_applies_of_the_same_sls(node, tmp_path, prefix):
     assert len(root.xpath("configuration/constraints/rsc_order[@first=$r]", r=ids[0])) == 1
     assert len(root.xpath("configuration/constraints/rsc_location[@rsc=$r]", r=ids[3])) == 1
     for r in ids:
-        assert root.xpath("configuration/resources/primitive[@id=$r]/instance_attributes/nvpair[@name='fake']/@value",
-                          r=r) == [r]
-    assert root.xpath("configuration/nodes/node[@uname='n1']//nvpair[@name=$n]/@value", n=f"{prefix}attr") == ["concurrent"]
+        assert root.xpath(
+            "configuration/resources/primitive[@id=$r]/instance_attributes/nvpair[@name='fake']/@value", r=r
+        ) == [r]
+    assert root.xpath("configuration/nodes/node[@uname='n1']//nvpair[@name=$n]/@value", n=f"{prefix}attr") == [
+        "concurrent"
+    ]
 
     before = epoch(node)
     again = minions[0].apply("same")
@@ -397,8 +434,10 @@ def test_two_library_writers_at_once_both_land(node, tmp_path, prefix):
     script.write_text(WRITER)
     wanted = [f"{prefix}x", f"{prefix}y"]
     barrier = time.time() + 4  # python + lxml + reading the CIB take well under that
-    procs = [node.popen([PYTHON, str(script), rsc, str(barrier)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                        text=True) for rsc in wanted]
+    procs = [
+        node.popen([PYTHON, str(script), rsc, str(barrier)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for rsc in wanted
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     reports = []
     for proc, (out, err) in zip(procs, outputs):
@@ -418,7 +457,9 @@ def test_secret_params(node, minion, prefix):
     secret = f"S3cret-{uuid.uuid4().hex}"
     other = f"0ther-{uuid.uuid4().hex}"
     minion.set_pillar({"itsecret": {"passwd": secret, "other": other}})
-    minion.write_sls("sec", textwrap.dedent(f"""\
+    minion.write_sls(
+        "sec",
+        textwrap.dedent(f"""\
         {local}:
           pcmk.resource:
             - agent: ocf:pacemaker:Dummy
@@ -434,7 +475,8 @@ def test_secret_params(node, minion, prefix):
                 fake: visible
                 passwd: {{{{ pillar['itsecret']['other'] }}}}
             - secret_params: [passwd]
-        """))
+        """),
+    )
     conf = str(minion.root / "conf")
 
     def salt_call(*args):
@@ -519,7 +561,18 @@ def test_restart_abandoned_by_a_failed_node_is_recovered(node, minion, prefix):
     ghost = Claim(rsc, "ghost", "ghost-minion", None, {"n1": "2026-01-01T00:00:00Z/ctl1/1"}, int(time.time()) + 600)
     node.run(["cibadmin", "--create", "--scope", "nodes", "--xml-text", _node_with_claim("4242", "ghost", rsc, ghost)])
     try:
-        node.run(["crm_resource", "--resource", rsc, "--meta", "--set-parameter", "target-role", "--parameter-value", "Stopped"])
+        node.run(
+            [
+                "crm_resource",
+                "--resource",
+                rsc,
+                "--meta",
+                "--set-parameter",
+                "target-role",
+                "--parameter-value",
+                "Stopped",
+            ]
+        )
         wait(lambda: stopped(node, rsc), f"{rsc} stopped by the dead performer", 30)
 
         result = minion.call("pcmk.restart_pending", "timeout=60")
@@ -550,8 +603,11 @@ def test_claim_of_an_earlier_membership_is_recovered_and_a_current_one_is_not(no
     assert not failures(minion.apply("member"))
     wait(lambda: running_on(node, rsc) == ["n1"], f"{rsc} Started", 30)
     node.run(["attrd_updater", "--name", ALIVE_ATTR, "--update", "current", "--private"])
-    wait(lambda: "current" in node.run(["attrd_updater", "--name", ALIVE_ATTR, "--query"], check=False).stdout,
-         "attrd to hold the nonce", 10)
+    wait(
+        lambda: "current" in node.run(["attrd_updater", "--name", ALIVE_ATTR, "--query"], check=False).stdout,
+        "attrd to hold the nonce",
+        10,
+    )
     long_ago = int(time.time()) - 120
 
     current = Claim(rsc, "n1", "another-process", None, {}, int(time.time()) + 600, "current", long_ago)
@@ -559,10 +615,20 @@ def test_claim_of_an_earlier_membership_is_recovered_and_a_current_one_is_not(no
     refused = minion.call_error("pcmk.restart", rsc, "timeout=30")
     assert f"{rsc} is being restarted by node n1 (minion another-process)" in refused, refused
 
-    earlier = Claim(rsc, "n1", "gone-process", "Started", {"n1": "2026-01-01T00:00:00Z/ctl1/1"},
-                    int(time.time()) + 600, "from-before-n1-rejoined", long_ago)
+    earlier = Claim(
+        rsc,
+        "n1",
+        "gone-process",
+        "Started",
+        {"n1": "2026-01-01T00:00:00Z/ctl1/1"},
+        int(time.time()) + 600,
+        "from-before-n1-rejoined",
+        long_ago,
+    )
     node.run(["cibadmin", "--modify", "--scope", "nodes", "--xml-text", _node_with_claim("1", "n1", rsc, earlier)])
-    node.run(["crm_resource", "--resource", rsc, "--meta", "--set-parameter", "target-role", "--parameter-value", "Stopped"])
+    node.run(
+        ["crm_resource", "--resource", rsc, "--meta", "--set-parameter", "target-role", "--parameter-value", "Stopped"]
+    )
     wait(lambda: stopped(node, rsc), f"{rsc} stopped by the gone performer", 30)
     result = minion.call("pcmk.restart_pending", "timeout=60")
     assert result[rsc]["result"] == "restarted", result
@@ -595,8 +661,10 @@ def test_restart_and_stop_wait_for_the_operations_to_finish(node, minion, prefix
     if done["stop_seconds"] < 2:
         problems.append(f"restart reported the stop done after {done['stop_seconds']}s; the stop takes 2s")
     if state_after_restart != "Started" or (last.get("operation"), last.get("rc-code")) != ("start", "0"):
-        problems.append(f"restart returned while the start was in flight: role {state_after_restart}, "
-                        f"last op {last.get('operation')} rc-code {last.get('rc-code')} (193 = pending)")
+        problems.append(
+            f"restart returned while the start was in flight: role {state_after_restart}, "
+            f"last op {last.get('operation')} rc-code {last.get('rc-code')} (193 = pending)"
+        )
     wait(lambda: running_on(node, rsc) == ["n1"], f"{rsc} Started again", 30)
 
     assert minion.call("pcmk.stop", rsc, "timeout=60") is True

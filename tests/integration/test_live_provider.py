@@ -27,14 +27,8 @@ include:
 """
 
 
-
-
 def resource_ids(node):
     return set(cib(node).xpath("//resources//primitive/@id"))
-
-
-
-
 
 
 class Lab:
@@ -47,32 +41,50 @@ class Lab:
         self.config = root / "etc" / "testsvc.conf"
         self.fakeinit = root / "fakeinit"
         self.fakeinit.mkdir()
-        (self.fakeinit / f"{SERVICE}.json").write_text(json.dumps({"argv": [str(self.daemon), "--config-file", str(self.config)]}))
+        (self.fakeinit / f"{SERVICE}.json").write_text(
+            json.dumps({"argv": [str(self.daemon), "--config-file", str(self.config)]})
+        )
         shutil.copytree(REPO / "tests" / "formulas" / "testsvc", root / "minion" / "srv" / "testsvc")
-        self.minion = NodeMinion(node, root / "minion", **{
-            "providers": {"service": "pcmk_service"},
-            "pcmk.native_service": "fakeinit_service",
-            "module_dirs": [str(REPO / "tests" / "support" / "salt_modules")],
-            "fakeinit.dir": str(self.fakeinit),
-        })
+        self.minion = NodeMinion(
+            node,
+            root / "minion",
+            **{
+                "providers": {"service": "pcmk_service"},
+                "pcmk.native_service": "fakeinit_service",
+                "module_dirs": [str(REPO / "tests" / "support" / "salt_modules")],
+                "fakeinit.dir": str(self.fakeinit),
+            },
+        )
         self.minion.write_sls("site", SITE)
 
     def pillar(self, *, ha, greeting="hello", restart="cluster", clone=False):
-        self.minion.set_pillar({
-            "testsvc": {"config": str(self.config), "port": self.port, "starts_file": str(self.starts_file), "greeting": greeting},
-            "pcmk": {
-                "restart": {"settle": 2, "timeout": 120},
-                "services": {SERVICE: {
-                    "ha": ha,
-                    "restart": restart,
-                    "clone": clone,
-                    "params": {"binary": str(self.daemon), "config": str(self.config),
-                               "pid": str(self.root / "testsvc.pid"),
-                               "monitor_url": f"http://127.0.0.1:{self.port}/health"},
-                    "ops": [{"name": "monitor", "interval": "3s", "timeout": "20s"}],
-                }},
-            },
-        })
+        self.minion.set_pillar(
+            {
+                "testsvc": {
+                    "config": str(self.config),
+                    "port": self.port,
+                    "starts_file": str(self.starts_file),
+                    "greeting": greeting,
+                },
+                "pcmk": {
+                    "restart": {"settle": 2, "timeout": 120},
+                    "services": {
+                        SERVICE: {
+                            "ha": ha,
+                            "restart": restart,
+                            "clone": clone,
+                            "params": {
+                                "binary": str(self.daemon),
+                                "config": str(self.config),
+                                "pid": str(self.root / "testsvc.pid"),
+                                "monitor_url": f"http://127.0.0.1:{self.port}/health",
+                            },
+                            "ops": [{"name": "monitor", "interval": "3s", "timeout": "20s"}],
+                        }
+                    },
+                },
+            }
+        )
 
     def apply(self):
         results = self.minion.apply("site")
@@ -86,7 +98,12 @@ class Lab:
         return testservice.pids_of(self.daemon)
 
     def native_running(self):
-        return self.node.run(["start-stop-daemon", "--status", "--pidfile", str(self.fakeinit / f"{SERVICE}.pid")], check=False).returncode == 0
+        return (
+            self.node.run(
+                ["start-stop-daemon", "--status", "--pidfile", str(self.fakeinit / f"{SERVICE}.pid")], check=False
+            ).returncode
+            == 0
+        )
 
 
 @pytest.fixture
@@ -96,8 +113,15 @@ def lab(live_cluster, tmp_path):
     yield lab
     node = lab.node
     if SERVICE in resource_ids(node):
-        lab.minion.call("pcmk.resource_delete", f"{SERVICE}-clone" if cib(node).xpath(f"//clone[@id='{SERVICE}-clone']") else SERVICE, check=False)
-    node.run(["start-stop-daemon", "--stop", "--retry", "TERM/5/KILL/5", "--pidfile", str(lab.fakeinit / f"{SERVICE}.pid")], check=False)
+        lab.minion.call(
+            "pcmk.resource_delete",
+            f"{SERVICE}-clone" if cib(node).xpath(f"//clone[@id='{SERVICE}-clone']") else SERVICE,
+            check=False,
+        )
+    node.run(
+        ["start-stop-daemon", "--stop", "--retry", "TERM/5/KILL/5", "--pidfile", str(lab.fakeinit / f"{SERVICE}.pid")],
+        check=False,
+    )
     for pid in lab.daemons():
         node.run(["kill", "-9", str(pid)], check=False)
 
@@ -120,7 +144,11 @@ def test_unedited_formula_follows_the_pillar_toggle(lab):
     assert not lab.native_running() and not (lab.fakeinit / f"{SERVICE}.enabled").exists()
     assert len(lab.starts()) == 2 and len(lab.daemons()) == 1
     primitive = cib(node).xpath(f"//primitive[@id='{SERVICE}']")[0]
-    assert (primitive.get("class"), primitive.get("provider"), primitive.get("type")) == ("ocf", "saltext", "openstack-service")
+    assert (primitive.get("class"), primitive.get("provider"), primitive.get("type")) == (
+        "ocf",
+        "saltext",
+        "openstack-service",
+    )
 
     # 3. Nothing changed: nothing happens.
     epoch = cib(node).get("epoch")
@@ -164,7 +192,9 @@ def test_enable_disable_mean_managed_by_the_cluster(lab):
     lab.apply()
     assert lab.minion.call("service.enabled", SERVICE) is True
     assert lab.minion.call("service.disable", SERVICE) is True
-    assert cib(lab.node).xpath(f"//primitive[@id='{SERVICE}']/meta_attributes/nvpair[@name='is-managed']/@value") == ["false"]
+    assert cib(lab.node).xpath(f"//primitive[@id='{SERVICE}']/meta_attributes/nvpair[@name='is-managed']/@value") == [
+        "false"
+    ]
     assert lab.minion.call("service.enabled", SERVICE) is False
     assert running_on(lab.node, SERVICE) == ["n1"]  # unmanaged, not stopped
     assert lab.minion.call("service.enable", SERVICE) is True

@@ -33,11 +33,23 @@ TIMINGS = {}
 def pillar(minion_provider):
     return {
         # The stand-in formula tests/formulas/testsvc: a config file and service.running watching it.
-        "testsvc": {"config": f"{NODE_RUN_DIR}/provider-testsvc.conf", "port": 1,
-                    "starts_file": f"{NODE_RUN_DIR}/provider-starts", "greeting": "hello"},
-        "pcmk": {"minion_provider": minion_provider,
-                 "services": {RESOURCE: {"ha": True, "agent": "ocf:heartbeat:Dummy", "restart": "none",
-                                         "ops": [{"name": "monitor", "interval": "10s"}]}}},
+        "testsvc": {
+            "config": f"{NODE_RUN_DIR}/provider-testsvc.conf",
+            "port": 1,
+            "starts_file": f"{NODE_RUN_DIR}/provider-starts",
+            "greeting": "hello",
+        },
+        "pcmk": {
+            "minion_provider": minion_provider,
+            "services": {
+                RESOURCE: {
+                    "ha": True,
+                    "agent": "ocf:heartbeat:Dummy",
+                    "restart": "none",
+                    "ops": [{"name": "monitor", "interval": "10s"}],
+                }
+            },
+        },
     }
 
 
@@ -81,8 +93,9 @@ def wait_restarted(bed, pids, timeout=90):
     try:
         return bed.wait_minions_restarted(pids, timeout=timeout)
     except TimeoutError as exc:
-        raise AssertionError(f"the minions did not restart within {timeout}s; "
-                             f"config.get providers answers {providers(bed)}") from exc
+        raise AssertionError(
+            f"the minions did not restart within {timeout}s; config.get providers answers {providers(bed)}"
+        ) from exc
 
 
 def assert_no_change_no_restart(bed, pids):
@@ -110,8 +123,19 @@ def resource_state(bed):
 
 def remove_resource(bed):
     node = next(n for n in bed.cluster.nodes if n.corosync_pids())
-    node.run(["crm_resource", "--resource", RESOURCE, "--meta", "--set-parameter", "target-role",
-              "--parameter-value", "Stopped"], check=False)
+    node.run(
+        [
+            "crm_resource",
+            "--resource",
+            RESOURCE,
+            "--meta",
+            "--set-parameter",
+            "target-role",
+            "--parameter-value",
+            "Stopped",
+        ],
+        check=False,
+    )
     wait(lambda: resource_state(bed)[1] == [], f"{RESOURCE} to stop", 60)
     node.run(["cibadmin", "--delete", "--xml-text", f'<primitive id="{RESOURCE}"/>'], check=False)
 

@@ -150,8 +150,13 @@ def orch_steps(result) -> dict:
 # ---- waiting -----------------------------------------------------------------------
 
 
-def watch(checks: dict[str, Callable[[], object]], timeout: float, began: float | None = None,
-          interval: float = 0.5, abort: threading.Event | None = None) -> dict[str, float]:
+def watch(
+    checks: dict[str, Callable[[], object]],
+    timeout: float,
+    began: float | None = None,
+    interval: float = 0.5,
+    abort: threading.Event | None = None,
+) -> dict[str, float]:
     """Poll every check (each in a thread of its own) until each has held once; return seconds
     from ``began`` to each first success.  Fails naming the checks still false at the timeout
     (or when ``abort`` is set)."""
@@ -164,7 +169,7 @@ def watch(checks: dict[str, Callable[[], object]], timeout: float, began: float 
             try:
                 if check():
                     return time.monotonic() - began
-            except Exception:  # noqa: BLE001,S110  # pylint: disable=broad-except  # a node still coming back: not yet
+            except Exception:  # pylint: disable=broad-except  # a node still coming back: not yet
                 pass
             if time.monotonic() > deadline or abort.wait(interval):
                 return None
@@ -174,8 +179,10 @@ def watch(checks: dict[str, Callable[[], object]], timeout: float, began: float 
         reached = {name: future.result() for name, future in futures.items()}
     pending = sorted(name for name, seconds in reached.items() if seconds is None)
     if pending:
-        raise AssertionError(f"not reached after {timeout}s: {pending} "
-                             f"(reached: { {k: round(v, 1) for k, v in reached.items() if v is not None} })")
+        raise AssertionError(
+            f"not reached after {timeout}s: {pending} "
+            f"(reached: { {k: round(v, 1) for k, v in reached.items() if v is not None} })"
+        )
     return reached
 
 
@@ -207,30 +214,34 @@ class Stack:
     # ---- pillar ----
     def pillar(self, max_connections: int) -> None:
         self.max_connections = max_connections
-        self.bed.set_pillar({
-            # The site formula's own pillar.
-            "site": {"galera_cnf": galera_site_cnf(max_connections)},
-            "pcmk": {
-                "profile": "next-generation",
-                "vips": {"vip": {"ip": daemons.VIP, "cidr_netmask": daemons.VIP_CIDR, "nic": daemons.NIC}},
-                # Per-bed, for speed only: the three controllers here start their runs from
-                # one publish, so 2 s without a new restart request is enough to coalesce
-                # them (the default 10 s allows for runs that start further apart; the
-                # bootstrap minion waits that long at the end of every highstate).
-                "restart": {"settle": 2},
-                "services": {
-                    # No systemd here: params.binary makes it the generic agent
-                    # (ocf:saltext:openstack-service), running the test daemon for real.
-                    "cinder-volume": {"params": {
-                        "binary": str(self.cinder_binary),
-                        "config": str(self.cinder_conf),
-                        "monitor_url": f"http://127.0.0.1:{self.cinder_port}/health",
-                    }},
-                    # Nothing else: Galera's gcomm:// names the CIB's node names
-                    # (n1..n3), which resolve in every node (daemons.prepare's /etc/hosts).
+        self.bed.set_pillar(
+            {
+                # The site formula's own pillar.
+                "site": {"galera_cnf": galera_site_cnf(max_connections)},
+                "pcmk": {
+                    "profile": "next-generation",
+                    "vips": {"vip": {"ip": daemons.VIP, "cidr_netmask": daemons.VIP_CIDR, "nic": daemons.NIC}},
+                    # Per-bed, for speed only: the three controllers here start their runs from
+                    # one publish, so 2 s without a new restart request is enough to coalesce
+                    # them (the default 10 s allows for runs that start further apart; the
+                    # bootstrap minion waits that long at the end of every highstate).
+                    "restart": {"settle": 2},
+                    "services": {
+                        # No systemd here: params.binary makes it the generic agent
+                        # (ocf:saltext:openstack-service), running the test daemon for real.
+                        "cinder-volume": {
+                            "params": {
+                                "binary": str(self.cinder_binary),
+                                "config": str(self.cinder_conf),
+                                "monitor_url": f"http://127.0.0.1:{self.cinder_port}/health",
+                            }
+                        },
+                        # Nothing else: Galera's gcomm:// names the CIB's node names
+                        # (n1..n3), which resolve in every node (daemons.prepare's /etc/hosts).
+                    },
                 },
-            },
-        })
+            }
+        )
 
     # ---- nodes and minions ----
     def node(self, name: str) -> Node:
@@ -258,8 +269,11 @@ class Stack:
     def cinder_nodes(self, names=NODES) -> list[str]:
         """Nodes whose cinder-volume daemon answers on the node's own loopback."""
         url = f"http://127.0.0.1:{self.cinder_port}/"
-        return [n for n in names
-                if daemons.run_quiet(self.node(n), ["curl", "-s", "-m", "2", url]).stdout.strip() == "testdaemon"]
+        return [
+            n
+            for n in names
+            if daemons.run_quiet(self.node(n), ["curl", "-s", "-m", "2", url]).stdout.strip() == "testdaemon"
+        ]
 
     def cinder_starts(self) -> dict[str, int]:
         return {n: len(testservice.starts(self.bed.node_path(n, CINDER_STARTS))) for n in NODES}
@@ -315,8 +329,9 @@ class Stack:
         return root.get("admin_epoch"), root.get("epoch")
 
     def mon(self) -> etree._Element:
-        return etree.fromstring(self.live_node().run(
-            ["crm_mon", "--one-shot", "--inactive", "--output-as=xml"]).stdout.encode())
+        return etree.fromstring(
+            self.live_node().run(["crm_mon", "--one-shot", "--inactive", "--output-as=xml"]).stdout.encode()
+        )
 
     def settle(self, timeout: int = 180) -> None:
         """Until the cluster has no action pending (crm_resource --wait)."""
@@ -369,8 +384,11 @@ def _report(request, stack: Stack) -> None:
     with capture.global_and_fixture_disabled():
         print("\n".join(lines), flush=True)
     if os.environ.get("NEXTGEN_TIMINGS"):
-        Path(os.environ["NEXTGEN_TIMINGS"]).write_text(json.dumps(
-            {**stack.report, "timings": {k: round(v, 2) for k, v in stack.timings.items()}}, indent=1, default=str))
+        Path(os.environ["NEXTGEN_TIMINGS"]).write_text(
+            json.dumps(
+                {**stack.report, "timings": {k: round(v, 2) for k, v in stack.timings.items()}}, indent=1, default=str
+            )
+        )
 
 
 @pytest.fixture(scope="module")
@@ -453,9 +471,18 @@ def test_highstate_brings_up_the_stack_from_pillar(stack):
     stack.settle()
     for minion, states in stack.first_apply.data.items():
         ids = {v["__id__"] for v in states.values()}
-        assert {"vip", "pcmk-service-haproxy", "pcmk-service-mariadb", "pcmk-service-rabbitmq-server",
-                "pcmk-service-redis-server", "pcmk-service-cinder-volume", "galera-site-cnf", "mariadb",
-                "memcached", "pcmk-pending-restarts"} <= ids, (minion, sorted(ids))
+        assert {
+            "vip",
+            "pcmk-service-haproxy",
+            "pcmk-service-mariadb",
+            "pcmk-service-rabbitmq-server",
+            "pcmk-service-redis-server",
+            "pcmk-service-cinder-volume",
+            "galera-site-cnf",
+            "mariadb",
+            "memcached",
+            "pcmk-pending-restarts",
+        } <= ids, (minion, sorted(ids))
         # The fragment was as the formula wants it: starting Galera asked for no restart,
         # and none was performed at the end of the run.
         assert "galera-site-cnf" not in changed_ids(states), minion
@@ -465,14 +492,22 @@ def test_highstate_brings_up_the_stack_from_pillar(stack):
     # The CIB holds what the profile says, and nothing of memcached.
     cib = stack.cib()
     resources = cib.find("configuration/resources")
-    agent = {p.get("id"): ":".join(filter(None, (p.get("class"), p.get("provider"), p.get("type"))))
-             for p in resources.iter("primitive")}
-    assert agent == {"vip": "ocf:heartbeat:IPaddr2", "haproxy": "lsb:haproxy", "galera": "ocf:heartbeat:galera",
-                     "rabbitmq": "ocf:heartbeat:rabbitmq-cluster", "redis": "ocf:heartbeat:redis",
-                     "cinder-volume": "ocf:saltext:openstack-service"}, agent
+    agent = {
+        p.get("id"): ":".join(filter(None, (p.get("class"), p.get("provider"), p.get("type"))))
+        for p in resources.iter("primitive")
+    }
+    assert agent == {
+        "vip": "ocf:heartbeat:IPaddr2",
+        "haproxy": "lsb:haproxy",
+        "galera": "ocf:heartbeat:galera",
+        "rabbitmq": "ocf:heartbeat:rabbitmq-cluster",
+        "redis": "ocf:heartbeat:redis",
+        "cinder-volume": "ocf:saltext:openstack-service",
+    }, agent
     assert "memcached" not in etree.tostring(resources).decode()
-    galera_meta = {nv.get("name"): nv.get("value")
-                   for nv in cib.xpath(f"//clone[@id='{GALERA}']/meta_attributes/nvpair")}
+    galera_meta = {
+        nv.get("name"): nv.get("value") for nv in cib.xpath(f"//clone[@id='{GALERA}']/meta_attributes/nvpair")
+    }
     assert galera_meta.get("promotable") == "true" and galera_meta.get("promoted-max") == "3", galera_meta
     gcomm = cib.xpath("//primitive[@id='galera']//nvpair[@name='wsrep_cluster_address']/@value")
     assert gcomm == ["gcomm://n1,n2,n3"], gcomm
@@ -536,32 +571,43 @@ def test_node_loss_and_return(stack):
     victim = max(NODES, key=lambda n: ((n == vip_at) + (n == cinder_at) + (n == redis_at), n == vip_at))
     survivors = [n for n in NODES if n != victim]
     surviving = stack.nodes(survivors)
-    stack.report["node loss"] = {"victim": victim, "vip was on": vip_at, "cinder-volume was on": cinder_at,
-                                 "redis primary was on": redis_at}
+    stack.report["node loss"] = {
+        "victim": victim,
+        "vip was on": vip_at,
+        "cinder-volume was on": cinder_at,
+        "redis primary was on": redis_at,
+    }
     before = stack.pids(survivors)
 
     killed = time.monotonic()
     stack.node(victim).kill_all()  # power loss: every process of the node, its salt-minion too
     # A powered-off machine answers no ARP: drop the VIP IPaddr2 left on the dead node's
     # interface (here the namespace's kernel outlives its processes and would still answer).
-    daemons.run_quiet(stack.node(victim),
-                      ["ip", "addr", "del", f"{daemons.VIP}/{daemons.VIP_CIDR}", "dev", daemons.NIC])
+    daemons.run_quiet(
+        stack.node(victim), ["ip", "addr", "del", f"{daemons.VIP}/{daemons.VIP_CIDR}", "dev", daemons.NIC]
+    )
 
     def redis_serving():
         roles = daemons.redis_roles(surviving)
         masters = [n for n, info in roles.items() if info.get("role") == "master"]
-        return len(masters) == 1 and all(info.get("role") == "slave" and info.get("master_host") == masters[0]
-                                         and info.get("master_link_status") == "up"
-                                         for n, info in roles.items() if n != masters[0])
+        return len(masters) == 1 and all(
+            info.get("role") == "slave"
+            and info.get("master_host") == masters[0]
+            and info.get("master_link_status") == "up"
+            for n, info in roles.items()
+            if n != masters[0]
+        )
 
     rabbits = sorted(f"rabbit@{n}" for n in survivors)
     checks = {
         "galera: Primary component of 2": lambda: all(daemons.galera_primary(n, 2) for n in surviving),
         ("redis: a survivor promoted" if redis_at == victim else "redis: primary and replica"): redis_serving,
-        ("vip: moved and answers" if vip_at == victim else "vip: answers"):
-            lambda: len(daemons.vip_holders(surviving)) == 1 and daemons.vip_answer(stack.cluster) in survivors,
-        ("cinder-volume: moved and answers" if cinder_at == victim else "cinder-volume: answers"):
-            lambda: len(stack.cinder_nodes(survivors)) == 1,
+        ("vip: moved and answers" if vip_at == victim else "vip: answers"): lambda: (
+            len(daemons.vip_holders(surviving)) == 1 and daemons.vip_answer(stack.cluster) in survivors
+        ),
+        ("cinder-volume: moved and answers" if cinder_at == victim else "cinder-volume: answers"): lambda: (
+            len(stack.cinder_nodes(survivors)) == 1
+        ),
         "rabbitmq: 2 running": lambda: all(daemons.rabbit_running(n) == rabbits for n in surviving),
     }
     for name, seconds in watch(checks, FAILOVER_TIMEOUT, killed).items():
@@ -609,8 +655,12 @@ class GaleraWatch(threading.Thread):
         found = {}
         for node in self.stack.nodes():
             status = daemons.galera_status(node)
-            found[node.name] = (status.get("wsrep_cluster_status"), int(status.get("wsrep_cluster_size") or 0),
-                                status.get("wsrep_local_state_comment"), self.stack.mariadbd(node.name))
+            found[node.name] = (
+                status.get("wsrep_cluster_status"),
+                int(status.get("wsrep_cluster_size") or 0),
+                status.get("wsrep_local_state_comment"),
+                self.stack.mariadbd(node.name),
+            )
         return found
 
     def run(self):
@@ -694,8 +744,11 @@ def test_rollout_restarts_galera_once_rolling_without_losing_primary(stack):
     windows = {}
     for name in NODES:
         down = next(t for t, s in samples if s[name][3] != initial[name])
-        up = next(t for t, s in samples if t >= down and s[name][3] == restarts[name][0]
-                  and s[name][0] == "Primary" and s[name][2] == "Synced")
+        up = next(
+            t
+            for t, s in samples
+            if t >= down and s[name][3] == restarts[name][0] and s[name][0] == "Primary" and s[name][2] == "Synced"
+        )
         windows[name] = (down, up)
     ordered = sorted(windows.items(), key=lambda item: item[1][0])
     for (first, (_, first_up)), (second, (second_down, _)) in itertools.pairwise(ordered):
@@ -710,13 +763,17 @@ def test_rollout_restarts_galera_once_rolling_without_losing_primary(stack):
         stack.counts[f"rollout: mariadbd restarts on {name}"] = len(restarts[name])
     stack.counts["rollout: Galera samples taken"] = len(samples)
     stack.counts["rollout: fewest nodes in the Primary component in a sample"] = min(
-        sum(1 for status, _, _, _ in s.values() if status == "Primary") for _, s in samples)
+        sum(1 for status, _, _, _ in s.values() if status == "Primary") for _, s in samples
+    )
 
     # Nothing else restarted.
     others = ("beam.smp", "redis-server", "haproxy", "memcached", "cinder-volume")  # beam.smp: RabbitMQ
     for comm in others:
-        stack.counts[f"rollout: {comm} restarts (all nodes)"] = sum(
-            after[n][comm] != before[n][comm] for n in NODES)
-    assert diff_pids({n: {c: before[n][c] for c in others} for n in NODES},
-                     {n: {c: after[n][c] for c in others} for n in NODES}) == {}
+        stack.counts[f"rollout: {comm} restarts (all nodes)"] = sum(after[n][comm] != before[n][comm] for n in NODES)
+    assert (
+        diff_pids(
+            {n: {c: before[n][c] for c in others} for n in NODES}, {n: {c: after[n][c] for c in others} for n in NODES}
+        )
+        == {}
+    )
     assert stack.cinder_starts() == cinder_starts

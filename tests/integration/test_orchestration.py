@@ -28,8 +28,8 @@ import pytest
 from lxml import etree
 
 from tests.support import testservice
-from tests.support.saltbed import NODE_RUN_DIR, SaltBed
 from tests.support.livecheck import wait
+from tests.support.saltbed import NODE_RUN_DIR, SaltBed
 
 pytestmark = pytest.mark.multinode
 
@@ -91,28 +91,36 @@ class Service:
         self.greeting = greeting or f"v{next(_versions)}-{time.monotonic_ns()}"
         pcmk = {
             "restart": {"settle": 2, "timeout": 120},
-            "services": {SERVICE: {
-                "ha": True,
-                "clone": True,
-                "restart": "cluster",
-                "agent": "ocf:saltext:openstack-service",
-                "params": {
-                    "binary": str(self.daemon),
-                    "config": CONFIG,
-                    "pid": f"{NODE_RUN_DIR}/testsvc.pid",
-                    "monitor_url": f"http://127.0.0.1:{self.port}/health",
-                    "extra_args": f"--start-log {START_LOG}",
-                },
-                "ops": [{"name": "monitor", "interval": "3s", "timeout": op_timeout}],
-            }},
+            "services": {
+                SERVICE: {
+                    "ha": True,
+                    "clone": True,
+                    "restart": "cluster",
+                    "agent": "ocf:saltext:openstack-service",
+                    "params": {
+                        "binary": str(self.daemon),
+                        "config": CONFIG,
+                        "pid": f"{NODE_RUN_DIR}/testsvc.pid",
+                        "monitor_url": f"http://127.0.0.1:{self.port}/health",
+                        "extra_args": f"--start-log {START_LOG}",
+                    },
+                    "ops": [{"name": "monitor", "interval": "3s", "timeout": op_timeout}],
+                }
+            },
         }
         if defer is not None:
             pcmk["restart"]["defer"] = defer
-        self.bed.set_pillar({
-            "testsvc": {"config": CONFIG, "port": self.port, "starts_file": f"{NODE_RUN_DIR}/starts",
-                        "greeting": self.greeting},
-            "pcmk": pcmk,
-        })
+        self.bed.set_pillar(
+            {
+                "testsvc": {
+                    "config": CONFIG,
+                    "port": self.port,
+                    "starts_file": f"{NODE_RUN_DIR}/starts",
+                    "greeting": self.greeting,
+                },
+                "pcmk": pcmk,
+            }
+        )
         return self.greeting
 
     # ---- what happened on the nodes ----
@@ -128,7 +136,7 @@ class Service:
         return {n: len(entries) for n, entries in self.start_log().items()}
 
     def new_starts(self, mark):
-        return {n: entries[mark[n]:] for n, entries in self.start_log().items()}
+        return {n: entries[mark[n] :] for n, entries in self.start_log().items()}
 
     def config_mtimes(self):
         return {n: self.bed.node_path(n, CONFIG).stat().st_mtime for n in NODES}
@@ -155,7 +163,7 @@ class Service:
         found = {}
         for element in self.cib(node).xpath("//configuration/nodes/node"):
             for nv in element.xpath("instance_attributes/nvpair[starts-with(@name, 'saltext-restart-')]"):
-                found.setdefault(nv.get("name")[len("saltext-restart-"):], {})[element.get("uname")] = nv.get("value")
+                found.setdefault(nv.get("name")[len("saltext-restart-") :], {})[element.get("uname")] = nv.get("value")
         return found
 
     def running_on(self, node=None):
@@ -183,9 +191,14 @@ class Service:
     def record_steps(self, label, steps):
         """Keep each orchestration step's duration for the report (bench/rollout.py prints them)."""
         self.report.setdefault("steps", []).extend(
-            {"scenario": label, "step": sid, "result": step.get("result"),
-             "seconds": round(step.get("duration", 0) / 1000, 2)}
-            for sid, step in steps.items())
+            {
+                "scenario": label,
+                "step": sid,
+                "result": step.get("result"),
+                "seconds": round(step.get("duration", 0) / 1000, 2),
+            }
+            for sid, step in steps.items()
+        )
 
     def bootstrap_minion(self, timeout=10):
         result = self.bed.run("pcmk.bootstrap_minion", f"timeout={timeout}")
@@ -219,22 +232,39 @@ def svc(salt_cluster, tmp_path_factory):
     result = bed.orchestrate(ROLLOUT, {"sls": "site"})
     assert result.returncode == 0, result
     service.wait_running()
-    service.report["timings"].update({
-        "cluster start": bed.cluster.start_seconds, "salt bed start": bed.start_seconds,
-        "initial rollout (3 controllers create the clone)": time.monotonic() - began})
+    service.report["timings"].update(
+        {
+            "cluster start": bed.cluster.start_seconds,
+            "salt bed start": bed.start_seconds,
+            "initial rollout (3 controllers create the clone)": time.monotonic() - began,
+        }
+    )
     assert service.duplicate_ids() == []
     assert service.pending() == {}
     # One start per node, no restart: creating the clone is not a config change.
     assert {n: len(v) for n, v in service.start_log().items()} == {n: 1 for n in NODES}
     yield service
     if os.environ.get("SALTBED_REPORT"):
-        service.report["cli calls"] = [(" ".join([pathlib.Path(r.argv[0]).name, *r.argv[3:]])[:160], r.returncode,
-                                        round(r.seconds, 1)) for r in bed.history]
+        service.report["cli calls"] = [
+            (" ".join([pathlib.Path(r.argv[0]).name, *r.argv[3:]])[:160], r.returncode, round(r.seconds, 1))
+            for r in bed.history
+        ]
         pathlib.Path(os.environ["SALTBED_REPORT"]).write_text(json.dumps(service.report, indent=1, default=str))
     # Leave the shared cluster as we found it: no resource, no requests.
     node = service.live_node()
-    node.run(["crm_resource", "--resource", CLONE, "--meta", "--set-parameter", "target-role",
-              "--parameter-value", "Stopped"], check=False)
+    node.run(
+        [
+            "crm_resource",
+            "--resource",
+            CLONE,
+            "--meta",
+            "--set-parameter",
+            "target-role",
+            "--parameter-value",
+            "Stopped",
+        ],
+        check=False,
+    )
     wait(lambda: service.running_on() == [], "testsvc to stop", 60)
     node.run(["cibadmin", "--delete", "--xml-text", f'<clone id="{CLONE}"/>'], check=False)
     for element in service.cib().xpath("//configuration/nodes/node"):
@@ -347,7 +377,8 @@ def test_pillar_change_to_the_resource_reaches_the_cib_through_the_formula(salt_
         ops = svc.cib().xpath(f"//primitive[@id='{SERVICE}']/operations/op[@name='monitor']")
         assert [op.get("timeout") for op in ops] == ["25s"], (
             "pillar pcmk:services:testsvc:ops changed, the CIB did not: "
-            + json.dumps({m: sorted(changed_ids(v)) for m, v in result.data.items()}))
+            + json.dumps({m: sorted(changed_ids(v)) for m, v in result.data.items()})
+        )
     finally:
         svc.pillar(greeting=svc.greeting)
         bed.salt("*", "state.apply", "site", timeout=300)  # back to the pillar's definition
@@ -392,7 +423,8 @@ def test_bootstrap_minion_down_another_minion_restarts_once(salt_cluster, svc):
         assert {n: len(v) for n, v in new.items()} == {n: 1 for n in NODES}, new
         # The silent controller's node kept its old file: its instance read it.
         assert {n: v[0][2] for n, v in new.items()} == {
-            n: (old_greeting if n == down_node else greeting) for n in NODES}
+            n: (old_greeting if n == down_node else greeting) for n in NODES
+        }
         assert svc.pending() == {}
         # Safe to run twice (targeting the answering controllers: no wait for the silent one).
         again = bed.run("pcmk.restart_pending", f"tgt={','.join(others)}", "tgt_type=list")
@@ -431,8 +463,12 @@ def _rollout_with_node_failure(bed, svc, victim):
     witness = next(bed.cluster.node(n) for n in NODES if n != victim)
     proc = bed.popen_cli("salt-run", "state.orchestrate", ROLLOUT, f"pillar={json.dumps({'sls': 'site'})}")
     try:
-        wait(lambda: _target_role_stopped(svc, witness) or proc.poll() is not None,
-             "the restart to begin", 180, interval=0.1)
+        wait(
+            lambda: _target_role_stopped(svc, witness) or proc.poll() is not None,
+            "the restart to begin",
+            180,
+            interval=0.1,
+        )
         assert proc.poll() is None, "the rollout ended before its restart began"
         killed_at = time.time()
         bed.cluster.node(victim).kill_corosync()
@@ -454,13 +490,20 @@ def _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, st
     reported_ok = rc == 0 and restart_step["result"] is True
 
     svc.report.setdefault("node failure during restart", []).append(
-        {"victim": victim, "rollout exit": rc, "restart step result": restart_step["result"],
-         "restart step comment": restart_step["comment"], "return": str(restart_step["changes"].get("return"))[-600:]})
+        {
+            "victim": victim,
+            "rollout exit": rc,
+            "restart step result": restart_step["result"],
+            "restart step comment": restart_step["comment"],
+            "return": str(restart_step["changes"].get("return"))[-600:],
+        }
+    )
     bed.restart_node(victim)
     wait(lambda: svc.running_on() == list(NODES) or _target_role_stopped(svc, None), "the cluster to settle", 90)
     assert not _target_role_stopped(svc, None), (
         f"the resource was left stopped (target-role=Stopped) after the runner reported "
-        f"{'success' if reported_ok else 'failure'}; pending={svc.pending()}; {restart_step}")
+        f"{'success' if reported_ok else 'failure'}; pending={svc.pending()}; {restart_step}"
+    )
     svc.wait_running()
     pending = svc.pending()
     if reported_ok:
@@ -475,7 +518,8 @@ def _check_truthful_and_recover(bed, svc, victim, mark, greeting, rc, stdout, st
         # It said it failed: the requests must still be there, and a second run performs them.
         assert "failed" in restart_step["comment"] or "fail" in json.dumps(restart_step).lower(), restart_step
         assert sorted(pending.get(CLONE, {})) == list(NODES), (
-            f"the runner reported failure but the requests are gone: pending={pending}; {restart_step}")
+            f"the runner reported failure but the requests are gone: pending={pending}; {restart_step}"
+        )
         second = bed.run("pcmk.restart_pending")
         assert second.returncode == 0, second
         assert second.data["restarts"][CLONE]["result"] == "restarted"
@@ -531,12 +575,41 @@ def test_claim_of_a_node_that_left_and_rejoined_is_recovered_at_once(salt_cluste
     victim.run(["attrd_updater", "--name", ALIVE_ATTR, "--update", "before-it-left", "--private"])
     # Claimed a while ago (older than the grace a fresh nonce gets): when the
     # node leaves and comes back quickly, only the nonce tells the claim is dead.
-    claim = Claim(CLONE, victim.name, bed.minion_of[victim.name], None, {}, int(time.time()) + 3600,
-                  "before-it-left", int(time.time()) - ALIVE_GRACE - 5)
-    victim.run(["crm_attribute", "--node", victim.name, "--lifetime", "forever",
-                "--name", f"{CLAIM_PREFIX}{CLONE}", "--update", claim.value])
-    victim.run(["crm_resource", "--resource", CLONE, "--meta", "--set-parameter", "target-role",
-                "--parameter-value", "Stopped"])
+    claim = Claim(
+        CLONE,
+        victim.name,
+        bed.minion_of[victim.name],
+        None,
+        {},
+        int(time.time()) + 3600,
+        "before-it-left",
+        int(time.time()) - ALIVE_GRACE - 5,
+    )
+    victim.run(
+        [
+            "crm_attribute",
+            "--node",
+            victim.name,
+            "--lifetime",
+            "forever",
+            "--name",
+            f"{CLAIM_PREFIX}{CLONE}",
+            "--update",
+            claim.value,
+        ]
+    )
+    victim.run(
+        [
+            "crm_resource",
+            "--resource",
+            CLONE,
+            "--meta",
+            "--set-parameter",
+            "target-role",
+            "--parameter-value",
+            "Stopped",
+        ]
+    )
     wait(lambda: svc.running_on() == [], f"{CLONE} stopped by the performer", 60)
     mark = svc.mark()
 
@@ -613,8 +686,11 @@ def test_write_without_quorum_is_refused(salt_cluster, svc):
     for name in victims:
         bed.cluster.node(name).kill_corosync()
     try:
-        wait(lambda: node.run(["crm_node", "--quorum"], check=False).stdout.strip() == "0",
-             f"{survivor} to lose quorum", 60)
+        wait(
+            lambda: node.run(["crm_node", "--quorum"], check=False).stdout.strip() == "0",
+            f"{survivor} to lose quorum",
+            60,
+        )
         minion_id = bed.minion_of[survivor]
         result = bed.salt(minion_id, "state.apply", "quorumprobe", timeout=120)
         states = result.data[minion_id]
@@ -650,8 +726,11 @@ def test_reactor_restarts_once_after_quiet(salt_cluster, svc):
         for states in result.data.values():
             assert "testsvc-config" in changed_ids(states)
         # The reactor waits for 3 quiet seconds, then one of its runners restarts.
-        wait(lambda: all(len(v) == 1 for v in svc.new_starts(mark).values()) and not svc.pending(),
-             "the reactor's restart", 120)
+        wait(
+            lambda: all(len(v) == 1 for v in svc.new_starts(mark).values()) and not svc.pending(),
+            "the reactor's restart",
+            120,
+        )
         svc.wait_running()
         time.sleep(8)  # the other runners' claims must find nothing
         new = svc.new_starts(mark)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -34,8 +34,16 @@ pytestmark = [pytest.mark.realdaemons, pytest.mark.multinode]
 
 NODES = daemons.NODES
 # Host paths the nodes shadow with private copies: none may change.
-HOST_PATHS = ("/etc/hosts", "/etc/mysql", "/var/lib/mysql", "/etc/rabbitmq", "/var/lib/rabbitmq",
-              "/etc/redis", "/var/lib/redis", "/etc/haproxy")
+HOST_PATHS = (
+    "/etc/hosts",
+    "/etc/mysql",
+    "/var/lib/mysql",
+    "/etc/rabbitmq",
+    "/var/lib/rabbitmq",
+    "/etc/redis",
+    "/var/lib/redis",
+    "/etc/haproxy",
+)
 # Bed tuning, not part of the profile: the load average Pacemaker throttles
 # on is the whole machine's, so three nodes on one host each see three
 # clusters' load and would run one action at a time.
@@ -179,8 +187,10 @@ def test_vip_reaches_the_services_through_haproxy(nextgen):
     bed = nextgen
     # A user for TCP clients; created on one node, replicated by Galera.
     bed.node("n1").run(["mysql", "-e", "CREATE USER IF NOT EXISTS 'probe'@'10.250.0.%' IDENTIFIED BY 'probe'"])
-    answer = daemons.via_vip(bed.cluster, ["mysql", "-N", "-B", "-h", daemons.VIP, "-uprobe", "-pprobe",
-                                           "-e", "SELECT @@wsrep_node_name, @@wsrep_on"])
+    answer = daemons.via_vip(
+        bed.cluster,
+        ["mysql", "-N", "-B", "-h", daemons.VIP, "-uprobe", "-pprobe", "-e", "SELECT @@wsrep_node_name, @@wsrep_on"],
+    )
     assert answer and answer.split()[0] in NODES and answer.split()[1] == "1"
     # HAProxy's tcp-check only passes the Redis primary.
     assert "role:master" in daemons.via_vip(bed.cluster, ["redis-cli", "-h", daemons.VIP, "info", "replication"])
@@ -208,28 +218,37 @@ def test_node_loss_and_return(nextgen):
     survivors = [n for n in NODES if n != victim]
     # Test-only preference: the VIP on the Redis primary's node, so one power
     # loss makes both the VIP and the Redis primary fail over.
-    bed.apply("vip_pref", f"""\
+    bed.apply(
+        "vip_pref",
+        f"""\
 vip-prefers-{victim}:
   pcmk.constraint:
     - kind: location
     - rsc: vip
     - node: {victim}
     - score: 100
-""")
+""",
+    )
     watch({"vip on the victim": lambda: daemons.vip_holders(bed.nodes()) == [victim]}, 60)
     memcached_before = {n: bed.memcached[n] for n in survivors}
 
     killed = time.monotonic()
     bed.node(victim).kill_all()
     surviving = bed.nodes(survivors)
-    for name, seconds in watch({
-        "galera Primary with 2": lambda: all(daemons.galera_primary(n, 2) for n in surviving),
-        "redis new primary": lambda: daemons.redis_healthy(surviving),
-        "vip moved and answers": lambda: (daemons.vip_holders(surviving) != []
-                                          and daemons.vip_answer(bed.cluster) in survivors),
-        "rabbitmq 2 running": lambda: all(daemons.rabbit_running(n) == sorted(f"rabbit@{s}" for s in survivors)
-                                          for n in surviving),
-    }, FAILOVER_TIMEOUT, killed).items():
+    for name, seconds in watch(
+        {
+            "galera Primary with 2": lambda: all(daemons.galera_primary(n, 2) for n in surviving),
+            "redis new primary": lambda: daemons.redis_healthy(surviving),
+            "vip moved and answers": lambda: (
+                daemons.vip_holders(surviving) != [] and daemons.vip_answer(bed.cluster) in survivors
+            ),
+            "rabbitmq 2 running": lambda: all(
+                daemons.rabbit_running(n) == sorted(f"rabbit@{s}" for s in survivors) for n in surviving
+            ),
+        },
+        FAILOVER_TIMEOUT,
+        killed,
+    ).items():
         bed.timings[f"failover ({victim} lost): {name}"] = seconds
     assert daemons.redis_healthy(surviving) in survivors
     assert len(daemons.vip_holders(surviving)) == 1

@@ -60,8 +60,7 @@ def host_cluster_state() -> dict:
 
 
 def host_links() -> set[str]:
-    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
     return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
 
 
@@ -135,11 +134,20 @@ def test_dummy_resource_gets_started(live_cluster):
     rsc = f"dummy-{uuid.uuid4().hex[:8]}"
     n1.run(["cibadmin", "--create", "--scope", "resources", "--xml-text", dummy_xml(rsc)])
     try:
-        wait_status(live_cluster, lambda s: s.resources.get(rsc) == ["n1"],
-                    f"{rsc} started on n1", timeout=30)
+        wait_status(live_cluster, lambda s: s.resources.get(rsc) == ["n1"], f"{rsc} started on n1", timeout=30)
     finally:
-        n1.run(["crm_resource", "--resource", rsc, "--set-parameter", "target-role",
-                "--meta", "--parameter-value", "Stopped"])
+        n1.run(
+            [
+                "crm_resource",
+                "--resource",
+                rsc,
+                "--set-parameter",
+                "target-role",
+                "--meta",
+                "--parameter-value",
+                "Stopped",
+            ]
+        )
         wait_status(live_cluster, lambda s: not s.resources.get(rsc), f"{rsc} stopped", 30)
         n1.run(["cibadmin", "--delete", "--xml-text", f'<primitive id="{rsc}"/>'])
 
@@ -207,8 +215,7 @@ def test_cli_up_exec_down_from_separate_processes(tmp_path):
     cli = [sys.executable, "-m", "tests.support.cluster"]
 
     def run(*args, check=True):
-        return subprocess.run([*cli, *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                              timeout=120, check=check)
+        return subprocess.run([*cli, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=check)
 
     try:
         run("up", "--workdir", str(workdir), "--nodes", "1", "--name", "pcmkcli")
@@ -218,8 +225,7 @@ def test_cli_up_exec_down_from_separate_processes(tmp_path):
         assert cluster.node("n1").corosync_pids() and cluster.node("n1").pacemaker_pids()
         shown = run("exec", "--workdir", str(workdir), "--node", "n1", "--", "crm_mon", "-1")
         assert "Online: [ n1 ]" in shown.stdout
-        failed = run("exec", "--workdir", str(workdir), "--", "sh", "-c", "exit 3",
-                     check=False)
+        failed = run("exec", "--workdir", str(workdir), "--", "sh", "-c", "exit 3", check=False)
         assert failed.returncode == 3
         # A second `up` on a running cluster is refused.
         assert run("up", "--workdir", str(workdir), check=False).returncode == 1

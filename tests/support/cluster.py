@@ -60,8 +60,9 @@ import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,7 @@ class NodeCommandError(subprocess.CalledProcessError):
     """A command run inside a node failed; the message includes its output."""
 
     def __str__(self) -> str:
-        return (
-            f"{super().__str__()}\n"
-            f"--- stdout ---\n{self.stdout or ''}\n--- stderr ---\n{self.stderr or ''}"
-        )
+        return f"{super().__str__()}\n--- stdout ---\n{self.stdout or ''}\n--- stderr ---\n{self.stderr or ''}"
 
 
 # --------------------------------------------------------------------------
@@ -221,9 +219,7 @@ def _send_signal(pids: Iterable[int], sig: int) -> None:
 T = TypeVar("T")
 
 
-def wait_for(
-    predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.25
-) -> T:
+def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.25) -> T:
     """Poll predicate until it returns something truthy; return that value."""
     deadline = time.monotonic() + timeout
     while True:
@@ -237,9 +233,7 @@ def wait_for(
 
 def _wait_pids_gone(pids: Sequence[int], timeout: float) -> bool:
     try:
-        wait_for(
-            lambda: not any(process_alive(p) for p in pids), timeout, "exit", 0.1
-        )
+        wait_for(lambda: not any(process_alive(p) for p in pids), timeout, "exit", 0.1)
         return True
     except TimeoutError:
         return False
@@ -454,7 +448,7 @@ class ClusterStatus:
     xml: ET.Element
 
     @classmethod
-    def from_xml(cls, text: str) -> "ClusterStatus":
+    def from_xml(cls, text: str) -> ClusterStatus:
         root = ET.fromstring(text)
         dc = root.find("./summary/current_dc")
         dc_present = dc is not None and dc.get("present") == "true"
@@ -465,13 +459,8 @@ class ClusterStatus:
             with_quorum=dc_present and dc.get("with_quorum") == "true",
             online={n.get("name") for n in nodes if n.get("online") == "true"},
             offline={n.get("name") for n in nodes if n.get("online") != "true"},
-            stonith_enabled=(
-                None if options is None else options.get("stonith-enabled") == "true"
-            ),
-            resources={
-                r.get("id"): [n.get("name") for n in r.findall("node")]
-                for r in root.iter("resource")
-            },
+            stonith_enabled=(None if options is None else options.get("stonith-enabled") == "true"),
+            resources={r.get("id"): [n.get("name") for n in r.findall("node")] for r in root.iter("resource")},
             xml=root,
         )
 
@@ -556,7 +545,7 @@ class Cluster:
 
     # ---- lifecycle --------------------------------------------------------
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         if not self.nodes:
             self.start()
         return self
@@ -564,7 +553,7 @@ class Cluster:
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
-    def start(self, timeout: float = 90) -> "Cluster":
+    def start(self, timeout: float = 90) -> Cluster:
         """Namespaces, configs, daemons; return once all nodes are online with a DC."""
         reason = missing_requirements()
         if reason:
@@ -676,7 +665,7 @@ class Cluster:
         tmp.replace(self.state_file)  # readers never see a half-written file
 
     @classmethod
-    def load(cls, workdir: str | Path) -> "Cluster":
+    def load(cls, workdir: str | Path) -> Cluster:
         """A Cluster object for a cluster that another process started."""
         workdir = Path(workdir).absolute()
         state = json.loads((workdir / STATE_FILE).read_text())
@@ -701,8 +690,7 @@ class Cluster:
         self.id = state["id"]
         self._created_workdir = state["created_workdir"]
         if state["hub"]:
-            self.hub = NamespaceHolder(ns_flags=HUB_NAMESPACES, cluster_id=self.id,
-                                       **state["hub"])
+            self.hub = NamespaceHolder(ns_flags=HUB_NAMESPACES, cluster_id=self.id, **state["hub"])
         self.nodes = [Node(cluster_id=self.id, **n) for n in state["nodes"]]
 
     # ---- start: files -------------------------------------------------------
@@ -713,9 +701,7 @@ class Cluster:
         previous = Cluster.load(self.workdir)
         holders = [*previous.nodes, *([previous.hub] if previous.hub else [])]
         if any(h.holder_alive() or h.processes() for h in holders):
-            raise ClusterError(
-                f"a cluster is already running from {self.workdir}; stop it first"
-            )
+            raise ClusterError(f"a cluster is already running from {self.workdir}; stop it first")
         previous.stop()  # stale leftovers of a crashed run
 
     def _prepare_workdir(self) -> None:
@@ -742,11 +728,7 @@ class Cluster:
 
     def corosync_conf(self) -> str:
         nodes = "".join(
-            f"    node {{\n"
-            f"        ring0_addr: {self.node_addr(i)}\n"
-            f"        name: n{i}\n"
-            f"        nodeid: {i}\n"
-            f"    }}\n"
+            f"    node {{\n        ring0_addr: {self.node_addr(i)}\n        name: n{i}\n        nodeid: {i}\n    }}\n"
             for i in range(1, self.size + 1)
         )
         # Two nodes cannot have a majority after one fails without two_node.
@@ -783,7 +765,10 @@ class Cluster:
         logs "No on-disk digest present").
         """
         empty = subprocess.run(
-            ["cibadmin", "--empty"], capture_output=True, text=True, check=True,
+            ["cibadmin", "--empty"],
+            capture_output=True,
+            text=True,
+            check=True,
             env=_host_env(),
         ).stdout
         cib = ET.fromstring(empty)
@@ -838,8 +823,7 @@ class Cluster:
     def _start_hub(self) -> None:
         pid, start_time, netns = self._spawn_holder(["--net"])
         addr = f"{self.subnet}.{HUB_HOST_OCTET}"
-        self.hub = NamespaceHolder("hub", addr, pid, start_time, netns, HUB_NAMESPACES,
-                                   self.id)
+        self.hub = NamespaceHolder("hub", addr, pid, start_time, netns, HUB_NAMESPACES, self.id)
         self.save_state()
         for argv in (
             ["ip", "link", "set", "lo", "up"],
@@ -855,11 +839,17 @@ class Cluster:
         self._make_node_dirs(node_dir)
         self._write_corosync_conf(node_dir)
         self._seed_cib(node_dir)
-        pid, start_time, netns = self._spawn_holder(
-            ["--net", "--mount", "--uts", "--propagation", "private"]
+        pid, start_time, netns = self._spawn_holder(["--net", "--mount", "--uts", "--propagation", "private"])
+        node = Node(
+            name,
+            nodeid,
+            self.node_addr(nodeid),
+            node_dir,
+            pid=pid,
+            start_time=start_time,
+            netns=netns,
+            cluster_id=self.id,
         )
-        node = Node(name, nodeid, self.node_addr(nodeid), node_dir, pid=pid,
-                    start_time=start_time, netns=netns, cluster_id=self.id)
         self.nodes.append(node)
         self.save_state()
         self._mount_private_dirs(node)
@@ -874,8 +864,7 @@ class Cluster:
         # --no-mtab: nothing to record; keeps util-linux away from /run/mount.
         for target, subdir in PRIVATE_DIRS:
             node.run(["mount", "--no-mtab", "--bind", str(node.dir / subdir), target])
-        node.run(["mount", "--no-mtab", "-t", "tmpfs", "-o", "mode=1777,size=256m",
-                  "tmpfs", "/dev/shm"])
+        node.run(["mount", "--no-mtab", "-t", "tmpfs", "-o", "mode=1777,size=256m", "tmpfs", "/dev/shm"])
 
     def _configure_network(self, node: Node) -> None:
         node.run(["ip", "link", "set", "lo", "up"])
@@ -884,8 +873,9 @@ class Cluster:
         hub_port = f"veth-{node.name}"
         # Created inside the node with the peer placed straight into the hub,
         # so no interface ever appears in the host's namespace.
-        node.run(["ip", "link", "add", NODE_IFACE, "type", "veth",
-                  "peer", "name", hub_port, "netns", str(self.hub.pid)])
+        node.run(
+            ["ip", "link", "add", NODE_IFACE, "type", "veth", "peer", "name", hub_port, "netns", str(self.hub.pid)]
+        )
         self.hub.run(["ip", "link", "set", hub_port, "master", BRIDGE])
         self.hub.run(["ip", "link", "set", hub_port, "up"])
         node.run(["ip", "addr", "add", f"{node.addr}/24", "dev", NODE_IFACE])
@@ -920,6 +910,7 @@ class Cluster:
         Otherwise each controller may elect itself DC first and the cluster
         spends extra seconds merging partitions.
         """
+
         def members() -> bool:
             out = self.nodes[0].run(["corosync-quorumtool", "-s"], check=False).stdout
             for line in out.splitlines():
@@ -936,8 +927,7 @@ class Cluster:
         """(Re)assert the options seeded in cib.xml, then check them."""
         node = self._first_running_node()
         for key, value in self._cluster_options().items():
-            node.run(["crm_attribute", "--type", "crm_config", "--name", key,
-                      "--update", value])
+            node.run(["crm_attribute", "--type", "crm_config", "--name", key, "--update", value])
         status = self.status()
         if status.stonith_enabled is not False:
             raise ClusterError("stonith-enabled is still true after setting it to false")
@@ -979,9 +969,7 @@ class Cluster:
                 _send_signal([holder.pid], signal.SIGKILL)
 
         def leftovers() -> list[int]:
-            return [p for h in holders for p in h.processes()] + [
-                h.pid for h in holders if h.holder_alive()
-            ]
+            return [p for h in holders for p in h.processes()] + [h.pid for h in holders if h.holder_alive()]
 
         try:
             wait_for(lambda: not leftovers(), 10, "namespaces to empty", 0.05)
@@ -997,8 +985,7 @@ class Cluster:
         self._children = []
 
     def _remove_files(self) -> None:
-        for path in (self.nodes_dir, self.authkey, self.state_file,
-                     self.state_file.with_suffix(".tmp")):
+        for path in (self.nodes_dir, self.authkey, self.state_file, self.state_file.with_suffix(".tmp")):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -1027,9 +1014,14 @@ class Cluster:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    cluster = Cluster(args.workdir, nodes=args.nodes, name=args.name,
-                      token_ms=args.token_ms, subnet=args.subnet,
-                      dc_deadtime=args.dc_deadtime)
+    cluster = Cluster(
+        args.workdir,
+        nodes=args.nodes,
+        name=args.name,
+        token_ms=args.token_ms,
+        subnet=args.subnet,
+        dc_deadtime=args.dc_deadtime,
+    )
     cluster.start(timeout=args.timeout)
     print(f"cluster {cluster.name} up in {cluster.start_seconds:.1f}s, workdir {cluster.workdir}")
     _print_nodes(cluster)
@@ -1061,8 +1053,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
     if status is None:
         print("crm_mon: no answer")
         return 1
-    print(f"DC: {status.dc}  quorum: {status.with_quorum}  online: {sorted(status.online)}"
-          f"  offline: {sorted(status.offline)}")
+    print(
+        f"DC: {status.dc}  quorum: {status.with_quorum}  online: {sorted(status.online)}"
+        f"  offline: {sorted(status.offline)}"
+    )
     return 0
 
 
@@ -1080,15 +1074,16 @@ def _cmd_env(args: argparse.Namespace) -> int:
 def _print_nodes(cluster: Cluster) -> None:
     for node in cluster.nodes:
         alive = "up" if node.holder_alive() else "GONE"
-        print(f"  {node.name} id={node.nodeid} addr={node.addr} holder={node.pid} ({alive})"
-              f" rss={node.rss_kib() // 1024}MiB logs={node.log_dir}")
+        print(
+            f"  {node.name} id={node.nodeid} addr={node.addr} holder={node.pid} ({alive})"
+            f" rss={node.rss_kib() // 1024}MiB logs={node.log_dir}"
+        )
     if cluster.hub:
         print(f"  hub addr={cluster.hub.addr} holder={cluster.hub.pid}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.cluster",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.support.cluster", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start a cluster and leave it running")
@@ -1109,8 +1104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     exec_.add_argument("argv", nargs=argparse.REMAINDER)
     exec_.set_defaults(func=_cmd_exec)
 
-    sub.add_parser("status", help="nodes, pids, memory and crm_mon summary").set_defaults(
-        func=_cmd_status)
+    sub.add_parser("status", help="nodes, pids, memory and crm_mon summary").set_defaults(func=_cmd_status)
     sub.add_parser("env", help="shell variables for each node").set_defaults(func=_cmd_env)
 
     for command in sub.choices.values():

@@ -43,8 +43,8 @@ import secrets
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from tests.support.cluster import Cluster, NamespaceHolder, Node, namespace_id, wait_for
 
@@ -251,7 +251,8 @@ def redis_conf(node: Node) -> str:
 def haproxy_cfg(cluster: Cluster, node: Node) -> str:
     galera = "\n".join(
         f"    server {n.name} {n.addr}:{GALERA_PORT} check inter 2s" + ("" if i == 0 else " backup")
-        for i, n in enumerate(cluster.nodes))
+        for i, n in enumerate(cluster.nodes)
+    )
     redis = "\n".join(f"    server {n.name} {n.addr}:{REDIS_PORT} check inter 1s" for n in cluster.nodes)
     return f"""\
 global
@@ -382,8 +383,22 @@ MEMCACHED_PIDFILE = "run/memcached/memcached.pid"  # under the node directory
 
 def start_memcached(node: Node) -> int:
     """memcached -d in the node, as its init script would; return its pid."""
-    node.run(["memcached", "-d", "-u", "memcache", "-l", node.addr, "-p", str(MEMCACHED_PORT),
-              "-m", "16", "-P", "/run/memcached/memcached.pid"])
+    node.run(
+        [
+            "memcached",
+            "-d",
+            "-u",
+            "memcache",
+            "-l",
+            node.addr,
+            "-p",
+            str(MEMCACHED_PORT),
+            "-m",
+            "16",
+            "-P",
+            "/run/memcached/memcached.pid",
+        ]
+    )
     return wait_for(lambda: memcached_pid(node), 10, f"memcached on {node.name}")
 
 
@@ -420,9 +435,19 @@ def write_mysql_fragment(node: Node, name: str, text: str) -> Path:
 # What the daemons themselves say (independent of Pacemaker's view)
 # --------------------------------------------------------------------------
 
-REQUIRED_FILES = ("/usr/sbin/haproxy", "/etc/init.d/haproxy", "/usr/sbin/mariadbd", "/usr/bin/mysqld_safe",
-                  "/usr/lib/galera/libgalera_smm.so", "/usr/sbin/rabbitmq-server", "/usr/bin/redis-server",
-                  "/usr/bin/redis-cli", "/usr/bin/memcached", "/usr/bin/rsync", "/usr/bin/curl")
+REQUIRED_FILES = (
+    "/usr/sbin/haproxy",
+    "/etc/init.d/haproxy",
+    "/usr/sbin/mariadbd",
+    "/usr/bin/mysqld_safe",
+    "/usr/lib/galera/libgalera_smm.so",
+    "/usr/sbin/rabbitmq-server",
+    "/usr/bin/redis-server",
+    "/usr/bin/redis-cli",
+    "/usr/bin/memcached",
+    "/usr/bin/rsync",
+    "/usr/bin/curl",
+)
 
 
 def missing_daemons() -> str | None:
@@ -441,8 +466,11 @@ def galera_status(node: Node) -> dict[str, str]:
 
 def galera_primary(node: Node, size: int) -> bool:
     status = galera_status(node)
-    return (status.get("wsrep_cluster_status") == "Primary" and status.get("wsrep_cluster_size") == str(size)
-            and status.get("wsrep_local_state_comment") == "Synced")
+    return (
+        status.get("wsrep_cluster_status") == "Primary"
+        and status.get("wsrep_cluster_size") == str(size)
+        and status.get("wsrep_local_state_comment") == "Synced"
+    )
 
 
 def galera_variable(node: Node, name: str) -> str | None:
@@ -525,15 +553,16 @@ def redis_healthy(nodes: Iterable[Node]) -> str | None:
     replicas = [info for name, info in roles.items() if name != masters[0]]
     if roles[masters[0]].get("connected_slaves") != str(len(replicas)):
         return None
-    synced = all(r.get("role") == "slave" and r.get("master_host") == masters[0]
-                 and r.get("master_link_status") == "up" for r in replicas)
+    synced = all(
+        r.get("role") == "slave" and r.get("master_host") == masters[0] and r.get("master_link_status") == "up"
+        for r in replicas
+    )
     return masters[0] if synced else None
 
 
 def vip_holders(nodes: Iterable[Node]) -> list[str]:
     """Nodes that have the VIP on their interface."""
-    return [n.name for n in nodes
-            if f" {VIP}/" in run_quiet(n, ["ip", "-o", "-4", "addr", "show", "dev", NIC]).stdout]
+    return [n.name for n in nodes if f" {VIP}/" in run_quiet(n, ["ip", "-o", "-4", "addr", "show", "dev", NIC]).stdout]
 
 
 def haproxy_listening(node: Node) -> bool:

@@ -14,7 +14,7 @@ logs (under pytest's tmp directory) after it is stopped.
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -45,8 +45,7 @@ def _started_cluster(workdir, **kwargs) -> Iterator[Cluster]:
 @pytest.fixture(scope="session")
 def live_cluster(tmp_path_factory) -> Iterator[Cluster]:
     """A started single-node cluster (node n1 on 127.0.0.1) shared by the session."""
-    yield from _started_cluster(tmp_path_factory.mktemp("live-cluster"), nodes=1,
-                                name="pcmklive")
+    yield from _started_cluster(tmp_path_factory.mktemp("live-cluster"), nodes=1, name="pcmklive")
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +55,7 @@ def three_node_cluster(tmp_path_factory) -> Iterator[Cluster]:
     Tests that kill nodes must bring them back (Cluster.restart_node) so later
     tests find all three online.
     """
-    yield from _started_cluster(tmp_path_factory.mktemp("three-node-cluster"), nodes=3,
-                                name="pcmk3")
+    yield from _started_cluster(tmp_path_factory.mktemp("three-node-cluster"), nodes=3, name="pcmk3")
 
 
 @pytest.fixture

@@ -20,8 +20,13 @@ def mon(node):
 
 def running_on(node, rsc):
     """Nodes where rsc (a primitive id) runs with its start finished."""
-    return sorted(mon(node).xpath("//resources//resource[@id=$r and @active='true' and "
-                                  "(@role='Started' or @role='Promoted' or @role='Unpromoted')]/node/@name", r=rsc))
+    return sorted(
+        mon(node).xpath(
+            "//resources//resource[@id=$r and @active='true' and "
+            "(@role='Started' or @role='Promoted' or @role='Unpromoted')]/node/@name",
+            r=rsc,
+        )
+    )
 
 
 def stopped(node, rsc):

@@ -61,8 +61,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import pytest
 import yaml
@@ -100,7 +100,7 @@ def _environ_marker(pid: int) -> str | None:
     prefix = f"{MARKER_VAR}=".encode()
     for item in environ.split(b"\0"):
         if item.startswith(prefix):
-            return item[len(prefix):].decode(errors="replace")
+            return item[len(prefix) :].decode(errors="replace")
     return None
 
 
@@ -126,10 +126,11 @@ def bed_pids(marker: str, cmdline_part: str | None = None) -> list[int]:
             continue
         pid = int(entry)
         value = _environ_marker(pid)
-        if (value is not None and (value == marker or value.startswith(marker + "/"))) or (
-                cmdline_part and cmdline_part in _cmdline(pid)):
-            if process_alive(pid):
-                found.append(pid)
+        ours = (value is not None and (value == marker or value.startswith(marker + "/"))) or (
+            cmdline_part and cmdline_part in _cmdline(pid)
+        )
+        if ours and process_alive(pid):
+            found.append(pid)
     return found
 
 
@@ -144,8 +145,9 @@ def _signal(pids: Sequence[int], sig: int) -> None:
 class BedDaemon:
     """One salt-master or salt-minion process, run inside a namespace holder."""
 
-    def __init__(self, bed: "SaltBed", name: str, holder: NamespaceHolder, argv: Sequence[str], log_path: Path,
-                 pidfile: Path):
+    def __init__(
+        self, bed: SaltBed, name: str, holder: NamespaceHolder, argv: Sequence[str], log_path: Path, pidfile: Path
+    ):
         self.pidfile = pidfile
         self.bed = bed
         self.name = name
@@ -217,8 +219,11 @@ class BedDaemon:
     def stop(self, timeout: float = 8, graceful: bool = True) -> None:
         """SIGTERM the daemon (unless not ``graceful``), SIGKILL whatever of it stays; never raises."""
         # A minion that restarted itself: the daemon that replaced the process the bed started.
-        successor = self.daemon_pid() if self.restarts_itself() and self.proc is not None \
-            and self.proc.poll() is not None else None
+        successor = (
+            self.daemon_pid()
+            if self.restarts_itself() and self.proc is not None and self.proc.poll() is not None
+            else None
+        )
         if graceful:
             self.terminate()
         if graceful and self.proc is not None:
@@ -270,16 +275,18 @@ class CliResult:
         except json.JSONDecodeError:
             # Some runners print progress before the result; the result is the last document.
             start = max(text.rfind("\n{"), text.rfind("\n["))
-            return json.loads(text[start + 1:]) if start >= 0 else None
+            return json.loads(text[start + 1 :]) if start >= 0 else None
 
-    def check(self) -> "CliResult":
+    def check(self) -> CliResult:
         if self.returncode != 0:
             raise AssertionError(f"{self}")
         return self
 
     def __str__(self) -> str:
-        return (f"{' '.join(self.argv[:1] + self.argv[3:])}: exit {self.returncode} after {self.seconds:.1f}s\n"
-                f"--- stdout ---\n{self.stdout[-6000:]}\n--- stderr ---\n{self.stderr[-3000:]}")
+        return (
+            f"{' '.join(self.argv[:1] + self.argv[3:])}: exit {self.returncode} after {self.seconds:.1f}s\n"
+            f"--- stdout ---\n{self.stdout[-6000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
+        )
 
 
 # --------------------------------------------------------------------------
@@ -342,7 +349,7 @@ class SaltBed:
         """Host path of ``path`` as a node sees it, for paths under the node's private /run."""
         if not (path == "/run" or path.startswith("/run/")):
             raise ValueError(f"{path}: only the node's private /run is mapped to the host")
-        return self.node(minion_or_node).dir / "run" / path[len("/run/"):]
+        return self.node(minion_or_node).dir / "run" / path[len("/run/") :]
 
     def minion_root(self, minion_id: str) -> Path:
         return self.workdir / minion_id
@@ -459,6 +466,7 @@ class SaltBed:
     def wait_minions_restarted(self, old_pids: dict[str, int], timeout: float = 60) -> dict[str, int]:
         """Wait until each minion of ``old_pids`` (minion id -> pid before) runs as another process
         and answers test.ping; return the new pids."""
+
         def restarted() -> bool:
             return all((self.minion_pid(m) or old) != old for m, old in old_pids.items())
 
@@ -485,7 +493,7 @@ class SaltBed:
 
     # ---- lifecycle ------------------------------------------------------------
 
-    def start(self, timeout: float = 120) -> "SaltBed":
+    def start(self, timeout: float = 120) -> SaltBed:
         """Master, then every minion; return once each answers test.ping."""
         began = time.monotonic()
         try:
@@ -500,10 +508,10 @@ class SaltBed:
                 self._prepare_minion(node_name, minion_id)
                 self.start_minion(minion_id, wait=False)
             self.wait_minions(timeout=max(10, timeout - (time.monotonic() - began)))
-        except BaseException:
+        except BaseException as exc:
             logs = self.log_tails()
             self.stop()
-            raise SaltBedError(f"the Salt bed did not start\n{logs}")
+            raise SaltBedError(f"the Salt bed did not start\n{logs}") from exc
         self.start_seconds = time.monotonic() - began
         log.info("saltbed %s: master and %d minions up in %.1fs", self.id, len(self.minions), self.start_seconds)
         return self
@@ -530,15 +538,19 @@ class SaltBed:
     def leftovers(self) -> list[str]:
         """Processes of this bed still running (by marker or command line; and pgrep's view)."""
         found = set(self._all_pids())
-        pgrep = subprocess.run(["pgrep", "-f", "--", f"bin/salt.* -c {self.workdir}/"],
-                               capture_output=True, text=True)
+        pgrep = subprocess.run(["pgrep", "-f", "--", f"bin/salt.* -c {self.workdir}/"], capture_output=True, text=True)
         found |= {int(p) for p in pgrep.stdout.split()}
         return [f"{pid} {_cmdline(pid).strip()}" for pid in sorted(found) if process_alive(pid)]
 
     def _start_master(self, timeout: float = 60) -> None:
         self.master = self.master or BedDaemon(
-            self, "master", self.hub, [str(BIN / "salt-master"), "-c", str(self.master_conf_dir), "-l", "warning"],
-            self.master_root / "master.out", self.master_root / "salt-master.pid")
+            self,
+            "master",
+            self.hub,
+            [str(BIN / "salt-master"), "-c", str(self.master_conf_dir), "-l", "warning"],
+            self.master_root / "master.out",
+            self.master_root / "salt-master.pid",
+        )
         self.master.start()
 
         def listening() -> bool:
@@ -555,8 +567,13 @@ class SaltBed:
         (root / "conf" / "minion").write_text(yaml.safe_dump(self.minion_config(minion_id), sort_keys=True))
         self.node_path(node_name, f"{NODE_RUN_DIR}/fakeinit").mkdir(parents=True, exist_ok=True)
         self.minions[minion_id] = BedDaemon(
-            self, minion_id, self.cluster.node(node_name), self.minion_argv(minion_id), root / "minion.out",
-            root / "salt-minion.pid")
+            self,
+            minion_id,
+            self.cluster.node(node_name),
+            self.minion_argv(minion_id),
+            root / "minion.out",
+            root / "salt-minion.pid",
+        )
 
     def start_minion(self, minion_id: str, *, wait: bool = True, timeout: float = 60) -> None:
         """(Re)start one minion in its node; with ``wait``, until it answers test.ping."""
@@ -595,24 +612,31 @@ class SaltBed:
         wait_for(keys_accepted, timeout, f"the master to accept {sorted(wanted)}", 0.2)
         try:
             # Pinging a minion before it listens costs timeout + gather_job_timeout.
-            wait_for(lambda: wanted <= self._connected_minions(), max(1, min(30, deadline - time.monotonic())),
-                     f"{sorted(wanted)} to connect to the publisher", 0.2)
+            wait_for(
+                lambda: wanted <= self._connected_minions(),
+                max(1, min(30, deadline - time.monotonic())),
+                f"{sorted(wanted)} to connect to the publisher",
+                0.2,
+            )
         except TimeoutError:
             pass  # test.ping below says which one is missing
         while True:
             for minion_id in wanted:
                 if not self.minions[minion_id].running():
-                    raise SaltBedError(f"salt-minion {minion_id} exited (rc {self.minions[minion_id].proc.returncode})\n"
-                                       + self.log_tails(minion_ids=[minion_id]))
+                    raise SaltBedError(
+                        f"salt-minion {minion_id} exited (rc {self.minions[minion_id].proc.returncode})\n"
+                        + self.log_tails(minion_ids=[minion_id])
+                    )
             result = self.salt(sorted(wanted), "test.ping", timeout=3)
             answered = {m for m, v in (result.data or {}).items() if v is True}
             if wanted <= answered:
                 return time.monotonic() - began
             if time.monotonic() >= deadline:
                 missing = sorted(wanted - answered)
-                raise TimeoutError(f"minions {missing} do not answer test.ping after {timeout}s "
-                                   f"(connected: {sorted(self._connected_minions())}): {result}\n"
-                                   + self.log_tails(minion_ids=missing))
+                raise TimeoutError(
+                    f"minions {missing} do not answer test.ping after {timeout}s "
+                    f"(connected: {sorted(self._connected_minions())}): {result}\n" + self.log_tails(minion_ids=missing)
+                )
             time.sleep(0.5)
 
     def _connected_minions(self) -> set[str]:
@@ -631,7 +655,9 @@ class SaltBed:
         proc = self.hub.run(argv, env={MARKER_VAR: f"{self.id}/cli"}, timeout=timeout, check=False)
         result = CliResult(argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - began)
         self.history.append(result)
-        log.info("saltbed %s: %s -> exit %s in %.1fs", self.id, " ".join(argv[3:])[:200], result.returncode, result.seconds)
+        log.info(
+            "saltbed %s: %s -> exit %s in %.1fs", self.id, " ".join(argv[3:])[:200], result.returncode, result.seconds
+        )
         return result
 
     def salt_argv(self, tgt, fun: str, *args: str, tgt_type: str = "glob", timeout: float = 60) -> list[str]:
@@ -655,15 +681,21 @@ class SaltBed:
 
     def popen_cli(self, tool: str, *args: str, **kw) -> subprocess.Popen:
         """A CLI in the background (e.g. a rollout while a node fails); text stdout/stderr pipes."""
-        return self.hub.popen(self.cli_argv(tool, *args), env={MARKER_VAR: f"{self.id}/cli"},
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return self.hub.popen(
+            self.cli_argv(tool, *args),
+            env={MARKER_VAR: f"{self.id}/cli"},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     # ---- diagnostics ----------------------------------------------------------------
 
     def log_tails(self, lines: int = 25, minion_ids: Sequence[str] | None = None) -> str:
         parts = []
         paths = [self.master_root / "master.out", self.master_root / "master.log"]
-        for minion_id in (self.minion_ids if minion_ids is None else minion_ids):
+        for minion_id in self.minion_ids if minion_ids is None else minion_ids:
             paths += [self.minion_root(minion_id) / "minion.out", self.minion_root(minion_id) / "minion.log"]
         for path in paths:
             if path.exists():

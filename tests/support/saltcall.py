@@ -56,12 +56,23 @@ class NodeMinion:
 
     def call(self, *args, timeout=300, check=True):
         """Run ``salt-call --local --out=json ARGS`` in the node; return ``local``'s value."""
-        argv = [SALT_CALL, "-c", str(self.root / "conf"), "--local", "--out=json", "--log-level=quiet", "--retcode-passthrough", *args]
+        argv = [
+            SALT_CALL,
+            "-c",
+            str(self.root / "conf"),
+            "--local",
+            "--out=json",
+            "--log-level=quiet",
+            "--retcode-passthrough",
+            *args,
+        ]
         proc = self.node.run(argv, timeout=timeout, check=False)
         try:
             value = json.loads(proc.stdout)["local"] if proc.stdout.strip() else None
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise AssertionError(f"salt-call {args} printed no JSON (exit {proc.returncode}): {proc.stdout[-2000:]} {proc.stderr[-2000:]}") from exc
+            raise AssertionError(
+                f"salt-call {args} printed no JSON (exit {proc.returncode}): {proc.stdout[-2000:]} {proc.stderr[-2000:]}"
+            ) from exc
         if check and proc.returncode not in (0, 2) and not isinstance(value, dict):
             raise AssertionError(f"salt-call {args} failed (exit {proc.returncode}): {value} {proc.stderr[-2000:]}")
         return value

@@ -13,8 +13,9 @@ def public_functions(path):
     return [node for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")]
 
 
-@pytest.mark.parametrize("path", sorted((SRC / "modules").glob("*.py")) + sorted((SRC / "runners").glob("*.py")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((SRC / "modules").glob("*.py")) + sorted((SRC / "runners").glob("*.py")), ids=lambda p: p.name
+)
 def test_execution_and_runner_functions_have_cli_examples(path):
     missing = [f.name for f in public_functions(path) if "CLI Example:" not in (ast.get_docstring(f) or "")]
     assert not missing, f"{path.name}: no CLI Example in {missing}"
@@ -22,6 +23,11 @@ def test_execution_and_runner_functions_have_cli_examples(path):
 
 def test_states_have_examples():
     path = SRC / "states" / "pcmk.py"
-    missing = [f.name for f in public_functions(path)
-               if f.name != "mod_aggregate" and "code-block:: yaml" not in (ast.get_docstring(f) or "") and f.name != "mod_watch"]
+    missing = [
+        f.name
+        for f in public_functions(path)
+        if f.name != "mod_aggregate"
+        and "code-block:: yaml" not in (ast.get_docstring(f) or "")
+        and f.name != "mod_watch"
+    ]
     assert not missing, f"states without an SLS example: {missing}"

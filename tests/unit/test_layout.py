@@ -77,7 +77,7 @@ def _unit(dotted):
     """The unit of ``saltext.pcmk.utils.<...>`` (see ALLOWED), or None for anything else."""
     if dotted != PREFIX and not dotted.startswith(PREFIX + "."):
         return None
-    parts = dotted[len(PREFIX) + 1:].split(".")
+    parts = dotted[len(PREFIX) + 1 :].split(".")
     if parts == [""]:
         return ""
     if parts[0] == "cib" and len(parts) > 1:
@@ -91,7 +91,9 @@ def _ids(path):
 
 def test_every_module_is_in_a_layer():
     units = {_unit(_module_name(path)) for path in _modules()} - {""}
-    assert units == set(ALLOWED), "a new module or package under utils/: give it a layer in ALLOWED and in docs/design.md"
+    assert units == set(ALLOWED), (
+        "a new module or package under utils/: give it a layer in ALLOWED and in docs/design.md"
+    )
 
 
 @pytest.mark.parametrize("path", _modules(), ids=_ids)
@@ -114,4 +116,6 @@ def test_imports_only_go_down_the_layers(path):
         allowed = ALLOWED[own]
         if unit not in allowed and unit.split(".")[0] not in allowed:
             wrong.append(f"line {line}: {dotted}")
-    assert not wrong, f"{_ids(path)} ({own}) may import only {sorted(ALLOWED[own]) or 'nothing of utils'}, not: {'; '.join(wrong)}"
+    assert not wrong, (
+        f"{_ids(path)} ({own}) may import only {sorted(ALLOWED[own]) or 'nothing of utils'}, not: {'; '.join(wrong)}"
+    )

@@ -5,8 +5,8 @@ import pytest
 from saltext.pcmk.utils.cib import diff, nvsets
 from saltext.pcmk.utils.cib import specs as model
 from saltext.pcmk.utils.cib.document import Cib
-from saltext.pcmk.utils.errors import NotFound, SpecError
 from saltext.pcmk.utils.cib.session import ApplyContext
+from saltext.pcmk.utils.errors import NotFound, SpecError
 
 EMPTY = """<cib validate-with="pacemaker-3.9" epoch="5" num_updates="2" admin_epoch="0">
 <configuration><crm_config/><nodes><node id="1" uname="n1"/></nodes><resources/><constraints/></configuration><status/></cib>"""
@@ -45,8 +45,10 @@ def dummy(name="d1", **kwargs):
 
 
 def test_new_primitive_gets_pacemaker_style_ids():
-    cib = apply(Cib.from_text(EMPTY), dummy(params={"fake": "a"}, meta={"target-role": "Stopped"},
-                                            ops=[{"name": "monitor", "interval": "10s"}]))
+    cib = apply(
+        Cib.from_text(EMPTY),
+        dummy(params={"fake": "a"}, meta={"target-role": "Stopped"}, ops=[{"name": "monitor", "interval": "10s"}]),
+    )
     assert cib.by_id("d1-instance_attributes-fake").get("value") == "a"
     assert cib.by_id("d1-meta_attributes-target-role").get("value") == "Stopped"
     assert cib.by_id("d1-monitor-interval-10s").get("name") == "monitor"
@@ -61,9 +63,13 @@ def test_second_apply_produces_identical_xml():
 
 def test_pcs_made_resource_is_adopted_without_churn():
     cib = Cib.from_text(PCS_MADE)
-    same = apply(cib, dummy(params={"fake": "x"}), dummy("d2"),
-                 model.ConstraintSpec.build("d1-before-d2", "order", first="d1", then="d2"),
-                 model.ConstraintSpec.build("d2-on-n1", "location", rsc="d2", node="n1", score="+INFINITY"))
+    same = apply(
+        cib,
+        dummy(params={"fake": "x"}),
+        dummy("d2"),
+        model.ConstraintSpec.build("d1-before-d2", "order", first="d1", then="d2"),
+        model.ConstraintSpec.build("d2-on-n1", "location", rsc="d2", node="n1", score="+INFINITY"),
+    )
     assert diff.compare(cib, same) == {}
     assert same.same_configuration(cib)
 
@@ -82,7 +88,10 @@ def test_ops_declared_become_exact_and_durations_compare_by_value():
 
 
 def test_undeclared_attributes_removed_but_operator_meta_kept():
-    cib = apply(Cib.from_text(EMPTY), dummy(params={"fake": "a", "state": "/tmp/s"}, meta={"target-role": "Stopped", "migration-threshold": 3}))
+    cib = apply(
+        Cib.from_text(EMPTY),
+        dummy(params={"fake": "a", "state": "/tmp/s"}, meta={"target-role": "Stopped", "migration-threshold": 3}),
+    )
     again = apply(cib, dummy(params={"fake": "a"}, meta={}))
     values = diff.objects(again)["resource d1"]
     assert "params.state" not in values and "meta.migration-threshold" not in values
@@ -99,35 +108,59 @@ def test_clone_then_unclone_moves_primitive_and_drops_empty_clone():
 
 
 def test_group_orders_members_and_absent_removes_empty_group_and_constraints():
-    cib = apply(Cib.from_text(EMPTY), dummy("a"), dummy("b"), model.GroupSpec.build("g", ["b", "a"]),
-                model.ConstraintSpec.build("g-on-n1", "location", rsc="g", node="n1", score=10))
+    cib = apply(
+        Cib.from_text(EMPTY),
+        dummy("a"),
+        dummy("b"),
+        model.GroupSpec.build("g", ["b", "a"]),
+        model.ConstraintSpec.build("g-on-n1", "location", rsc="g", node="n1", score=10),
+    )
     assert [p.get("id") for p in cib.by_id("g")] == ["b", "a"]
     gone = apply(cib, model.ResourceAbsentSpec("a"), model.ResourceAbsentSpec("b"))
     assert gone.by_id("g") is None and gone.by_id("g-on-n1") is None
 
 
 def test_set_constraints_lose_only_the_removed_member():
-    cib = apply(Cib.from_text(EMPTY), dummy("a"), dummy("b"),
-                model.ConstraintSpec.build("ab", "order", sets=[{"resources": ["a", "b"], "sequential": False}]))
+    cib = apply(
+        Cib.from_text(EMPTY),
+        dummy("a"),
+        dummy("b"),
+        model.ConstraintSpec.build("ab", "order", sets=[{"resources": ["a", "b"], "sequential": False}]),
+    )
     after = apply(cib, model.ResourceAbsentSpec("a"))
     assert [r.get("id") for r in after.by_id("ab").iter("resource_ref")] == ["b"]
 
 
 def test_location_rules_build_valid_ids():
-    spec = model.ConstraintSpec.build("ping", "location", rsc="d1", rules=[
-        {"score": "-INFINITY", "boolean_op": "or",
-         "expressions": [{"attribute": "pingd", "operation": "not_defined"}, {"attribute": "pingd", "operation": "lte", "value": 0}]}])
+    spec = model.ConstraintSpec.build(
+        "ping",
+        "location",
+        rsc="d1",
+        rules=[
+            {
+                "score": "-INFINITY",
+                "boolean_op": "or",
+                "expressions": [
+                    {"attribute": "pingd", "operation": "not_defined"},
+                    {"attribute": "pingd", "operation": "lte", "value": 0},
+                ],
+            }
+        ],
+    )
     element = spec.element("ping")
     assert [e.get("id") for e in element.iter("expression")] == ["ping-rule-expr", "ping-rule-expr-1"]
     assert element.find("rule").get("boolean-op") == "or"
 
 
-@pytest.mark.parametrize("args, culprit", [
-    ({"kind": "order", "first": "a"}, "needs first and then"),
-    ({"kind": "location", "rsc": "a"}, "needs node and score, or rules"),
-    ({"kind": "colocation", "rsc": "a", "with_rsc": "b", "bogus": 1}, "unknown argument 'bogus'"),
-    ({"kind": "nearby", "rsc": "a"}, "kind must be one of"),
-])
+@pytest.mark.parametrize(
+    "args, culprit",
+    [
+        ({"kind": "order", "first": "a"}, "needs first and then"),
+        ({"kind": "location", "rsc": "a"}, "needs node and score, or rules"),
+        ({"kind": "colocation", "rsc": "a", "with_rsc": "b", "bogus": 1}, "unknown argument 'bogus'"),
+        ({"kind": "nearby", "rsc": "a"}, "kind must be one of"),
+    ],
+)
 def test_bad_constraint_names_the_culprit(args, culprit):
     with pytest.raises(SpecError, match=culprit):
         model.ConstraintSpec.build("c1", **args)
@@ -166,7 +199,10 @@ def test_defaults_sections_are_created_and_removed():
 
 
 def test_fencing_level_needs_a_stonith_device():
-    cib = apply(Cib.from_text(EMPTY), model.ResourceSpec.build("fence-n1", "stonith:null", params={"hostlist": "n1"}, check_agent=False))
+    cib = apply(
+        Cib.from_text(EMPTY),
+        model.ResourceSpec.build("fence-n1", "stonith:null", params={"hostlist": "n1"}, check_agent=False),
+    )
     done = apply(cib, model.FencingLevelSpec.build("n1", 1, ["fence-n1"]))
     assert done.by_id("fl-n1-1").get("devices") == "fence-n1"
     with pytest.raises(NotFound, match="'d1' is not a stonith resource"):
@@ -182,8 +218,10 @@ def test_secrets_are_masked_in_diff_and_render():
     assert changes["resource d1"]["created"]["params.passwd"] == diff.MASK
 
 
-@pytest.mark.parametrize("a, b, same", [("10", "10s", True), ("1min", "60s", True), ("PT1M", "60", True),
-                                        ("500ms", "1s", False), ("10s", "20s", False)])
+@pytest.mark.parametrize(
+    "a, b, same",
+    [("10", "10s", True), ("1min", "60s", True), ("PT1M", "60", True), ("500ms", "1s", False), ("10s", "20s", False)],
+)
 def test_durations(a, b, same):
     assert model.same_duration(a, b) is same
 
@@ -196,6 +234,8 @@ def test_one_clone_id_rule_everywhere():
     assert model.ResourceSpec.build("web", "ocf:pacemaker:Dummy", clone=True, check_agent=False).clone.id == "web-clone"
     assert model.CloneOfSpec.build("web").clone.id == "web-clone"
     assert ServiceDecl(service="web", resource="web", clone=True).top_id == "web-clone"
-    lowstate = [{"state": "pcmk", "fun": "resource", "name": "web", "clone": True},
-                {"state": "pcmk", "fun": "clone", "name": "db", "clone_id": "db-c"}]
+    lowstate = [
+        {"state": "pcmk", "fun": "resource", "name": "web", "clone": True},
+        {"state": "pcmk", "fun": "clone", "name": "db", "clone_id": "db-c"},
+    ]
     assert saltglue.declared_resources(lowstate) == {"web", "web-clone", "db-c"}

@@ -17,11 +17,18 @@ def test_services_default_to_init_system():
 
 
 def test_agent_is_derived_from_systemd_or_binary():
-    assert ServicePillar({"services": {"nova-api": {"ha": True}}}, systemd=True).declaration("nova-api").agent == "systemd:nova-api"
-    no_systemd = ServicePillar({"services": {"nova-api": {"ha": True, "params": {"binary": "/usr/bin/nova-api"}}}}, systemd=False)
+    assert (
+        ServicePillar({"services": {"nova-api": {"ha": True}}}, systemd=True).declaration("nova-api").agent
+        == "systemd:nova-api"
+    )
+    no_systemd = ServicePillar(
+        {"services": {"nova-api": {"ha": True, "params": {"binary": "/usr/bin/nova-api"}}}}, systemd=False
+    )
     assert no_systemd.declaration("nova-api").agent == GENERIC_AGENT
     with pytest.raises(SpecError, match="pillar pcmk:services:nova-api:agent is missing and cannot be derived"):
-        ServicePillar({"services": {"nova-api": {"ha": True}}}, systemd=False, init_dir="/nonexistent").declaration("nova-api")
+        ServicePillar({"services": {"nova-api": {"ha": True}}}, systemd=False, init_dir="/nonexistent").declaration(
+            "nova-api"
+        )
 
 
 def test_agent_is_an_lsb_script_where_the_host_has_one(tmp_path):
@@ -30,23 +37,30 @@ def test_agent_is_an_lsb_script_where_the_host_has_one(tmp_path):
     assert pillar.declaration("haproxy").agent == "lsb:haproxy"
 
 
-@pytest.mark.parametrize("pillar, culprit", [
-    ({"servces": {}}, "pillar pcmk:servces is not a known key"),
-    ({"services": {"nova-api": {"ha": "yes"}}}, "pillar pcmk:services:nova-api:ha must be a boolean, got str"),
-    ({"services": {"nova-api": {"colour": 1}}}, "pillar pcmk:services:nova-api:colour is not a known key"),
-    ({"services": {"nova-api": {"restart": "sometimes"}}}, "pillar pcmk:services:nova-api:restart must be one of"),
-    ({"services": {"nova-api": {"resource": "9lives"}}}, "pillar pcmk:services:nova-api:resource"),
-    ({"profile": "old-school"}, "pillar pcmk:profile 'old-school' is not a known profile"),
-    ({"restart": {"settle": "long"}}, "pillar pcmk:restart:settle must be a number"),
-    ({"services": {"nova-api": "ha"}}, "pillar pcmk:services:nova-api must be a mapping of settings"),
-    ({"vips": {"vip": {"ip": "192.0.2.1", "ops": {"name": "monitor"}}}}, "pillar pcmk:vips:vip:ops must be a list"),
-    ({"vips": {"vip": {"ip": "192.0.2.1", "nic": ["eth0"]}}}, "pillar pcmk:vips:vip:nic must be a plain value"),
-    ({"vips": {"vip": "192.0.2.1"}}, "pillar pcmk:vips:vip must be a mapping of IPaddr2 parameters"),
-    ({"vips": {"vip": {"ip": "192.0.2.1", "ops": [{"interval": "10s"}]}}},
-     "pillar pcmk:vips:vip: resource 'vip': each op must be a mapping with a 'name'"),
-    ({"services": {"nova-api": {"ha": True, "agent": "ocf:x:y", "constraints": [{"kind": "order"}]}}},
-     "pillar pcmk:services:nova-api:constraints:1: constraint 'nova-api-order-1': an order constraint needs first and then"),
-])
+@pytest.mark.parametrize(
+    "pillar, culprit",
+    [
+        ({"servces": {}}, "pillar pcmk:servces is not a known key"),
+        ({"services": {"nova-api": {"ha": "yes"}}}, "pillar pcmk:services:nova-api:ha must be a boolean, got str"),
+        ({"services": {"nova-api": {"colour": 1}}}, "pillar pcmk:services:nova-api:colour is not a known key"),
+        ({"services": {"nova-api": {"restart": "sometimes"}}}, "pillar pcmk:services:nova-api:restart must be one of"),
+        ({"services": {"nova-api": {"resource": "9lives"}}}, "pillar pcmk:services:nova-api:resource"),
+        ({"profile": "old-school"}, "pillar pcmk:profile 'old-school' is not a known profile"),
+        ({"restart": {"settle": "long"}}, "pillar pcmk:restart:settle must be a number"),
+        ({"services": {"nova-api": "ha"}}, "pillar pcmk:services:nova-api must be a mapping of settings"),
+        ({"vips": {"vip": {"ip": "192.0.2.1", "ops": {"name": "monitor"}}}}, "pillar pcmk:vips:vip:ops must be a list"),
+        ({"vips": {"vip": {"ip": "192.0.2.1", "nic": ["eth0"]}}}, "pillar pcmk:vips:vip:nic must be a plain value"),
+        ({"vips": {"vip": "192.0.2.1"}}, "pillar pcmk:vips:vip must be a mapping of IPaddr2 parameters"),
+        (
+            {"vips": {"vip": {"ip": "192.0.2.1", "ops": [{"interval": "10s"}]}}},
+            "pillar pcmk:vips:vip: resource 'vip': each op must be a mapping with a 'name'",
+        ),
+        (
+            {"services": {"nova-api": {"ha": True, "agent": "ocf:x:y", "constraints": [{"kind": "order"}]}}},
+            "pillar pcmk:services:nova-api:constraints:1: constraint 'nova-api-order-1': an order constraint needs first and then",
+        ),
+    ],
+)
 def test_broken_pillar_names_the_key(pillar, culprit):
     with pytest.raises(SpecError, match=culprit.replace("(", r"\(")):
         ServicePillar(pillar, systemd=True).declaration("nova-api").specs()
@@ -59,7 +73,11 @@ def test_next_generation_profile():
     haproxy = pillar.declaration("haproxy")
     assert haproxy.top_id == "haproxy-clone" and haproxy.agent == "systemd:haproxy"
     constraints = {c.id: c for c in haproxy.constraint_specs()}
-    assert constraints["vip-public-then-haproxy"].attrs == {"first": "vip-public", "then": "haproxy-clone", "kind": "Optional"}
+    assert constraints["vip-public-then-haproxy"].attrs == {
+        "first": "vip-public",
+        "then": "haproxy-clone",
+        "kind": "Optional",
+    }
     assert constraints["vip-public-with-haproxy"].attrs["with-rsc"] == "haproxy-clone"
     volume = pillar.declaration("cinder-volume")
     assert not volume.cloned and volume.restart == "cluster"
@@ -73,23 +91,39 @@ def test_empty_services_and_no_vips_are_nothing_to_do():
 
 def test_services_are_ordered_by_their_constraints_between_each_other():
     agent = {"ha": True, "agent": "ocf:pacemaker:Dummy"}
-    pillar = ServicePillar({"services": {
-        "app-a": {**agent, "constraints": [{"kind": "order", "first": "app-b"}]},
-        "app-b": {**agent, "constraints": [{"kind": "colocation", "with_rsc": "app-c-clone"}]},
-        "app-c": {**agent, "clone": True},
-        "plain": {"ha": False},
-    }, "vips": {"vip": {"ip": "192.0.2.1"}}}, systemd=True)
+    pillar = ServicePillar(
+        {
+            "services": {
+                "app-a": {**agent, "constraints": [{"kind": "order", "first": "app-b"}]},
+                "app-b": {**agent, "constraints": [{"kind": "colocation", "with_rsc": "app-c-clone"}]},
+                "app-c": {**agent, "clone": True},
+                "plain": {"ha": False},
+            },
+            "vips": {"vip": {"ip": "192.0.2.1"}},
+        },
+        systemd=True,
+    )
     ordered = pillar.ordered()
     assert [e["service"] for e in ordered] == ["app-c", "plain", "app-b", "app-a"]
-    assert {e["service"]: e["requires"] for e in ordered} == {"app-a": ["app-b"], "app-b": ["app-c"], "app-c": [], "plain": []}
+    assert {e["service"]: e["requires"] for e in ordered} == {
+        "app-a": ["app-b"],
+        "app-b": ["app-c"],
+        "app-c": [],
+        "plain": [],
+    }
 
 
 def test_a_cycle_between_services_names_them():
     agent = {"ha": True, "agent": "ocf:pacemaker:Dummy"}
-    pillar = ServicePillar({"services": {
-        "app-a": {**agent, "constraints": [{"kind": "order", "first": "app-b"}]},
-        "app-b": {**agent, "constraints": [{"kind": "order", "first": "app-a"}]},
-    }}, systemd=True)
+    pillar = ServicePillar(
+        {
+            "services": {
+                "app-a": {**agent, "constraints": [{"kind": "order", "first": "app-b"}]},
+                "app-b": {**agent, "constraints": [{"kind": "order", "first": "app-a"}]},
+            }
+        },
+        systemd=True,
+    )
     with pytest.raises(SpecError, match="app-a, app-b name each other in a cycle"):
         pillar.ordered()
 
@@ -107,13 +141,26 @@ def test_next_generation_galera_knows_the_cluster_nodes():
     assert galera.params["wsrep_cluster_address"] == "gcomm://ctl1,ctl2,ctl3"
     spec = galera.resource_spec()
     assert spec.clone.promotable and str(spec.clone.meta["promoted-max"]) == "3"
-    overridden = ServicePillar({"profile": "next-generation", "services": {"mariadb": {
-        "params": {"wsrep_cluster_address": "gcomm://db1,db2"}, "clone": {"promoted-max": 2}}}},
-        systemd=True, nodes=["ctl1", "ctl2", "ctl3"])
+    overridden = ServicePillar(
+        {
+            "profile": "next-generation",
+            "services": {
+                "mariadb": {"params": {"wsrep_cluster_address": "gcomm://db1,db2"}, "clone": {"promoted-max": 2}}
+            },
+        },
+        systemd=True,
+        nodes=["ctl1", "ctl2", "ctl3"],
+    )
     galera = overridden.declaration("mariadb")
     assert galera.params["wsrep_cluster_address"] == "gcomm://db1,db2"
     assert galera.resource_spec().clone.meta["promoted-max"] == 2
-    assert ServicePillar({"profile": "next-generation"}, systemd=True).declaration("redis-server").resource_spec().clone.meta["notify"] is True
+    assert (
+        ServicePillar({"profile": "next-generation"}, systemd=True)
+        .declaration("redis-server")
+        .resource_spec()
+        .clone.meta["notify"]
+        is True
+    )
 
 
 def test_pillar_overrides_profile_keys():
@@ -137,9 +184,11 @@ def test_bootstrap_minion_choice():
     from saltext.pcmk.utils.cluster import bootstrap
     from saltext.pcmk.utils.errors import NotFound
 
-    nodes = [{"name": "n1", "id": "1", "online": True, "is_dc": False},
-             {"name": "n2", "id": "2", "online": True, "is_dc": True},
-             {"name": "n3", "id": "3", "online": False, "is_dc": False}]
+    nodes = [
+        {"name": "n1", "id": "1", "online": True, "is_dc": False},
+        {"name": "n2", "id": "2", "online": True, "is_dc": True},
+        {"name": "n3", "id": "3", "online": False, "is_dc": False},
+    ]
     minions = {"n1": "ctl1", "n2": "ctl2", "n3": "ctl3"}
     assert bootstrap.choose_minion(nodes, minions) == "ctl2"  # the DC's minion
     assert bootstrap.choose_minion(nodes, {"n1": "ctl1", "n3": "ctl3"}) == "ctl1"  # DC's minion silent

@@ -14,8 +14,11 @@ STATES = pathlib.Path(states.__file__)
 
 def _state_functions():
     tree = ast.parse(STATES.read_text(encoding="utf-8"))
-    return [node for node in tree.body if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
-            and node.name != "mod_aggregate"]
+    return [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_") and node.name != "mod_aggregate"
+    ]
 
 
 @pytest.mark.parametrize("node", _state_functions(), ids=lambda node: node.name)
@@ -24,17 +27,26 @@ def test_every_state_function_has_the_one_error_path(node):
     assert "except PcmkError" not in ast.unparse(node), f"{node.name} catches PcmkError itself"
 
 
-@pytest.mark.parametrize("call", [lambda state: state("vip", "ocf:heartbeat:IPaddr2"),
-                                  lambda state: state(name="vip", agent="ocf:heartbeat:IPaddr2")],
-                         ids=["positional", "keywords"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda state: state("vip", "ocf:heartbeat:IPaddr2"),
+        lambda state: state(name="vip", agent="ocf:heartbeat:IPaddr2"),
+    ],
+    ids=["positional", "keywords"],
+)
 def test_an_error_becomes_result_false_with_the_culprit(call):
     @states._errors_as_result  # pylint: disable=protected-access
     def resource(name, agent, params=None, **kwargs):
         """Ensure a resource."""
         raise SpecError(f"resource {name!r}: params must be a mapping")
 
-    assert call(resource) == {"name": "vip", "changes": {}, "result": False,
-                              "comment": "resource 'vip': params must be a mapping"}
+    assert call(resource) == {
+        "name": "vip",
+        "changes": {},
+        "result": False,
+        "comment": "resource 'vip': params must be a mapping",
+    }
     assert resource.__doc__ == "Ensure a resource."
 
 
@@ -58,5 +70,9 @@ def test_the_wrapper_shares_the_state_modules_globals():
 def test_a_refused_argument_is_a_result_false():
     with salt.utils.context.func_globals_inject(states.ocf_agent, __opts__={"test": False}):
         result = states.ocf_agent("a", "saltext", bogus=1)
-    assert result == {"name": "a", "changes": {}, "result": False,
-                      "comment": "a: unknown argument 'bogus' for pcmk.ocf_agent"}
+    assert result == {
+        "name": "a",
+        "changes": {},
+        "result": False,
+        "comment": "a: unknown argument 'bogus' for pcmk.ocf_agent",
+    }

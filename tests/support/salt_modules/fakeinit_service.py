@@ -53,14 +53,31 @@ def start(name, **kwargs):
     if status(name):
         return True
     argv = _unit(name)["argv"]
-    proc = subprocess.run(["start-stop-daemon", "--start", "--background", "--make-pidfile", "--pidfile", _pidfile(name),
-                           "--output", "/dev/null", "--startas", argv[0], "--"] + argv[1:], check=False)
+    proc = subprocess.run(
+        [
+            "start-stop-daemon",
+            "--start",
+            "--background",
+            "--make-pidfile",
+            "--pidfile",
+            _pidfile(name),
+            "--output",
+            "/dev/null",
+            "--startas",
+            argv[0],
+            "--",
+        ]
+        + argv[1:],
+        check=False,
+    )
     return proc.returncode == 0
 
 
 def stop(name, **kwargs):
-    proc = subprocess.run(["start-stop-daemon", "--stop", "--retry", "TERM/10/KILL/5", "--pidfile", _pidfile(name),
-                           "--remove-pidfile"], check=False)
+    proc = subprocess.run(
+        ["start-stop-daemon", "--stop", "--retry", "TERM/10/KILL/5", "--pidfile", _pidfile(name), "--remove-pidfile"],
+        check=False,
+    )
     return proc.returncode in (0, 1)
 
 

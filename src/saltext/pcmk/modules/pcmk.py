@@ -6,8 +6,8 @@ environment (or ``pcmk.cib_file`` in the minion config) everything works on
 that offline file instead of the live cluster.
 """
 
-import os
 import logging
+import os
 
 from salt.exceptions import CommandExecutionError
 
@@ -693,5 +693,10 @@ def restart_pending(timeout=300, resources=None):
 
         salt ctl1 pcmk.restart_pending timeout=600
     """
-    return restarts.perform(_session(), node=node_name(), minion_id=__opts__.get("id"),
-                            resources=set(resources) if resources else None, timeout=timeout)
+    return restarts.perform(
+        _session(),
+        node=node_name(),
+        minion_id=__opts__.get("id"),
+        resources=set(resources) if resources else None,
+        timeout=timeout,
+    )

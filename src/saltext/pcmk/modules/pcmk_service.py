@@ -13,7 +13,6 @@ module (``systemd_service``, ``debian_service`` ...; ``pcmk.native_service``
 in the minion config overrides the choice).
 """
 
-
 import salt.loader
 from salt.exceptions import CommandExecutionError
 

@@ -35,8 +35,11 @@ def _target(tgt, tgt_type):
 
 def _answers(ret):
     """Only real answers: Salt returns error strings for failed calls and omits silent minions."""
-    return {minion: value for minion, value in ret.items()
-            if value is not None and not (isinstance(value, str) and value.startswith(("ERROR", "Minion did not return")))}
+    return {
+        minion: value
+        for minion, value in ret.items()
+        if value is not None and not (isinstance(value, str) and value.startswith(("ERROR", "Minion did not return")))
+    }
 
 
 def _discovery_timeout(timeout=None):
@@ -49,10 +52,20 @@ def _bootstrap(tgt, tgt_type, timeout, exclude=()):
     names = _answers(client.cmd(tgt, "pcmk.node_name", tgt_type=tgt_type, timeout=timeout))
     names = {minion: node for minion, node in names.items() if minion not in exclude}
     if not names:
-        raise CommandExecutionError(f"no controller answered pcmk.node_name (target {tgt!r}"
-                                    + (f", leaving out {', '.join(sorted(exclude))})" if exclude else ")"))
-    overrides = _answers(client.cmd(list(names), "pillar.get", ["pcmk:bootstrap_minion"], kwarg={"unmask": True},
-                                    tgt_type="list", timeout=timeout))
+        raise CommandExecutionError(
+            f"no controller answered pcmk.node_name (target {tgt!r}"
+            + (f", leaving out {', '.join(sorted(exclude))})" if exclude else ")")
+        )
+    overrides = _answers(
+        client.cmd(
+            list(names),
+            "pillar.get",
+            ["pcmk:bootstrap_minion"],
+            kwarg={"unmask": True},
+            tgt_type="list",
+            timeout=timeout,
+        )
+    )
     override = next((v for v in overrides.values() if v), None)
     status = None
     for minion in sorted(names):
@@ -63,7 +76,9 @@ def _bootstrap(tgt, tgt_type, timeout, exclude=()):
     if status is None:
         raise CommandExecutionError("no controller could read the cluster status")
     try:
-        return bootstrap.choose_minion(status["nodes"], {node: minion for minion, node in names.items()}, override=override)
+        return bootstrap.choose_minion(
+            status["nodes"], {node: minion for minion, node in names.items()}, override=override
+        )
     except PcmkError as exc:
         raise CommandExecutionError(str(exc)) from exc
 
@@ -106,7 +121,9 @@ def _on_bootstrap(fun, kwarg, tgt, tgt_type, call_timeout, *, minion=None, failo
     while True:
         if minion is None:
             try:
-                minion = _bootstrap(tgt, tgt_type, _discovery_timeout(), exclude=[*exclude, *(f["minion"] for f in failed)])
+                minion = _bootstrap(
+                    tgt, tgt_type, _discovery_timeout(), exclude=[*exclude, *(f["minion"] for f in failed)]
+                )
             except CommandExecutionError as exc:
                 if not failed:
                     raise
@@ -141,11 +158,20 @@ def restart(resource, timeout=300, tgt=None, tgt_type=None):
         result = _call(minion, "pcmk.restart", {"resource_id": resource, "timeout": timeout}, timeout * 2 + 60)
     except CommandExecutionError as exc:
         try:
-            other, recovery, _ = _on_bootstrap("pcmk.restart_pending", {"timeout": timeout, "resources": [resource]},
-                                               tgt, tgt_type, timeout * 3 + 60, failover=True, exclude=[minion])
+            other, recovery, _ = _on_bootstrap(
+                "pcmk.restart_pending",
+                {"timeout": timeout, "resources": [resource]},
+                tgt,
+                tgt_type,
+                timeout * 3 + 60,
+                failover=True,
+                exclude=[minion],
+            )
         except CommandExecutionError as again:
             raise CommandExecutionError(f"{exc}; recovering on another controller failed too: {again}") from exc
-        raise CommandExecutionError(f"{exc}; recovered by {other}: {recovery.get(resource, 'nothing to recover')}") from exc
+        raise CommandExecutionError(
+            f"{exc}; recovered by {other}: {recovery.get(resource, 'nothing to recover')}"
+        ) from exc
     return {"minion": minion, **result}
 
 
@@ -164,12 +190,15 @@ def restart_pending(timeout=300, tgt=None, tgt_type=None):
 
         salt-run pcmk.restart_pending
     """
-    minion, result, failed = _on_bootstrap("pcmk.restart_pending", {"timeout": timeout}, tgt, tgt_type,
-                                           timeout * 3 + 60, failover=True)
+    minion, result, failed = _on_bootstrap(
+        "pcmk.restart_pending", {"timeout": timeout}, tgt, tgt_type, timeout * 3 + 60, failover=True
+    )
     broken = {rsc: r for rsc, r in (result or {}).items() if r.get("result") == "failed"}
     if broken:
-        raise CommandExecutionError(f"restarts failed on {minion} (requests kept pending): {broken}"
-                                    + (f"; earlier attempts: {failed}" if failed else ""))
+        raise CommandExecutionError(
+            f"restarts failed on {minion} (requests kept pending): {broken}"
+            + (f"; earlier attempts: {failed}" if failed else "")
+        )
     return {"minion": minion, "restarts": result, **({"failed_attempts": failed} if failed else {})}
 
 

@@ -38,9 +38,21 @@ __virtualname__ = "pcmk"
 # State functions whose specs can be merged into one CIB write.
 # resource_absent is not among them: it stops and waits before removing.
 AGGREGATABLE = {
-    "resource", "group", "clone", "constraint", "constraint_absent", "property",
-    "property_absent", "rsc_defaults", "rsc_defaults_absent", "op_defaults", "op_defaults_absent",
-    "node_attribute", "node_attribute_absent", "fencing_level", "fencing_level_absent",
+    "resource",
+    "group",
+    "clone",
+    "constraint",
+    "constraint_absent",
+    "property",
+    "property_absent",
+    "rsc_defaults",
+    "rsc_defaults_absent",
+    "op_defaults",
+    "op_defaults_absent",
+    "node_attribute",
+    "node_attribute_absent",
+    "fencing_level",
+    "fencing_level_absent",
 }
 
 
@@ -49,14 +61,40 @@ def __virtual__():
 
 
 # -- spec builders: state arguments -> specs ------------------------------------------
-def _resource_specs(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
-                    clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True,
-                    default_ops=True):
-    return [specs.ResourceSpec.build(
-        name, agent, params=params, meta=meta, ops=ops, utilization=utilization, clone=clone, clone_id=clone_id,
-        clone_meta=clone_meta, promotable=promotable, group=group, secret_params=secret_params,
-        secrets_in_cib=secrets_in_cib, default_ops=default_ops,
-    )]
+def _resource_specs(
+    name,
+    agent,
+    params=None,
+    meta=None,
+    ops=None,
+    utilization=None,
+    clone=None,
+    clone_id=None,
+    clone_meta=None,
+    promotable=False,
+    group=None,
+    secret_params=None,
+    secrets_in_cib=True,
+    default_ops=True,
+):
+    return [
+        specs.ResourceSpec.build(
+            name,
+            agent,
+            params=params,
+            meta=meta,
+            ops=ops,
+            utilization=utilization,
+            clone=clone,
+            clone_id=clone_id,
+            clone_meta=clone_meta,
+            promotable=promotable,
+            group=group,
+            secret_params=secret_params,
+            secrets_in_cib=secrets_in_cib,
+            default_ops=default_ops,
+        )
+    ]
 
 
 def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
@@ -67,7 +105,9 @@ BUILDERS = {
     "resource": _resource_specs,
     "resource_absent": lambda name: [specs.ResourceAbsentSpec(name)],
     "group": lambda name, resources=None, meta=None: [specs.GroupSpec.build(name, resources, meta)],
-    "clone": lambda name, clone_id=None, meta=None, promotable=False: [specs.CloneOfSpec.build(name, clone_id, meta, promotable)],
+    "clone": lambda name, clone_id=None, meta=None, promotable=False: [
+        specs.CloneOfSpec.build(name, clone_id, meta, promotable)
+    ],
     "constraint": _constraint_specs,
     "constraint_absent": lambda name, constraint_id=None: [specs.ConstraintAbsentSpec(constraint_id or name)],
     "property": lambda name, value=None: [specs.AttributeSpec.build("property", name, value)],
@@ -77,18 +117,23 @@ BUILDERS = {
     "op_defaults": lambda name, value=None: [specs.AttributeSpec.build("op_defaults", name, value)],
     "op_defaults_absent": lambda name: [specs.AttributeSpec.build("op_defaults", name, None)],
     "node_attribute": lambda name, node=None, value=None, attribute=None: [
-        specs.AttributeSpec.build("node", attribute or name, value, node=node)],
+        specs.AttributeSpec.build("node", attribute or name, value, node=node)
+    ],
     "node_attribute_absent": lambda name, node=None, attribute=None: [
-        specs.AttributeSpec.build("node", attribute or name, None, node=node)],
+        specs.AttributeSpec.build("node", attribute or name, None, node=node)
+    ],
     "fencing_level": lambda name, target=None, index=1, devices=None: [
-        specs.FencingLevelSpec.build(target or name, index, devices)],
+        specs.FencingLevelSpec.build(target or name, index, devices)
+    ],
     "fencing_level_absent": lambda name, target=None, index=1: [
-        specs.FencingLevelSpec.build(target or name, index, present=False)],
+        specs.FencingLevelSpec.build(target or name, index, present=False)
+    ],
 }
 # Low-chunk keys that are state arguments, per function (constraint takes its
 # attributes as keyword arguments).
 _LOW_KEYS = {
-    fun: (set(inspect.signature(builder).parameters) - {"kwargs"}) | (specs.CONSTRAINT_ARGS if fun == "constraint" else set())
+    fun: (set(inspect.signature(builder).parameters) - {"kwargs"})
+    | (specs.CONSTRAINT_ARGS if fun == "constraint" else set())
     for fun, builder in BUILDERS.items()
 }
 
@@ -115,7 +160,12 @@ def _errors_as_result(func):
         try:
             return func(*args, **kwargs)
         except PcmkError as exc:
-            return {"name": args[0] if args else kwargs.get("name"), "changes": {}, "result": False, "comment": str(exc)}
+            return {
+                "name": args[0] if args else kwargs.get("name"),
+                "changes": {},
+                "result": False,
+                "comment": str(exc),
+            }
 
     return wrapper
 
@@ -181,9 +231,23 @@ def mod_aggregate(low, chunks, running):
 
 # -- states ------------------------------------------------------------------------
 @_errors_as_result
-def resource(name, agent, params=None, meta=None, ops=None, utilization=None, clone=None, clone_id=None,
-             clone_meta=None, promotable=False, group=None, secret_params=None, secrets_in_cib=True,
-             default_ops=True, **kwargs):
+def resource(
+    name,
+    agent,
+    params=None,
+    meta=None,
+    ops=None,
+    utilization=None,
+    clone=None,
+    clone_id=None,
+    clone_meta=None,
+    promotable=False,
+    group=None,
+    secret_params=None,
+    secrets_in_cib=True,
+    default_ops=True,
+    **kwargs,
+):
     """
     Ensure a primitive resource exists exactly as declared.
 
@@ -232,9 +296,24 @@ def resource(name, agent, params=None, meta=None, ops=None, utilization=None, cl
             - ops:
               - {name: monitor, interval: 10s}
     """
-    return _converge(name, "resource", kwargs, agent=agent, params=params, meta=meta, ops=ops, utilization=utilization,
-                     clone=clone, clone_id=clone_id, clone_meta=clone_meta, promotable=promotable, group=group,
-                     secret_params=secret_params, secrets_in_cib=secrets_in_cib, default_ops=default_ops)
+    return _converge(
+        name,
+        "resource",
+        kwargs,
+        agent=agent,
+        params=params,
+        meta=meta,
+        ops=ops,
+        utilization=utilization,
+        clone=clone,
+        clone_id=clone_id,
+        clone_meta=clone_meta,
+        promotable=promotable,
+        group=group,
+        secret_params=secret_params,
+        secrets_in_cib=secrets_in_cib,
+        default_ops=default_ops,
+    )
 
 
 @_errors_as_result
@@ -535,8 +614,9 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
 
 def _provider(name=None, settings=None, session=None):
     overrides = (name, settings) if settings else None
-    return saltglue.service_provider(salt.loader.raw_mod, __opts__, __salt__, __context__,
-                                     session=session, overrides=overrides)
+    return saltglue.service_provider(
+        salt.loader.raw_mod, __opts__, __salt__, __context__, session=session, overrides=overrides
+    )
 
 
 @_errors_as_result
@@ -595,7 +675,11 @@ def service_provider(name, **kwargs):
     if not changes:
         ret["comment"] = f"{name} is run by {where} as declared"
     elif test:
-        ret.update(result=None, changes=changes, comment=f"{name} would be run by {where}" + (f":\n{rendered}" if rendered else ""))
+        ret.update(
+            result=None,
+            changes=changes,
+            comment=f"{name} would be run by {where}" + (f":\n{rendered}" if rendered else ""),
+        )
     else:
         ret.update(changes=changes, comment=f"{name} is now run by {where}" + (f":\n{rendered}" if rendered else ""))
     return ret
@@ -630,12 +714,16 @@ def restart_pending(name, settle=None, timeout=None, **kwargs):
     timeout = settings["timeout"] if timeout is None else timeout
     session.refresh()
     if settings["defer"]:
-        ret["comment"] = f"restarts deferred to orchestration (pcmk:restart:defer); pending: {sorted(restarts.pending(session.cib)) or 'none'}"
+        ret["comment"] = (
+            f"restarts deferred to orchestration (pcmk:restart:defer); pending: {sorted(restarts.pending(session.cib)) or 'none'}"
+        )
         return ret
     if session.runner.offline:
         # A CIB file has no cluster to restart anything: the requests stay
         # in it for the live cluster, as they would with defer.
-        ret["comment"] = f"offline CIB: restarts are left to the live cluster; pending: {sorted(restarts.pending(session.cib)) or 'none'}"
+        ret["comment"] = (
+            f"offline CIB: restarts are left to the live cluster; pending: {sorted(restarts.pending(session.cib)) or 'none'}"
+        )
         return ret
     if __opts__.get("test"):
         pending = sorted(restarts.pending(session.cib))
@@ -644,8 +732,14 @@ def restart_pending(name, settle=None, timeout=None, **kwargs):
         else:
             ret["comment"] = "no restart is pending"
         return ret
-    results = restarts.end_of_run(session, operations.local_node_name(session.runner), minion_id=__opts__.get("id"),
-                                  override=pillar.raw.get("bootstrap_minion"), settle=settle, timeout=timeout)
+    results = restarts.end_of_run(
+        session,
+        operations.local_node_name(session.runner),
+        minion_id=__opts__.get("id"),
+        override=pillar.raw.get("bootstrap_minion"),
+        settle=settle,
+        timeout=timeout,
+    )
     if results:
         ret["changes"] = results
         failed = {r: v for r, v in results.items() if v.get("result") == "failed"}
@@ -675,8 +769,15 @@ def mod_watch(name, sfun=None, **kwargs):
         provider = _provider(session=session)
         decl = provider.decl(name)
         provider.restart(name)
-        what = {"cluster": "requested (performed once cluster-wide)", "local": "done on this node",
-                "none": "not done (policy none)"}[decl.restart] if decl.ha else "done by the init system"
+        what = (
+            {
+                "cluster": "requested (performed once cluster-wide)",
+                "local": "done on this node",
+                "none": "not done (policy none)",
+            }[decl.restart]
+            if decl.ha
+            else "done by the init system"
+        )
     else:
         cloned = kwargs.get("clone") or kwargs.get("promotable") or kwargs.get("clone_id")
         top = specs.clone_id_for(name, kwargs.get("clone_id")) if cloned else name

@@ -27,14 +27,16 @@ OCF_ROOT = "/usr/lib/ocf"
 OCF_DTD = "/usr/share/resource-agents/ra-api-1.dtd"
 SHIPPED_DIR = PACKAGE_ROOT / "agents"
 REQUIRED_ACTIONS = {"start", "stop", "monitor", "meta-data"}
-OCF_EXIT_CODES = range(0, 8)  # 0..7 are the OCF answers; anything else is a crash
+OCF_EXIT_CODES = range(8)  # 0..7 are the OCF answers; anything else is a crash
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _SHELLS = {"sh", "bash", "dash", "ksh"}
 
 
 def check_name(kind, value):
     if not isinstance(value, str) or not _NAME.match(value) or value in (".", ".."):
-        raise SpecError(f"agent {kind} {value!r} is not a safe name (letters, digits, '_', '.', '+', '-'; no '/' or '..')")
+        raise SpecError(
+            f"agent {kind} {value!r} is not a safe name (letters, digits, '_', '.', '+', '-'; no '/' or '..')"
+        )
     return value
 
 
@@ -54,7 +56,9 @@ def shipped_agents():
 def shipped_source(agent_type):
     agents = shipped_agents()
     if agent_type not in agents:
-        raise SpecError(f"no source given and this package ships no agent called {agent_type!r} (it ships: {', '.join(agents) or 'none'})")
+        raise SpecError(
+            f"no source given and this package ships no agent called {agent_type!r} (it ships: {', '.join(agents) or 'none'})"
+        )
     return agents[agent_type].read_text(encoding="utf-8")
 
 
@@ -108,7 +112,7 @@ def check_metadata_xml(text, name):
     if os.path.exists(OCF_DTD) and (root.findtext("version") or "1.0").strip() == "1.0":
         dtd = etree.DTD(OCF_DTD)
         if not dtd.validate(root):
-            errors = "; ".join(str(e.message) for e in list(dtd.error_log)[:3])
+            errors = "; ".join(str(e.message) for e in list(dtd.error_log)[:3])  # type: ignore[call-overload]  # lxml-stubs
             raise AgentRefused(f"agent {name}: meta-data does not follow the OCF resource agent DTD: {errors}")
     actions = {a.get("name") for a in root.iterfind("actions/action")}
     missing = sorted(REQUIRED_ACTIONS - actions)
@@ -128,7 +132,9 @@ def inspect_file(path, name, *, ocf_root=OCF_ROOT):
     _syntax_check(path, content, name, env)
     meta = _run([path, "meta-data"], env)
     if meta.returncode != 0:
-        raise AgentRefused(f"agent {name}: meta-data exited {meta.returncode}: {(meta.stderr or meta.stdout).strip()[:300]}")
+        raise AgentRefused(
+            f"agent {name}: meta-data exited {meta.returncode}: {(meta.stderr or meta.stdout).strip()[:300]}"
+        )
     root = check_metadata_xml(meta.stdout, name)
     validate = _run([path, "validate-all"], env)
     if validate.returncode not in OCF_EXIT_CODES:
@@ -178,10 +184,17 @@ def plan(provider, agent_type, content, *, ocf_root=OCF_ROOT):
         return None
     if current == content:
         return f"mode/owner of {path} -> 0755 root:root"
-    return "".join(difflib.unified_diff(
-        (current or "").splitlines(keepends=True), content.splitlines(keepends=True),
-        fromfile=path if current is not None else "/dev/null", tofile=path,
-    )) or f"new file {path}"
+    return (
+        "".join(
+            difflib.unified_diff(
+                (current or "").splitlines(keepends=True),
+                content.splitlines(keepends=True),
+                fromfile=path if current is not None else "/dev/null",
+                tofile=path,
+            )
+        )
+        or f"new file {path}"
+    )
 
 
 def deploy(provider, agent_type, content, *, ocf_root=OCF_ROOT, ocf_tester_params=None):

@@ -90,7 +90,12 @@ def agent_source(source, agent_type, get_file_str):
         raise SpecError(f"agent source {source}: {exc.strerror}") from exc
 
 
-_NATIVE_BY_FAMILY = {"Debian": "debian_service", "RedHat": "rh_service", "Suse": "rh_service", "Gentoo": "gentoo_service"}
+_NATIVE_BY_FAMILY = {
+    "Debian": "debian_service",
+    "RedHat": "rh_service",
+    "Suse": "rh_service",
+    "Gentoo": "gentoo_service",
+}
 
 
 def native_service_name(opts):
@@ -99,7 +104,7 @@ def native_service_name(opts):
         return opts["pcmk.native_service"]
     if systemd_booted():
         return "systemd_service"
-    return _NATIVE_BY_FAMILY.get((opts.get("grains") or {}).get("os_family"), "service")
+    return _NATIVE_BY_FAMILY.get((opts.get("grains") or {}).get("os_family") or "", "service")
 
 
 def native_functions(raw_mod, opts, salt_funcs, context):
@@ -113,7 +118,9 @@ def native_functions(raw_mod, opts, salt_funcs, context):
     if key not in context:
         funcs = raw_mod(opts, name, salt_funcs)
         if not funcs:
-            raise SpecError(f"native service module {name!r} was not found (set pcmk.native_service in the minion config)")
+            raise SpecError(
+                f"native service module {name!r} was not found (set pcmk.native_service in the minion config)"
+            )
         context[key] = {full.split(".", 1)[1]: fn for full, fn in funcs.items()}
     return context[key]
 
@@ -157,4 +164,3 @@ def announce_restart_request(salt_funcs, resource, token):
     except Exception:  # pylint: disable=broad-except
         # No master (salt-call --local): the request is in the CIB all the same.
         pass
-

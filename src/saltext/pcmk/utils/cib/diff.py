@@ -9,9 +9,18 @@ not leak into state output or logs.
 
 MASK = "********"
 OBJECT_TAGS = {
-    "primitive": "resource", "group": "group", "clone": "clone", "master": "clone", "bundle": "bundle",
-    "rsc_location": "constraint", "rsc_colocation": "constraint", "rsc_order": "constraint", "rsc_ticket": "constraint",
-    "cluster_property_set": "properties", "node": "node", "fencing-level": "fencing level",
+    "primitive": "resource",
+    "group": "group",
+    "clone": "clone",
+    "master": "clone",
+    "bundle": "bundle",
+    "rsc_location": "constraint",
+    "rsc_colocation": "constraint",
+    "rsc_order": "constraint",
+    "rsc_ticket": "constraint",
+    "cluster_property_set": "properties",
+    "node": "node",
+    "fencing-level": "fencing level",
 }
 _SET_NAMES = {"instance_attributes": "params", "meta_attributes": "meta", "utilization": "utilization"}
 
@@ -47,8 +56,13 @@ def _flatten(element, prefix=""):
                 flat.update(_flatten(rule, f"{prefix}{label}.rule {rule.get('id')}."))
         elif child.tag == "operations":
             for op in child.findall("op"):
-                flat.update({k: v for k, v in _flatten(op, f"{prefix}op {op.get('name')} {op.get('interval')}.").items()
-                             if not k.endswith((".name", ".interval"))})
+                flat.update(
+                    {
+                        k: v
+                        for k, v in _flatten(op, f"{prefix}op {op.get('name')} {op.get('interval')}.").items()
+                        if not k.endswith((".name", ".interval"))
+                    }
+                )
         elif child.tag == "nvpair":
             flat[f"{prefix}{child.get('name')}"] = child.get("value")
         elif child.tag == "resource_ref":
@@ -67,8 +81,10 @@ def _masked(key, flat, secrets_by_resource):
     secrets = secrets_by_resource.get(key.split(" ", 1)[1], ()) if key.startswith("resource ") else ()
     if not secrets:
         return flat
-    return {k: (MASK if k.startswith("params.") and k[7:] in secrets and v and not v.startswith("lrm://") else v)
-            for k, v in flat.items()}
+    return {
+        k: (MASK if k.startswith("params.") and k[7:] in secrets and v and not v.startswith("lrm://") else v)
+        for k, v in flat.items()
+    }
 
 
 def _objects(cib):
@@ -105,7 +121,9 @@ def compare(before, after, secrets_by_resource=None):
             was, now = _masked(key, old[key], secrets), _masked(key, new[key], secrets)
             added = {k: now[k] for k in new[key] if k not in old[key]}
             removed = {k: was[k] for k in old[key] if k not in new[key]}
-            changed = {k: {"old": was[k], "new": now[k]} for k in new[key] if k in old[key] and old[key][k] != new[key][k]}
+            changed = {
+                k: {"old": was[k], "new": now[k]} for k in new[key] if k in old[key] and old[key][k] != new[key][k]
+            }
             for label, part in (("added", added), ("removed", removed), ("changed", changed)):
                 if part:
                     entry[label] = part

@@ -101,7 +101,7 @@ class Cib:
         if found is not None or not create:
             return found
         element = etree.Element(name)
-        later = SECTION_ORDER[SECTION_ORDER.index(name) + 1:]
+        later = SECTION_ORDER[SECTION_ORDER.index(name) + 1 :]
         for index, child in enumerate(config):
             if child.tag in later:
                 config.insert(index, element)
@@ -196,7 +196,9 @@ def check_quorum(runner):
     except ToolError as exc:
         raise NoQuorum(f"cannot tell whether this node's partition has quorum: {exc}") from exc
     if proc.stdout.strip() != "1":
-        raise NoQuorum("this node's partition has no quorum; refusing to write the CIB (the change could be lost when the partition heals)")
+        raise NoQuorum(
+            "this node's partition has no quorum; refusing to write the CIB (the change could be lost when the partition heals)"
+        )
 
 
 def patch_for(runner, original, candidate):

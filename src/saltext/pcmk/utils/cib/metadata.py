@@ -29,7 +29,9 @@ class AgentRef:
         parts = text.split(":")
         standard = parts[0]
         if standard not in STANDARDS:
-            raise SpecError(f"{culprit}: unknown resource standard {standard!r} in agent {text!r} (one of {sorted(STANDARDS)})")
+            raise SpecError(
+                f"{culprit}: unknown resource standard {standard!r} in agent {text!r} (one of {sorted(STANDARDS)})"
+            )
         if standard in STANDARDS_WITH_PROVIDER:
             if len(parts) != 3 or not all(parts):
                 raise SpecError(f"{culprit}: agent {text!r} must be {standard}:<provider>:<type>")
@@ -162,7 +164,8 @@ def parse_metadata(agent, text):
         )
     meta.action_info = [
         ActionInfo(a.get("name"), a.get("timeout"), a.get("interval"), a.get("role"), a.get("depth"))
-        for a in root.iterfind("actions/action") if a.get("name")
+        for a in root.iterfind("actions/action")
+        if a.get("name")
     ]
     return meta
 

@@ -37,8 +37,10 @@ class SecretFiles:
         directory = os.path.join(self.root, resource_id)
         os.makedirs(directory, mode=0o700, exist_ok=True)
         os.chmod(self.root, 0o700)
-        for path, text in ((self.path(resource_id, name), value + "\n"),
-                           (self.path(resource_id, name) + ".sign", hashlib.md5(value.encode()).hexdigest() + "\n")):
+        for path, text in (
+            (self.path(resource_id, name), value + "\n"),
+            (self.path(resource_id, name) + ".sign", hashlib.md5(value.encode()).hexdigest() + "\n"),
+        ):
             tmp = f"{path}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

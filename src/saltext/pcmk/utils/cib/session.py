@@ -82,7 +82,8 @@ class Session:
         exactly the changes its own specs make.
         """
         ctx = ApplyContext(self.metadata, self.secret_files)
-        secrets, steps = {}, []
+        secrets: dict[str, set] = {}
+        steps: list = []
         for owner, specs in groups:
             before = candidate.copy()
             for spec in specs:
@@ -96,9 +97,13 @@ class Session:
         for (rsc, name), value in ctx.local_secrets.items():
             if self.secret_files.current(rsc, name) != value:
                 pending[(rsc, name)] = value
-                owner = next((o for o, specs in groups if any(getattr(s, "id", None) == rsc for s in specs)), groups[0][0])
+                owner = next(
+                    (o for o, specs in groups if any(getattr(s, "id", None) == rsc for s in specs)), groups[0][0]
+                )
                 changes[owner].setdefault(f"secret file {rsc}", {}).setdefault("changed", {})[name] = {
-                    "old": diffmod.MASK, "new": diffmod.MASK}
+                    "old": diffmod.MASK,
+                    "new": diffmod.MASK,
+                }
         return changes, pending, ctx.removed
 
     def _write_secrets(self, pending):

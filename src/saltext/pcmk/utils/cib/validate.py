@@ -44,7 +44,7 @@ def schema_errors(cib):
     doc = cibmod.parse(cib.to_text())
     if schema.validate(doc):
         return []
-    by_line = {}
+    by_line: dict[int, object] = {}
     for element in doc.iter():
         if isinstance(element.tag, str):
             by_line.setdefault(element.sourceline, element)

@@ -22,7 +22,10 @@ def bootstrap_node(status, *, override=None, unavailable=()):
     for name in order:
         if name not in unavailable:
             return name
-    raise NotFound("no online cluster node can act as bootstrap node" + (f" (unavailable: {', '.join(sorted(unavailable))})" if unavailable else ""))
+    raise NotFound(
+        "no online cluster node can act as bootstrap node"
+        + (f" (unavailable: {', '.join(sorted(unavailable))})" if unavailable else "")
+    )
 
 
 def choose_minion(nodes, node_to_minion, *, override=None):
@@ -41,6 +44,5 @@ def choose_minion(nodes, node_to_minion, *, override=None):
         if node["name"] in node_to_minion:
             return node_to_minion[node["name"]]
     raise NotFound(
-        "no answering minion runs an online cluster node (answering: "
-        + (", ".join(sorted(answering)) or "none") + ")"
+        "no answering minion runs an online cluster node (answering: " + (", ".join(sorted(answering)) or "none") + ")"
     )

@@ -64,7 +64,9 @@ def delete(session, resource_id, *, wait=True, timeout=120, test=False):
 
 def ban(session, resource_id, node, *, test=False):
     _require(session, resource_id)
-    spec = ConstraintSpec.build(f"cli-ban-{resource_id}-on-{node}", "location", rsc=resource_id, node=node, score="-INFINITY")
+    spec = ConstraintSpec.build(
+        f"cli-ban-{resource_id}-on-{node}", "location", rsc=resource_id, node=node, score="-INFINITY"
+    )
     return session.converge([spec], test=test)
 
 
@@ -75,9 +77,9 @@ def clear(session, resource_id, node=None, *, test=False):
     if constraints is not None:
         for element in constraints:
             ident = element.get("id", "")
-            if element.get("rsc") == resource_id and ident.startswith(("cli-ban-", "cli-prefer-")):
-                if node is None or element.get("node") == node:
-                    found.append(ident)
+            ours = element.get("rsc") == resource_id and ident.startswith(("cli-ban-", "cli-prefer-"))
+            if ours and (node is None or element.get("node") == node):
+                found.append(ident)
     return session.converge([ConstraintAbsentSpec(ident) for ident in found], test=test)
 
 

@@ -68,7 +68,11 @@ class ClusterStatus:
 
     def instances(self, resource_id):
         """Status entries of a resource: a primitive, or every instance of a clone/group."""
-        return [r for r in self.resources if r.id == resource_id or r.id.split(":")[0] == resource_id or r.parent == resource_id]
+        return [
+            r
+            for r in self.resources
+            if r.id == resource_id or r.id.split(":")[0] == resource_id or r.parent == resource_id
+        ]
 
     def running_on(self, resource_id):
         """Node names where an instance of ``resource_id`` runs, its start finished."""
@@ -81,13 +85,13 @@ class ClusterStatus:
     def stopped(self, resource_id, node=None):
         """No instance (on ``node``, if given) runs or is still stopping."""
         return not self.busy(resource_id, node) and (
-            node not in self.running_on(resource_id) if node else not self.running_on(resource_id))
+            node not in self.running_on(resource_id) if node else not self.running_on(resource_id)
+        )
 
     def failures_of(self, resource_id):
         """Failed operations of ``resource_id``'s primitives, as crm_mon lists them."""
         primitives = {r.id.split(":")[0] for r in self.instances(resource_id)} | {resource_id}
-        return [f for f in self.failures
-                if f.get("op_key", "").rsplit("_", 2)[0].split(":")[0] in primitives]
+        return [f for f in self.failures if f.get("op_key", "").rsplit("_", 2)[0].split(":")[0] in primitives]
 
     def to_dict(self):
         return asdict(self)
@@ -97,16 +101,18 @@ def _resources(container, parent=None):
     found = []
     for element in container:
         if element.tag == "resource":
-            found.append(ResourceStatus(
-                id=element.get("id"),
-                agent=element.get("resource_agent", ""),
-                role=element.get("role", ""),
-                active=_bool(element.get("active")),
-                managed=_bool(element.get("managed", "true")),
-                failed=_bool(element.get("failed")),
-                nodes=[n.get("name") for n in element.findall("node")],
-                parent=parent,
-            ))
+            found.append(
+                ResourceStatus(
+                    id=element.get("id"),
+                    agent=element.get("resource_agent", ""),
+                    role=element.get("role", ""),
+                    active=_bool(element.get("active")),
+                    managed=_bool(element.get("managed", "true")),
+                    failed=_bool(element.get("failed")),
+                    nodes=[n.get("name") for n in element.findall("node")],
+                    parent=parent,
+                )
+            )
         elif element.tag in ("clone", "group", "bundle"):
             found.extend(_resources(element, element.get("id") if parent is None else parent))
     return found
@@ -124,11 +130,17 @@ def parse(text):
         maintenance_mode=options is not None and _bool(options.get("maintenance-mode")),
     )
     for node in root.iterfind("nodes/node"):
-        status.nodes.append(NodeStatus(
-            name=node.get("name"), id=node.get("id"), online=_bool(node.get("online")),
-            standby=_bool(node.get("standby")), maintenance=_bool(node.get("maintenance")),
-            is_dc=_bool(node.get("is_dc")), unclean=_bool(node.get("unclean")),
-        ))
+        status.nodes.append(
+            NodeStatus(
+                name=node.get("name"),
+                id=node.get("id"),
+                online=_bool(node.get("online")),
+                standby=_bool(node.get("standby")),
+                maintenance=_bool(node.get("maintenance")),
+                is_dc=_bool(node.get("is_dc")),
+                unclean=_bool(node.get("unclean")),
+            )
+        )
     resources = root.find("resources")
     if resources is not None:
         status.resources = _resources(resources)
@@ -169,7 +181,11 @@ def known_failures(runner, resource_id):
 
 def _raise_new_failure(current, resource_id, known):
     """A start, promote or monitor failure that is not in ``known`` ends a wait with the agent's reason."""
-    new = [f for f in current.failures_of(resource_id) if _failure_key(f) not in known and f.get("task") in ("start", "promote", "monitor")]
+    new = [
+        f
+        for f in current.failures_of(resource_id)
+        if _failure_key(f) not in known and f.get("task") in ("start", "promote", "monitor")
+    ]
     if new:
         failure = new[0]
         raise ResourceFailed(
@@ -202,6 +218,7 @@ def promoted_on(status, resource_id):
 
 def wait_promoted(runner, resource_id, *, node, timeout, known=frozenset()):
     """Until ``node``'s instance of a promotable clone is promoted again (a new failure ends the wait)."""
+
     def ready(current):
         _raise_new_failure(current, resource_id, known)
         return node in promoted_on(current, resource_id) and not current.busy(resource_id, node)
@@ -212,8 +229,9 @@ def wait_promoted(runner, resource_id, *, node, timeout, known=frozenset()):
 def wait_stopped(runner, resource_id, *, timeout, node=None):
     """Until no instance of ``resource_id`` (on ``node``) runs or is still stopping."""
     where = f" on {node}" if node else " everywhere"
-    return wait_for(runner, lambda s: s.stopped(resource_id, node), timeout=timeout,
-                    what=f"{resource_id} to stop{where}")
+    return wait_for(
+        runner, lambda s: s.stopped(resource_id, node), timeout=timeout, what=f"{resource_id} to stop{where}"
+    )
 
 
 def wait_idle(runner, timeout):

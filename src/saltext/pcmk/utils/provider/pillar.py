@@ -23,14 +23,33 @@ LEGACY_MARKER = "saltext-pcmk service {}"  # the description earlier releases wr
 VIP_AGENT = "ocf:heartbeat:IPaddr2"
 
 _TOP_KEYS = {
-    "services": dict, "profile": str, "bootstrap_minion": str, "restart": dict, "vips": dict,
-    "minion_provider": bool, "wrappers": dict,
+    "services": dict,
+    "profile": str,
+    "bootstrap_minion": str,
+    "restart": dict,
+    "vips": dict,
+    "minion_provider": bool,
+    "wrappers": dict,
 }
 _RESTART_KEYS = {"settle": (int, float), "timeout": (int, float), "defer": bool}
 _SERVICE_KEYS = {
-    "ha": bool, "resource": str, "agent": str, "params": dict, "meta": dict, "ops": list, "utilization": dict,
-    "clone": (bool, dict), "clone_id": str, "promotable": bool, "group": str, "constraints": list,
-    "restart": str, "secret_params": list, "secrets_in_cib": bool, "timeout": (int, float), "default_ops": bool,
+    "ha": bool,
+    "resource": str,
+    "agent": str,
+    "params": dict,
+    "meta": dict,
+    "ops": list,
+    "utilization": dict,
+    "clone": (bool, dict),
+    "clone_id": str,
+    "promotable": bool,
+    "group": str,
+    "constraints": list,
+    "restart": str,
+    "secret_params": list,
+    "secrets_in_cib": bool,
+    "timeout": (int, float),
+    "default_ops": bool,
 }
 _VIP_KEYS = {"ops": list, "meta": dict, "agent": str}  # every other key of a VIP is an agent parameter
 
@@ -53,21 +72,29 @@ def _next_generation(nodes, vips):
     return {
         "haproxy": {"ha": True, "clone": {"interleave": True}, "restart": "local", "constraints": haproxy_constraints},
         "mariadb": {
-            "ha": True, "resource": "galera", "agent": "ocf:heartbeat:galera", "promotable": True,
+            "ha": True,
+            "resource": "galera",
+            "agent": "ocf:heartbeat:galera",
+            "promotable": True,
             "clone": {"promoted-max": count, "ordered": True, "interleave": True},
             # The agent's own defaults know each distribution's paths.
             "params": {"wsrep_cluster_address": "gcomm://" + ",".join(nodes), "enable_creation": True},
             "restart": "cluster",  # a promotable clone restarts one node at a time
         },
         "rabbitmq-server": {
-            "ha": True, "resource": "rabbitmq", "agent": "ocf:heartbeat:rabbitmq-cluster",
+            "ha": True,
+            "resource": "rabbitmq",
+            "agent": "ocf:heartbeat:rabbitmq-cluster",
             # ordered: nodes join one by one (else each bootstraps a cluster of
             # its own); notify: a stopped node is forgotten by the others.
             "clone": {"ordered": True, "interleave": True, "notify": True},
-            "params": {"set_policy": "ha-all ^(?!amq\\.).* {\"ha-mode\":\"all\"}"},
+            "params": {"set_policy": 'ha-all ^(?!amq\\.).* {"ha-mode":"all"}'},
         },
         "redis-server": {
-            "ha": True, "resource": "redis", "agent": "ocf:heartbeat:redis", "promotable": True,
+            "ha": True,
+            "resource": "redis",
+            "agent": "ocf:heartbeat:redis",
+            "promotable": True,
             "clone": {"notify": True, "interleave": True},
             "params": {"config": "/etc/redis/redis.conf"},
         },
@@ -94,7 +121,9 @@ def _check_keys(where, data, schema):
         if key not in schema:
             raise SpecError(f"pillar {where}:{key} is not a known key (known: {', '.join(sorted(schema))})")
         expected = schema[key]
-        if value is not None and (not isinstance(value, expected) or (expected in (int, float, (int, float)) and isinstance(value, bool))):
+        if value is not None and (
+            not isinstance(value, expected) or (expected in (int, float, (int, float)) and isinstance(value, bool))
+        ):
             raise SpecError(f"pillar {where}:{key} must be a {_type_name(expected)}, got {type(value).__name__}")
 
 
@@ -153,10 +182,20 @@ class ServiceDecl:
 
     def resource_spec(self):
         return ResourceSpec.build(
-            self.resource, self.agent, params=self.params, meta=self.meta, ops=self.ops, utilization=self.utilization,
-            clone=self.clone if self.cloned else False, clone_id=self.clone_id, promotable=self.promotable,
-            group=self.group, secret_params=self.secret_params, secrets_in_cib=self.secrets_in_cib,
-            default_ops=self.default_ops, created_meta={MARKER_META: self.service},
+            self.resource,
+            self.agent,
+            params=self.params,
+            meta=self.meta,
+            ops=self.ops,
+            utilization=self.utilization,
+            clone=self.clone if self.cloned else False,
+            clone_id=self.clone_id,
+            promotable=self.promotable,
+            group=self.group,
+            secret_params=self.secret_params,
+            secrets_in_cib=self.secrets_in_cib,
+            default_ops=self.default_ops,
+            created_meta={MARKER_META: self.service},
         )
 
     def constraint_specs(self):
@@ -185,7 +224,8 @@ class ServiceDecl:
         """True when ``element`` is the resource the provider created for this service."""
         meta = element.find("meta_attributes")
         marked = meta is not None and any(
-            nv.get("name") == MARKER_META and nv.get("value") == self.service for nv in meta.iterfind("nvpair"))
+            nv.get("name") == MARKER_META and nv.get("value") == self.service for nv in meta.iterfind("nvpair")
+        )
         return marked or element.get("description") == LEGACY_MARKER.format(self.service)
 
     def ids(self):
@@ -214,14 +254,18 @@ class ServicePillar:
         self.init_dir = init_dir
         profile_name = pillar.get("profile")
         if profile_name is not None and profile_name not in PROFILES:
-            raise SpecError(f"pillar pcmk:profile {profile_name!r} is not a known profile (known: {', '.join(PROFILES)})")
+            raise SpecError(
+                f"pillar pcmk:profile {profile_name!r} is not a known profile (known: {', '.join(PROFILES)})"
+            )
         services = pillar.get("services") or {}
         if not isinstance(services, dict):
             raise SpecError("pillar pcmk:services must be a mapping of service name to settings")
         for name, settings in services.items():
             if settings is not None and not isinstance(settings, dict):
-                raise SpecError(f"pillar pcmk:services:{name} must be a mapping of settings (e.g. ha: true), "
-                                f"got {type(settings).__name__} {settings!r}")
+                raise SpecError(
+                    f"pillar pcmk:services:{name} must be a mapping of settings (e.g. ha: true), "
+                    f"got {type(settings).__name__} {settings!r}"
+                )
         vips = self.vips()  # checked here: a broken VIP is a broken pillar, whoever reads it
         base = {}
         if profile_name:
@@ -237,17 +281,25 @@ class ServicePillar:
         for vip, settings in sorted(raw.items()):
             where = f"pcmk:vips:{vip}"
             if not isinstance(settings, dict):
-                raise SpecError(f"pillar {where} must be a mapping of IPaddr2 parameters (ip, cidr_netmask ...), "
-                                f"got {type(settings).__name__}")
+                raise SpecError(
+                    f"pillar {where} must be a mapping of IPaddr2 parameters (ip, cidr_netmask ...), "
+                    f"got {type(settings).__name__}"
+                )
             _check_keys(where, {k: v for k, v in settings.items() if k in _VIP_KEYS}, _VIP_KEYS)
             params = {k: v for k, v in settings.items() if k not in _VIP_KEYS}
             for key, value in params.items():
                 if isinstance(value, (dict, list)):
-                    raise SpecError(f"pillar {where}:{key} must be a plain value (an agent parameter), got "
-                                    f"{type(value).__name__}; per-VIP operations and meta attributes go under "
-                                    f"{where}:ops and {where}:meta")
-            found[vip] = {"agent": settings.get("agent") or VIP_AGENT, "params": params,
-                          "ops": settings.get("ops"), "meta": settings.get("meta")}
+                    raise SpecError(
+                        f"pillar {where}:{key} must be a plain value (an agent parameter), got "
+                        f"{type(value).__name__}; per-VIP operations and meta attributes go under "
+                        f"{where}:ops and {where}:meta"
+                    )
+            found[vip] = {
+                "agent": settings.get("agent") or VIP_AGENT,
+                "params": params,
+                "ops": settings.get("ops"),
+                "meta": settings.get("meta"),
+            }
             try:
                 ResourceSpec.build(vip, **found[vip])
             except SpecError as exc:
@@ -276,7 +328,9 @@ class ServicePillar:
         except SpecError as exc:
             raise SpecError(f"pillar {where}:resource: {exc}") from exc
         if decl.restart not in RESTART_POLICIES:
-            raise SpecError(f"pillar {where}:restart must be one of {', '.join(RESTART_POLICIES)}, got {decl.restart!r}")
+            raise SpecError(
+                f"pillar {where}:restart must be one of {', '.join(RESTART_POLICIES)}, got {decl.restart!r}"
+            )
         if decl.ha and not decl.agent:
             if self.systemd:
                 decl.agent = f"systemd:{service}"
@@ -306,16 +360,22 @@ class ServicePillar:
         entries = {}
         for name, decl in decls.items():
             refs = decl.references() if decl.ha else set()
-            entries[name] = {"service": name, "ha": decl.ha,
-                             "requires": sorted({owner[r] for r in refs if r in owner} - {name}),
-                             "vips": sorted(refs & vips)}
-        done, ordered = set(), []
+            entries[name] = {
+                "service": name,
+                "ha": decl.ha,
+                "requires": sorted({owner[r] for r in refs if r in owner} - {name}),
+                "vips": sorted(refs & vips),
+            }
+        done: set[str] = set()
+        ordered: list[dict] = []
         while len(ordered) < len(entries):
             ready = [n for n, e in entries.items() if n not in done and set(e["requires"]) <= done]
             if not ready:
                 cycle = sorted(n for n in entries if n not in done)
-                raise SpecError(f"pillar pcmk:services: the constraints of {', '.join(cycle)} name each other in a "
-                                "cycle; no order to apply them exists")
+                raise SpecError(
+                    f"pillar pcmk:services: the constraints of {', '.join(cycle)} name each other in a "
+                    "cycle; no order to apply them exists"
+                )
             for name in ready:
                 done.add(name)
                 ordered.append(entries[name])

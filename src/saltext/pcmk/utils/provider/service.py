@@ -98,8 +98,11 @@ class ServiceProvider:
                 statusmod.wait_stopped(self.session.runner, top, node=self.node_name, timeout=timeout)
             current = self._status()
             online = {n.name for n in current.nodes if n.online}
-            banned = {c.get("node") for c in self.session.cib.root.iterfind("configuration/constraints/rsc_location")
-                      if c.get("rsc") == top and c.get("id", "").startswith("cli-ban-")}
+            banned = {
+                c.get("node")
+                for c in self.session.cib.root.iterfind("configuration/constraints/rsc_location")
+                if c.get("rsc") == top and c.get("id", "").startswith("cli-ban-")
+            }
             if online <= banned or not current.running_on(top):
                 self.session.converge([ResourceAbsentSpec(top)])
         else:
@@ -121,12 +124,15 @@ class ServiceProvider:
         if offline:
             return True
         current = self._status()
-        if not self._runs(decl, current) and any(
-            r.failed or not r.active for r in current.instances(decl.top_id)
-        ):
+        if not self._runs(decl, current) and any(r.failed or not r.active for r in current.instances(decl.top_id)):
             operations.cleanup(self.session, decl.top_id, self.node_name)
-        statusmod.wait_running(self.session.runner, decl.top_id, timeout=decl.timeout,
-                               node=self.node_name if decl.cloned else None, known=known)
+        statusmod.wait_running(
+            self.session.runner,
+            decl.top_id,
+            timeout=decl.timeout,
+            node=self.node_name if decl.cloned else None,
+            known=known,
+        )
         return True
 
     def stop(self, name, **kwargs):
@@ -159,13 +165,16 @@ class ServiceProvider:
             token = restarts.request(self.session, self.node_name, decl.top_id, self.minion_id)
             if self.on_request is not None:
                 self.on_request(decl.top_id, token)
-            log.info("%s: restart of %s requested (%s); performed once by the bootstrap minion", name, decl.top_id, token)
+            log.info(
+                "%s: restart of %s requested (%s); performed once by the bootstrap minion", name, decl.top_id, token
+            )
         elif decl.restart == "local":
             if decl.cloned:
                 operations.restart_here(self.session, decl.top_id, self.node_name, timeout=decl.timeout)
             else:
-                restarts.restart(self.session, decl.top_id, node=self.node_name, minion_id=self.minion_id,
-                                 timeout=decl.timeout)
+                restarts.restart(
+                    self.session, decl.top_id, node=self.node_name, minion_id=self.minion_id, timeout=decl.timeout
+                )
         return True
 
     def enable(self, name, **kwargs):

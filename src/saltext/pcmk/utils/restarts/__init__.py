@@ -50,7 +50,23 @@ from .records import (
 )
 
 __all__ = [
-    "ALIVE_ATTR", "ALIVE_GRACE", "CLAIM_GRACE", "CLAIM_PREFIX", "PREFIX", "Claim", "ClaimSpec", "PutBackSpec",
-    "ReleaseSpec", "RequestSpec", "alive_markers", "claims", "end_of_run", "mark_alive", "pending", "perform",
-    "request", "restart", "wait_settled",
+    "ALIVE_ATTR",
+    "ALIVE_GRACE",
+    "CLAIM_GRACE",
+    "CLAIM_PREFIX",
+    "PREFIX",
+    "Claim",
+    "ClaimSpec",
+    "PutBackSpec",
+    "ReleaseSpec",
+    "RequestSpec",
+    "alive_markers",
+    "claims",
+    "end_of_run",
+    "mark_alive",
+    "pending",
+    "perform",
+    "request",
+    "restart",
+    "wait_settled",
 ]

@@ -43,8 +43,9 @@ def _claim_until(session, resource, timeout):
 
 def _claim(session, resource, *, node, minion_id, seen, timeout):
     """Claim ``resource`` for a restart from ``node`` taking the ``seen`` requests: the Claim, or None."""
-    spec = ClaimSpec(resource, node, minion_id, seen, _claim_until(session, resource, timeout),
-                     mark_alive(session.runner, node))
+    spec = ClaimSpec(
+        resource, node, minion_id, seen, _claim_until(session, resource, timeout), mark_alive(session.runner, node)
+    )
     session.converge([spec])
     return spec.claimed
 
@@ -58,8 +59,13 @@ def _recover(session, resource):
     markers = alive_markers(session.runner)
     stale = [claim for claim in found if claim.abandoned(status, markers=markers)]
     for claim in stale:
-        log.warning("restart of %s by %s was abandoned; restoring target-role %s and putting back %d request(s)",
-                    resource, claim.describe(), claim.role or "(none)", len(claim.requests))
+        log.warning(
+            "restart of %s by %s was abandoned; restoring target-role %s and putting back %d request(s)",
+            resource,
+            claim.describe(),
+            claim.role or "(none)",
+            len(claim.requests),
+        )
         session.converge([ReleaseSpec(claim, put_back=True)])
     live = next((claim for claim in found if claim not in stale), None)
     return stale, live
@@ -67,8 +73,13 @@ def _recover(session, resource):
 
 def _is_promotable(cib, resource):
     element = cib.resource(resource)
-    return element is not None and (element.tag == "master" or (
-        element.tag == "clone" and nvsets.same_value(nvsets.values(element, "meta_attributes").get("promotable", "false"), "true")))
+    return element is not None and (
+        element.tag == "master"
+        or (
+            element.tag == "clone"
+            and nvsets.same_value(nvsets.values(element, "meta_attributes").get("promotable", "false"), "true")
+        )
+    )
 
 
 def _rolling_restart(session, claim, timeout):
@@ -94,9 +105,13 @@ def _rolling_restart(session, claim, timeout):
         raise
     session.refresh()
     session.converge([ReleaseSpec(claim)])
-    return {"resource": resource, "rolling": [s["node"] for s in steps], "stopped_on": before,
-            "started_on": statusmod.read(runner).running_on(resource),
-            "total_seconds": round(time.monotonic() - started, 2)}
+    return {
+        "resource": resource,
+        "rolling": [s["node"] for s in steps],
+        "stopped_on": before,
+        "started_on": statusmod.read(runner).running_on(resource),
+        "total_seconds": round(time.monotonic() - started, 2),
+    }
 
 
 def _restart(session, claim, timeout):
@@ -129,7 +144,8 @@ def _restart(session, claim, timeout):
         raise ClaimStranded(
             f"restart of {resource} {'failed (' + str(error) + ')' if error else 'stopped it'}, and this node could "
             f"not end its claim ({exc}); the next performer restores target-role "
-            f"{claim.role or '(none)'} and puts back {len(claim.requests)} request(s)") from (error or exc)
+            f"{claim.role or '(none)'} and puts back {len(claim.requests)} request(s)"
+        ) from (error or exc)
     if error is not None:
         raise error
     after = []
@@ -137,8 +153,9 @@ def _restart(session, claim, timeout):
         # Everywhere it ran and still can: a clone is restarted only when every instance is back.
         online = {n.name for n in statusmod.read(runner).members()}
         try:
-            final = statusmod.wait_running(runner, resource, timeout=timeout, known=known,
-                                           nodes=[n for n in before if n in online])
+            final = statusmod.wait_running(
+                runner, resource, timeout=timeout, known=known, nodes=[n for n in before if n in online]
+            )
         except PcmkError:
             if claim.requests:
                 session.refresh()
@@ -170,8 +187,9 @@ def restart(session, resource, *, node, minion_id=None, timeout=120):
     if live is not None:
         raise RestartInProgress(f"{resource} is being restarted by {live.describe()}; try again when it ends")
     session.refresh()
-    claimed = _claim(session, resource, node=node, minion_id=minion_id,
-                     seen=pending(session.cib).get(resource, {}), timeout=timeout)
+    claimed = _claim(
+        session, resource, node=node, minion_id=minion_id, seen=pending(session.cib).get(resource, {}), timeout=timeout
+    )
     if claimed is None:
         raise RestartInProgress(f"{resource}: another node began a restart at the same moment; try again")
     done = _restart(session, claimed, timeout)
@@ -184,7 +202,8 @@ def restart(session, resource, *, node, minion_id=None, timeout=120):
 
 def _perform_one(session, resource, *, node, minion_id, timeout, poll):
     """One restart of ``resource`` for the requests pending now (waiting out a restart in progress)."""
-    notes, waited_for = {}, None
+    notes: dict[str, list] = {}
+    waited_for = None
     deadline = time.monotonic() + 3 * timeout + CLAIM_GRACE
     while True:
         session.refresh()
@@ -203,8 +222,12 @@ def _perform_one(session, resource, *, node, minion_id, timeout, poll):
         seen = pending(session.cib).get(resource, {})
         if not seen:
             if waited_for is not None:
-                return {"result": "restarted by another node", "by": waited_for.describe(),
-                        "requests": sorted(waited_for.requests), **notes}
+                return {
+                    "result": "restarted by another node",
+                    "by": waited_for.describe(),
+                    "requests": sorted(waited_for.requests),
+                    **notes,
+                }
             return {"result": "recovered" if notes else "nothing pending", **notes}
         if session.cib.resource(resource) is None:
             # The resource is gone: its requests are moot.
@@ -261,9 +284,12 @@ def wait_settled(session, *, settle, timeout, sleep=time.sleep):
 def _awaiting(cib, node_name, mine):
     """Which of ``mine`` (``{resource: token}``) are still pending or being performed."""
     current, running = pending(cib), claims(cib)
-    return {rsc for rsc, token in mine.items()
-            if current.get(rsc, {}).get(node_name) == token
-            or any(claim.requests.get(node_name) == token for claim in running.get(rsc, []))}
+    return {
+        rsc
+        for rsc, token in mine.items()
+        if current.get(rsc, {}).get(node_name) == token
+        or any(claim.requests.get(node_name) == token for claim in running.get(rsc, []))
+    }
 
 
 def end_of_run(session, node_name, *, minion_id=None, override=None, settle=10, timeout=300):

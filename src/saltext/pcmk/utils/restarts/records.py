@@ -63,10 +63,10 @@ def _clear_node_attr(cib, node_name, name, expect):
 
 def _node_attrs(cib, prefix):
     """``{suffix: {node: value}}`` of the node attributes named ``prefix<suffix>``."""
-    found = {}
+    found: dict[str, dict[str, str]] = {}
     for node in cib.root.iterfind("configuration/nodes/node"):
         for nvpair in node.xpath("instance_attributes[not(rule)]/nvpair[starts-with(@name, $p)]", p=prefix):
-            found.setdefault(nvpair.get("name")[len(prefix):], {})[node.get("uname")] = nvpair.get("value")
+            found.setdefault(nvpair.get("name")[len(prefix) :], {})[node.get("uname")] = nvpair.get("value")
     return found
 
 
@@ -125,8 +125,16 @@ class Claim:
     def parse(cls, resource, owner, value):
         try:
             data = json.loads(value)
-            return cls(resource, owner, data.get("minion"), data.get("role"), dict(data.get("requests") or {}),
-                       int(data.get("until") or 0), data.get("alive"), int(data.get("since") or 0))
+            return cls(
+                resource,
+                owner,
+                data.get("minion"),
+                data.get("role"),
+                dict(data.get("requests") or {}),
+                int(data.get("until") or 0),
+                data.get("alive"),
+                int(data.get("since") or 0),
+            )
         except (ValueError, TypeError, AttributeError):
             # Unreadable: treat as abandoned at once, with nothing to put back.
             return cls(resource, owner, None, None, {}, 0)
@@ -142,14 +150,20 @@ class Claim:
         now = time.time() if now is None else now
         if self.owner not in {n.name for n in status.members()} or now > self.until:
             return True
-        return (self.alive is not None and markers is not None and markers.get(self.owner) != self.alive
-                and now - self.since > ALIVE_GRACE)
+        return (
+            self.alive is not None
+            and markers is not None
+            and markers.get(self.owner) != self.alive
+            and now - self.since > ALIVE_GRACE
+        )
 
 
 def claims(cib):
     """``{resource: [Claim]}`` of every restart in progress."""
-    return {resource: [Claim.parse(resource, node, value) for node, value in sorted(by_node.items())]
-            for resource, by_node in _node_attrs(cib, CLAIM_PREFIX).items()}
+    return {
+        resource: [Claim.parse(resource, node, value) for node, value in sorted(by_node.items())]
+        for resource, by_node in _node_attrs(cib, CLAIM_PREFIX).items()
+    }
 
 
 def _put_back(cib, resource, requests):
@@ -164,8 +178,7 @@ def alive_markers(runner):
     """``{node: nonce}`` of the liveness nonces attrd holds; None on a CIB file (no attrd)."""
     if runner.offline:
         return None
-    proc = runner.run(["attrd_updater", "--name", ALIVE_ATTR, "--query", "--all", "--output-as=xml"],
-                      ok_codes=(0, 78))
+    proc = runner.run(["attrd_updater", "--name", ALIVE_ATTR, "--query", "--all", "--output-as=xml"], ok_codes=(0, 78))
     if proc.returncode == 78:  # no node holds it yet
         return {}
     return {a.get("host"): a.get("value") for a in etree.fromstring(proc.stdout.encode()).iter("attribute")}
@@ -215,8 +228,16 @@ class ClaimSpec(_NodeAttrSpec):
         if self.seen and not taken:
             return
         role = nvsets.values(element, "meta_attributes").get("target-role")
-        claim = Claim(self.resource, self.owner, self.minion, role, taken, self.until, self.alive,
-                      int(time.time()) if self.alive else 0)
+        claim = Claim(
+            self.resource,
+            self.owner,
+            self.minion,
+            role,
+            taken,
+            self.until,
+            self.alive,
+            int(time.time()) if self.alive else 0,
+        )
         for node, token in taken.items():
             _clear_node_attr(cib, node, f"{PREFIX}{self.resource}", token)
         _set_node_attr(cib, self.owner, f"{CLAIM_PREFIX}{self.resource}", claim.value)

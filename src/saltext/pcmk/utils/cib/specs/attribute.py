@@ -39,13 +39,14 @@ class AttributeSpec(Spec):
             raise SpecError(f"node attribute {name!r}: node is required")
         return cls(scope, name, value, node, set_id)
 
-
     def apply(self, cib, ctx):
         if self.scope == "node":
             nodes = cib.root.xpath("configuration/nodes/node[@uname=$n]", n=self.node)
             if not nodes:
                 known = ", ".join(cib.node_names()) or "none"
-                raise NotFound(f"node attribute {self.name!r}: node {self.node!r} is not in the cluster (known: {known})")
+                raise NotFound(
+                    f"node attribute {self.name!r}: node {self.node!r} is not in the cluster (known: {known})"
+                )
             parent, set_tag, wanted_id = nodes[0], "instance_attributes", f"nodes-{nodes[0].get('id')}"
         else:
             section_name, set_tag, default_id = self.SCOPES[self.scope]
@@ -78,7 +79,6 @@ class ResourceMetaSpec(Spec):
 
     def references(self):
         return [self.id]
-
 
     def apply(self, cib, ctx):
         element = cib.resource(self.id)

@@ -15,7 +15,9 @@ _VALID_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 def check_id(ident, what):
     if not isinstance(ident, str) or not _VALID_ID.match(ident):
-        raise SpecError(f"{what} {ident!r} is not a valid Pacemaker id (letters, digits, '_', '.', '-'; not starting with a digit)")
+        raise SpecError(
+            f"{what} {ident!r} is not a valid Pacemaker id (letters, digits, '_', '.', '-'; not starting with a digit)"
+        )
     return ident
 
 
@@ -57,8 +59,19 @@ class Spec:
 # -- durations --------------------------------------------------------------
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$", re.I)
 _ISO = re.compile(r"^P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)$", re.I)
-_UNIT_MS = {None: 1000, "s": 1000, "sec": 1000, "ms": 1, "msec": 1, "us": 0.001, "usec": 0.001,
-            "m": 60000, "min": 60000, "h": 3600000, "hr": 3600000}
+_UNIT_MS = {
+    None: 1000,
+    "s": 1000,
+    "sec": 1000,
+    "ms": 1,
+    "msec": 1,
+    "us": 0.001,
+    "usec": 0.001,
+    "m": 60000,
+    "min": 60000,
+    "h": 3600000,
+    "hr": 3600000,
+}
 
 
 def duration_ms(text):

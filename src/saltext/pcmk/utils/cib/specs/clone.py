@@ -18,20 +18,30 @@ class CloneOfSpec(Spec):
     @classmethod
     def build(cls, rsc, clone_id=None, meta=None, promotable=False):
         check_id(rsc, "clone resource")
-        return cls(rsc, CloneSpec(check_id(clone_id_for(rsc, clone_id), "clone"), check_mapping(meta, f"clone of {rsc!r} meta"), bool(promotable)))
+        return cls(
+            rsc,
+            CloneSpec(
+                check_id(clone_id_for(rsc, clone_id), "clone"),
+                check_mapping(meta, f"clone of {rsc!r} meta"),
+                bool(promotable),
+            ),
+        )
 
     def references(self):
         return [self.rsc]
 
-
     def apply(self, cib, ctx):
         element = cib.by_id(self.rsc)
         if element is None or element.tag not in ("primitive", "group"):
-            raise NotFound(f"clone {self.clone.id!r}: resource {self.rsc!r} does not exist (or is not a primitive or group)")
+            raise NotFound(
+                f"clone {self.clone.id!r}: resource {self.rsc!r} does not exist (or is not a primitive or group)"
+            )
         clone = clone_of(cib, element, self.clone, f"clone {self.clone.id!r}")
         if element.getparent() is not clone:
             if element.getparent().tag == "group":
-                raise SpecError(f"clone {self.clone.id!r}: {self.rsc!r} is in group {element.getparent().get('id')!r}; clone the group")
+                raise SpecError(
+                    f"clone {self.clone.id!r}: {self.rsc!r} is in group {element.getparent().get('id')!r}; clone the group"
+                )
             element.getparent().remove(element)
             clone.append(element)
         sync_clone_meta(cib, clone, self.clone)

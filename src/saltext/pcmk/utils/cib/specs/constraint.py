@@ -10,8 +10,14 @@ from saltext.pcmk.utils.errors import SpecError
 from .base import Spec, check_id
 
 CONSTRAINT_TAGS = {"location": "rsc_location", "colocation": "rsc_colocation", "order": "rsc_order"}
-_SCORE_ALIASES = {"inf": "INFINITY", "+inf": "INFINITY", "infinity": "INFINITY", "+infinity": "INFINITY",
-                  "-inf": "-INFINITY", "-infinity": "-INFINITY"}
+_SCORE_ALIASES = {
+    "inf": "INFINITY",
+    "+inf": "INFINITY",
+    "infinity": "INFINITY",
+    "+infinity": "INFINITY",
+    "-inf": "-INFINITY",
+    "-infinity": "-INFINITY",
+}
 # Attribute values Pacemaker assumes when absent; equal to them means "not set".
 _DEFAULTS = {
     "rsc_order": {"kind": "Mandatory", "symmetrical": "true", "first-action": "start", "then-action": "start"},
@@ -21,16 +27,41 @@ _DEFAULTS = {
     "rule": {"boolean-op": "and"},
 }
 _ARG_ATTRS = {
-    "location": {"rsc": "rsc", "rsc_pattern": "rsc-pattern", "node": "node", "score": "score", "role": "role",
-                 "resource_discovery": "resource-discovery"},
-    "colocation": {"rsc": "rsc", "with_rsc": "with-rsc", "score": "score", "rsc_role": "rsc-role",
-                   "with_rsc_role": "with-rsc-role", "node_attribute": "node-attribute"},
-    "order": {"first": "first", "then": "then", "order_kind": "kind", "symmetrical": "symmetrical",
-              "first_action": "first-action", "then_action": "then-action"},
+    "location": {
+        "rsc": "rsc",
+        "rsc_pattern": "rsc-pattern",
+        "node": "node",
+        "score": "score",
+        "role": "role",
+        "resource_discovery": "resource-discovery",
+    },
+    "colocation": {
+        "rsc": "rsc",
+        "with_rsc": "with-rsc",
+        "score": "score",
+        "rsc_role": "rsc-role",
+        "with_rsc_role": "with-rsc-role",
+        "node_attribute": "node-attribute",
+    },
+    "order": {
+        "first": "first",
+        "then": "then",
+        "order_kind": "kind",
+        "symmetrical": "symmetrical",
+        "first_action": "first-action",
+        "then_action": "then-action",
+    },
 }
 CONSTRAINT_ARGS = frozenset({"kind", "rules", "sets"}).union(*_ARG_ATTRS.values())
-_SET_ATTRS = {"sequential": "sequential", "require_all": "require-all", "role": "role", "action": "action",
-              "ordering": "ordering", "score": "score", "kind": "kind"}
+_SET_ATTRS = {
+    "sequential": "sequential",
+    "require_all": "require-all",
+    "role": "role",
+    "action": "action",
+    "ordering": "ordering",
+    "score": "score",
+    "kind": "kind",
+}
 
 
 def norm_score(value):
@@ -49,10 +80,19 @@ def _canonical(element):
         if defaults.get(name) is not None and nvsets.same_value(value, defaults[name]):
             continue
         attrs[name] = value.lower() if value.lower() in ("true", "false") else value
-    if element.tag == "rsc_order" and "then-action" in attrs and attrs["then-action"] == attrs.get("first-action", "start"):
+    if (
+        element.tag == "rsc_order"
+        and "then-action" in attrs
+        and attrs["then-action"] == attrs.get("first-action", "start")
+    ):
         del attrs["then-action"]
     extra = element.get("id") if element.tag == "resource_ref" else None
-    return (element.tag, extra, tuple(sorted(attrs.items())), tuple(_canonical(c) for c in element if isinstance(c.tag, str)))
+    return (
+        element.tag,
+        extra,
+        tuple(sorted(attrs.items())),
+        tuple(_canonical(c) for c in element if isinstance(c.tag, str)),
+    )
 
 
 @dataclass
@@ -72,8 +112,12 @@ class ConstraintSpec(Spec):
         allowed = _ARG_ATTRS[kind]
         unknown = sorted(set(args) - set(allowed))
         if unknown:
-            raise SpecError(f"{culprit}: unknown argument {unknown[0]!r} for a {kind} constraint (takes {sorted(allowed) + ['rules' if kind == 'location' else 'sets', 'sets']})")
-        attrs = {allowed[k]: (norm_score(v) if k == "score" else nvsets.as_text(v)) for k, v in args.items() if v is not None}
+            raise SpecError(
+                f"{culprit}: unknown argument {unknown[0]!r} for a {kind} constraint (takes {sorted(allowed) + ['rules' if kind == 'location' else 'sets', 'sets']})"
+            )
+        attrs = {
+            allowed[k]: (norm_score(v) if k == "score" else nvsets.as_text(v)) for k, v in args.items() if v is not None
+        }
         if sets is not None:
             if not isinstance(sets, list) or not sets:
                 raise SpecError(f"{culprit}: sets must be a non-empty list of mappings with 'resources'")
@@ -98,14 +142,17 @@ class ConstraintSpec(Spec):
             if sets is None and not (attrs.get("rsc") and attrs.get("with-rsc")):
                 raise SpecError(f"{culprit}: a colocation constraint needs rsc and with_rsc (or sets)")
             attrs.setdefault("score", "INFINITY")
-        elif kind == "order":
-            if sets is None and not (attrs.get("first") and attrs.get("then")):
-                raise SpecError(f"{culprit}: an order constraint needs first and then (or sets)")
+        elif kind == "order" and sets is None and not (attrs.get("first") and attrs.get("then")):
+            raise SpecError(f"{culprit}: an order constraint needs first and then (or sets)")
+        if rules is not None and (not isinstance(rules, list) or not rules):
+            raise SpecError(f"{culprit}: rules must be a non-empty list")
         if rules is not None:
-            if not isinstance(rules, list) or not rules:
-                raise SpecError(f"{culprit}: rules must be a non-empty list")
             for index, rule in enumerate(rules):
-                if not isinstance(rule, dict) or not isinstance(rule.get("expressions"), list) or not rule["expressions"]:
+                if (
+                    not isinstance(rule, dict)
+                    or not isinstance(rule.get("expressions"), list)
+                    or not rule["expressions"]
+                ):
                     raise SpecError(f"{culprit}: rule {index + 1} needs an 'expressions' list")
         return cls(name, kind, attrs, rules, sets)
 
@@ -114,7 +161,6 @@ class ConstraintSpec(Spec):
         for rset in self.sets or ():
             refs.extend(rset["resources"])
         return refs
-
 
     def element(self, ident):
         tag = CONSTRAINT_TAGS[self.kind]
@@ -128,12 +174,15 @@ class ConstraintSpec(Spec):
                     set_el.set(_SET_ATTRS[key], norm_score(value) if key == "score" else nvsets.as_text(value))
             for rsc in rset["resources"]:
                 etree.SubElement(set_el, "resource_ref", id=rsc)
-        for index, rule in enumerate(self.rules or (), start=1):
-            rule_id = f"{ident}-rule" if len(self.rules) == 1 else f"{ident}-rule-{index}"
+        rules = self.rules or []
+        for index, rule in enumerate(rules, start=1):
+            rule_id = f"{ident}-rule" if len(rules) == 1 else f"{ident}-rule-{index}"
             rule_el = etree.SubElement(element, "rule", id=rule_id)
             for key in ("score", "score_attribute", "role"):
                 if key in rule:
-                    rule_el.set(key.replace("_", "-"), norm_score(rule[key]) if key == "score" else nvsets.as_text(rule[key]))
+                    rule_el.set(
+                        key.replace("_", "-"), norm_score(rule[key]) if key == "score" else nvsets.as_text(rule[key])
+                    )
             if "boolean_op" in rule:
                 rule_el.set("boolean-op", nvsets.as_text(rule["boolean_op"]))
             if "score" not in rule and "score_attribute" not in rule:
@@ -189,7 +238,6 @@ class ConstraintSpec(Spec):
 class ConstraintAbsentSpec(Spec):
     id: str
 
-
     def apply(self, cib, ctx):
         constraints = cib.section("constraints")
         if constraints is None:
@@ -212,5 +260,7 @@ def remove_constraints_referring(cib, resource_ids):
                 rset.remove(ref)
                 if rset.find("resource_ref") is None:
                     constraint.remove(rset)
-        if constraint.find("resource_set") is None and not any(constraint.get(a) for a in ("rsc", "first", "rsc-pattern")):
+        if constraint.find("resource_set") is None and not any(
+            constraint.get(a) for a in ("rsc", "first", "rsc-pattern")
+        ):
             constraints.remove(constraint)

@@ -35,7 +35,6 @@ class FencingLevelSpec(Spec):
     def references(self):
         return list(self.devices) if self.present else []
 
-
     def apply(self, cib, ctx):
         topology = cib.section("fencing-topology", create=self.present)
         if topology is None:
@@ -56,5 +55,11 @@ class FencingLevelSpec(Spec):
             if found[0].get("devices") != devices:
                 found[0].set("devices", devices)
             return
-        etree.SubElement(topology, "fencing-level", id=cib.unique_id(f"fl-{nvsets.id_part(self.target)}-{self.index}"),
-                         target=self.target, index=str(self.index), devices=devices)
+        etree.SubElement(
+            topology,
+            "fencing-level",
+            id=cib.unique_id(f"fl-{nvsets.id_part(self.target)}-{self.index}"),
+            target=self.target,
+            index=str(self.index),
+            devices=devices,
+        )

@@ -33,7 +33,6 @@ class GroupSpec(Spec):
     def references(self):
         return list(self.members)
 
-
     def apply(self, cib, ctx):
         group = cib.by_id(self.id)
         if group is not None and group.tag != "group":
@@ -58,7 +57,9 @@ class GroupSpec(Spec):
             for element in members:
                 if element.getparent() is not group:
                     if element.getparent().tag in ("clone", "master"):
-                        raise SpecError(f"group {self.id!r}: member {element.get('id')!r} is cloned; clone the group instead")
+                        raise SpecError(
+                            f"group {self.id!r}: member {element.get('id')!r} is cloned; clone the group instead"
+                        )
                     if element.getparent().tag == "group":
                         detach(element)
                     else:
@@ -69,5 +70,12 @@ class GroupSpec(Spec):
                     resources_section(cib).append(element)
             for element in members:
                 group.append(element)  # appending moves it, giving the declared order
-        nvsets.sync(cib, group, "meta_attributes", self.meta, set_id=f"{self.id}-meta_attributes",
-                    keep=OPERATOR_META - set(self.meta or ()), insert_at=0)
+        nvsets.sync(
+            cib,
+            group,
+            "meta_attributes",
+            self.meta,
+            set_id=f"{self.id}-meta_attributes",
+            keep=OPERATOR_META - set(self.meta or ()),
+            insert_at=0,
+        )

@@ -70,8 +70,15 @@ def sync_clone_meta(cib, clone, clone_spec):
     meta = dict(clone_spec.meta) if clone_spec.meta is not None else None
     if clone_spec.promotable and clone.tag == "clone":
         meta = {**(meta if meta is not None else nvsets.values(clone, "meta_attributes")), "promotable": "true"}
-    nvsets.sync(cib, clone, "meta_attributes", meta, set_id=f"{clone.get('id')}-meta_attributes",
-                keep=OPERATOR_META - set(meta or ()), insert_at=0)
+    nvsets.sync(
+        cib,
+        clone,
+        "meta_attributes",
+        meta,
+        set_id=f"{clone.get('id')}-meta_attributes",
+        keep=OPERATOR_META - set(meta or ()),
+        insert_at=0,
+    )
 
 
 def place(cib, primitive, spec):

@@ -31,7 +31,9 @@ class OpSpec:
     @classmethod
     def parse(cls, raw, culprit):
         if not isinstance(raw, dict) or "name" not in raw:
-            raise SpecError(f"{culprit}: each op must be a mapping with a 'name' (e.g. name: monitor, interval: 10s), got {raw!r}")
+            raise SpecError(
+                f"{culprit}: each op must be a mapping with a 'name' (e.g. name: monitor, interval: 10s), got {raw!r}"
+            )
         attrs = {str(k): nvsets.as_text(v) for k, v in raw.items() if k not in ("name", "interval")}
         return cls(str(raw["name"]), nvsets.as_text(raw.get("interval", "0s")), attrs, interval_given="interval" in raw)
 
@@ -70,9 +72,26 @@ class ResourceSpec(Spec):
     created_meta: dict | None = None  # meta attributes set only when this spec creates the resource
 
     @classmethod
-    def build(cls, name, agent, *, params=None, meta=None, ops=None, utilization=None, clone=None,
-              clone_id=None, clone_meta=None, promotable=False, group=None, secret_params=None, check_agent=True,
-              secrets_in_cib=True, default_ops=True, created_meta=None):
+    def build(
+        cls,
+        name,
+        agent,
+        *,
+        params=None,
+        meta=None,
+        ops=None,
+        utilization=None,
+        clone=None,
+        clone_id=None,
+        clone_meta=None,
+        promotable=False,
+        group=None,
+        secret_params=None,
+        check_agent=True,
+        secrets_in_cib=True,
+        default_ops=True,
+        created_meta=None,
+    ):
         check_id(name, "resource")
         culprit = f"resource {name!r}"
         agent_ref = AgentRef.parse(agent, culprit=culprit)
@@ -94,7 +113,9 @@ class ResourceSpec(Spec):
                 promotable=bool(promotable),
             )
         if group and clone_spec:
-            raise SpecError(f"{culprit}: a primitive is either cloned or in a group; clone the group instead (pcmk.clone)")
+            raise SpecError(
+                f"{culprit}: a primitive is either cloned or in a group; clone the group instead (pcmk.clone)"
+            )
         if group:
             check_id(group, "group")
         if secret_params is not None and not isinstance(secret_params, (list, tuple, set, frozenset)):
@@ -138,7 +159,11 @@ class ResourceSpec(Spec):
         if created:
             primitive = etree.Element("primitive", id=self.id)
             place_new(cib, primitive, self)
-        for attr, value in (("class", self.agent.standard), ("provider", self.agent.provider), ("type", self.agent.type)):
+        for attr, value in (
+            ("class", self.agent.standard),
+            ("provider", self.agent.provider),
+            ("type", self.agent.type),
+        ):
             if value is None:
                 primitive.attrib.pop(attr, None)
             elif primitive.get(attr) != value:
@@ -174,8 +199,12 @@ class ResourceSpec(Spec):
         declared_names = {op.name for op in self.ops or ()}
         completed = [_complete(op, advised) for op in self.ops or ()]
         if created:
-            wanted = [op for op in advised if op.name not in declared_names
-                      and (self.default_ops or (op.name == "monitor" and "monitor" not in declared_names))]
+            wanted = [
+                op
+                for op in advised
+                if op.name not in declared_names
+                and (self.default_ops or (op.name == "monitor" and "monitor" not in declared_names))
+            ]
             return completed + wanted, set()
         if self.ops is None:
             return None, set()
@@ -189,7 +218,7 @@ _NEW_ROLES = {v: k for k, v in _LEGACY_ROLES.items()}
 def _roles_for(cib, ops):
     """Role names as the CIB's schema spells them (Promoted/Unpromoted from pacemaker-3.7 on)."""
     match = re.match(r"pacemaker-(\d+)\.(\d+)", cib.validate_with)
-    legacy = bool(match) and (int(match.group(1)), int(match.group(2))) < (3, 7)
+    legacy = match is not None and (int(match.group(1)), int(match.group(2))) < (3, 7)
     names = _LEGACY_ROLES if legacy else _NEW_ROLES
     return [{**op, "role": names.get(op["role"], op["role"])} if "role" in op else op for op in ops]
 
@@ -224,7 +253,9 @@ def _sync_ops(cib, primitive, ops, keep=frozenset()):
         op = existing.get(spec.key())
         attrs = spec.attrs
         if op is None:
-            op_id = cib.unique_id(f"{primitive.get('id')}-{nvsets.id_part(spec.name)}-interval-{nvsets.id_part(spec.interval)}")
+            op_id = cib.unique_id(
+                f"{primitive.get('id')}-{nvsets.id_part(spec.name)}-interval-{nvsets.id_part(spec.interval)}"
+            )
             op = etree.SubElement(operations, "op", id=op_id, name=spec.name, interval=spec.interval)
             attrs = {**spec.advised, **spec.attrs}
         elif not same_duration(op.get("interval"), spec.interval):
@@ -233,7 +264,9 @@ def _sync_ops(cib, primitive, ops, keep=frozenset()):
             del op.attrib[attr]
         for attr, value in attrs.items():
             current = op.get(attr)
-            if current is None or not (same_duration(current, value) if attr in OP_DURATION_ATTRS else nvsets.same_value(current, value)):
+            if current is None or not (
+                same_duration(current, value) if attr in OP_DURATION_ATTRS else nvsets.same_value(current, value)
+            ):
                 op.set(attr, value)
     if len(operations) == 0:
         primitive.remove(operations)
@@ -245,7 +278,6 @@ class ResourceAbsentSpec(Spec):
 
     id: str
 
-
     def apply(self, cib, ctx):
         element = cib.resource(self.id)
         if element is None:
@@ -254,7 +286,11 @@ class ResourceAbsentSpec(Spec):
         parent = element.getparent()
         parent.remove(element)
         # A clone or group left empty must go as well, or the CIB is invalid.
-        while parent.tag in ("clone", "master", "group") and parent.find("primitive") is None and parent.find("group") is None:
+        while (
+            parent.tag in ("clone", "master", "group")
+            and parent.find("primitive") is None
+            and parent.find("group") is None
+        ):
             gone.add(parent.get("id"))
             grand = parent.getparent()
             grand.remove(parent)
