@@ -234,7 +234,14 @@ class Stack:
                                 "binary": str(self.cinder_binary),
                                 "config": str(self.cinder_conf),
                                 "monitor_url": f"http://127.0.0.1:{self.cinder_port}/health",
-                            }
+                            },
+                            # Pillar constraints between services and VIPs (applied in the
+                            # order they need): cinder-volume and Redis's primary follow the
+                            # VIP, so losing its node fails all three over at once.
+                            "constraints": [{"kind": "colocation", "with_rsc": "vip"}],
+                        },
+                        "redis-server": {
+                            "constraints": [{"kind": "colocation", "rsc_role": "Promoted", "with_rsc": "vip"}],
                         },
                         # Nothing else: Galera's gcomm:// names the CIB's node names
                         # (n1..n3), which resolve in every node (daemons.prepare's /etc/hosts).
@@ -567,8 +574,9 @@ def test_node_loss_and_return(stack):
     vip_at = daemons.vip_holders(nodes)[0]
     (cinder_at,) = stack.cinder_nodes()
     redis_at = daemons.redis_healthy(nodes)
-    # The node holding the most of them (the VIP's on a tie): at least the VIP or cinder-volume must move.
-    victim = max(NODES, key=lambda n: ((n == vip_at) + (n == cinder_at) + (n == redis_at), n == vip_at))
+    # Pillar colocates cinder-volume and Redis's primary with the VIP: one node holds all three.
+    assert vip_at == cinder_at == redis_at, (vip_at, cinder_at, redis_at)
+    victim = vip_at
     survivors = [n for n in NODES if n != victim]
     surviving = stack.nodes(survivors)
     stack.report["node loss"] = {

@@ -649,29 +649,8 @@ def service_provider(name, **kwargs):
     test = bool(__opts__.get("test"))
     session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
     provider = _provider(name, settings, session)
-    decl = provider.decl(name)
-    if decl.ha:
-        native_on = not test and provider._native_running(name)  # pylint: disable=protected-access
-        outcome = provider.ensure_resource(decl, test=test)
-        changes = dict(outcome.changes)
-        rendered = outcome.render() if outcome.changed else ""
-        if native_on:
-            changes["init system"] = {"stopped and disabled": name}
-        where = f"Pacemaker resource {decl.top_id}"
-    else:
-        changes, rendered = {}, ""
-        if provider.our_resource(decl) is not None:
-            changes[f"resource {decl.top_id}"] = {"handed back to the init system": name}
-            if not test:
-                provider.hand_back(decl, timeout=decl.timeout)
-        if provider._native_knows(name) and not test:  # pylint: disable=protected-access
-            if not provider.native_call("enabled", name):
-                provider.native_call("enable", name)
-                changes.setdefault("init system", {})["enabled"] = name
-            if not provider.native_call("status", name):
-                provider.native_call("start", name)
-                changes.setdefault("init system", {})["started"] = name
-        where = "the init system"
+    handover = provider.converge(provider.decl(name), test=test)
+    changes, rendered, where = handover.changes, handover.rendered, handover.where
     if not changes:
         ret["comment"] = f"{name} is run by {where} as declared"
     elif test:

@@ -14,6 +14,7 @@ the native service starts, and removes the resource when no node is left.
 """
 
 import logging
+from dataclasses import dataclass
 
 from saltext.pcmk.utils import restarts
 from saltext.pcmk.utils.cib.nvsets import values
@@ -23,6 +24,16 @@ from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import NotFound
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Handover:
+    """What :meth:`ServiceProvider.converge` changed (or would): per-object
+    changes, the CIB diff rendered, and who runs the service now."""
+
+    changes: dict
+    rendered: str
+    where: str
 
 
 class ServiceProvider:
@@ -108,6 +119,30 @@ class ServiceProvider:
         else:
             operations.delete(self.session, top, wait=True, timeout=timeout)
         return True
+
+    def converge(self, decl, *, test=False):
+        """Make the service run where pillar says, once: the one step the
+        ``pcmk.service_provider`` state takes. ``test``: change nothing, say what would change."""
+        name = decl.service
+        if decl.ha:
+            native_on = self._native_running(name)
+            outcome = self.ensure_resource(decl, test=test)
+            changes = dict(outcome.changes)
+            if native_on:
+                changes["init system"] = {"stopped and disabled": name}
+            return Handover(changes, outcome.render() if outcome.changed else "", f"Pacemaker resource {decl.top_id}")
+        changes = {}
+        if self.our_resource(decl) is not None:
+            changes[f"resource {decl.top_id}"] = {"handed back to the init system": name}
+            if not test:
+                self.hand_back(decl, timeout=decl.timeout)
+        if self._native_knows(name):
+            for check, action, done in (("enabled", "enable", "enabled"), ("status", "start", "started")):
+                if not self.native_call(check, name):
+                    if not test:
+                        self.native_call(action, name)
+                    changes.setdefault("init system", {})[done] = name
+        return Handover(changes, "", "the init system")
 
     # -- the service.* surface -----------------------------------------------------------------------
     def start(self, name, **kwargs):
