@@ -43,6 +43,7 @@ import itertools
 import json
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -404,7 +405,9 @@ def stack(tmp_path_factory, request):
     for reason in (missing_requirements(), daemons.missing_daemons()):
         if reason:
             pytest.skip(f"real daemons unavailable: {reason}")
-    workdir = tmp_path_factory.mktemp("nextgen-salt")
+    # Not under pytest's basetemp: Salt's unix sockets live below the bed's
+    # root_dir and a socket path may not exceed 107 bytes.
+    workdir = Path(tempfile.mkdtemp(prefix="ng-", dir="/tmp"))
     began = time.monotonic()
     cluster = Cluster(workdir / "cluster", nodes=3, name="ngsalt").start()
     netns = daemons.netns_ids(cluster)

@@ -59,7 +59,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -319,8 +318,6 @@ class SaltBed:
         self.srv = self.workdir / "srv"
         self.pillar_dir = self.workdir / "pillar"
         self.master_root = self.workdir / "master"
-        # Unix sockets: a path of at most 107 bytes, whatever pytest's basetemp is.
-        self.sock_root = Path(tempfile.gettempdir()) / f"saltbed-{self.id}"
         self.master_conf_dir = self.master_root / "conf"
         self.master: BedDaemon | None = None
         self.minions: dict[str, BedDaemon] = {}
@@ -366,7 +363,7 @@ class SaltBed:
             "publish_port": PUBLISH_PORT,
             "ret_port": RET_PORT,
             "root_dir": str(self.master_root),
-            "sock_dir": str(self.sock_root / "master"),
+            "sock_dir": str(self.master_root / "sock"),
             "pidfile": str(self.master_root / "salt-master.pid"),
             "log_file": str(self.master_root / "master.log"),
             "log_level_logfile": "info",
@@ -393,7 +390,7 @@ class SaltBed:
             "master_port": RET_PORT,
             "publish_port": PUBLISH_PORT,
             "root_dir": str(root),
-            "sock_dir": str(self.sock_root / minion_id),
+            "sock_dir": str(root / "sock"),
             "pidfile": str(root / "salt-minion.pid"),
             "log_file": str(root / "minion.log"),
             "log_level_logfile": "info",
@@ -534,7 +531,6 @@ class SaltBed:
             wait_for(lambda: not self._all_pids(), 10, "the bed's processes to exit", 0.1)
         except TimeoutError:
             log.error("saltbed %s: processes %s survived", self.id, self._all_pids())
-        shutil.rmtree(self.sock_root, ignore_errors=True)
 
     def _all_pids(self) -> list[int]:
         return bed_pids(self.id, f" -c {self.workdir}/")
