@@ -58,15 +58,15 @@ def main():
         used.update(label for label, _ in rows)
         if rows:
             print(f"\n{title}")
-            print(table(["what", "seconds"], rows))
+            table(["what", "seconds"], rows)
     rest = [(label, f"{seconds:.1f}") for label, seconds in timings.items() if label not in used]
     if rest:
         print("\nbed and highstates")
-        print(table(["what", "seconds"], rest))
+        table(["what", "seconds"], rest)
     for key, value in report.items():
         print(f"\n{key}")
         if isinstance(value, dict) and all(not isinstance(v, (dict, list)) for v in value.values()):
-            print(table(["", "value"], sorted(value.items())))
+            table(["", "value"], sorted(value.items()))
         else:
             print(json.dumps(value, indent=1, default=str))
     return proc.returncode
