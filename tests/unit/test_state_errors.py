@@ -76,3 +76,12 @@ def test_a_refused_argument_is_a_result_false():
         "result": False,
         "comment": "a: unknown argument 'bogus' for pcmk.ocf_agent",
     }
+
+
+def test_resource_state_arguments_are_what_resource_spec_builds_from():
+    """The state's documented signature and the aggregated path accept the same arguments."""
+    import inspect  # pylint: disable=import-outside-toplevel
+
+    from saltext.pcmk.states import pcmk as state  # pylint: disable=import-outside-toplevel
+
+    assert set(inspect.signature(state.resource).parameters) - {"kwargs"} == state._LOW_KEYS["resource"]  # pylint: disable=protected-access

@@ -61,40 +61,13 @@ def __virtual__():
 
 
 # -- spec builders: state arguments -> specs ------------------------------------------
-def _resource_specs(
-    name,
-    agent,
-    params=None,
-    meta=None,
-    ops=None,
-    utilization=None,
-    clone=None,
-    clone_id=None,
-    clone_meta=None,
-    promotable=False,
-    group=None,
-    secret_params=None,
-    secrets_in_cib=True,
-    default_ops=True,
-):
-    return [
-        specs.ResourceSpec.build(
-            name,
-            agent,
-            params=params,
-            meta=meta,
-            ops=ops,
-            utilization=utilization,
-            clone=clone,
-            clone_id=clone_id,
-            clone_meta=clone_meta,
-            promotable=promotable,
-            group=group,
-            secret_params=secret_params,
-            secrets_in_cib=secrets_in_cib,
-            default_ops=default_ops,
-        )
-    ]
+def _resource_specs(name, **kwargs):
+    return [specs.ResourceSpec.build(name, **kwargs)]
+
+
+# What a state may say of a resource: ResourceSpec.build's arguments, less
+# those only the library sets (the provider's creation marker, the agent check).
+_RESOURCE_ARGS = frozenset(inspect.signature(specs.ResourceSpec.build).parameters) - {"check_agent", "created_meta"}
 
 
 def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
@@ -134,6 +107,7 @@ BUILDERS = {
 _LOW_KEYS = {
     fun: (set(inspect.signature(builder).parameters) - {"kwargs"})
     | (specs.CONSTRAINT_ARGS if fun == "constraint" else set())
+    | (_RESOURCE_ARGS if fun == "resource" else set())
     for fun, builder in BUILDERS.items()
 }
 
