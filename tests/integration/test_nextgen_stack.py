@@ -532,16 +532,7 @@ def test_highstate_brings_up_the_stack_from_pillar(stack):
     assert haproxy == list(NODES), haproxy
 
     # The daemons' own view.
-    nodes = stack.nodes()
-    for node in nodes:
-        status = daemons.galera_status(node)
-        assert (status["wsrep_cluster_size"], status["wsrep_cluster_status"]) == ("3", "Primary"), node.name
-        assert daemons.rabbit_running(node) == ["rabbit@n1", "rabbit@n2", "rabbit@n3"], node.name
-        assert daemons.haproxy_listening(node), node.name
-    primary = daemons.redis_healthy(nodes)
-    assert primary and daemons.redis_replication(stack.node(primary))["connected_slaves"] == "2"
-    holders = daemons.vip_holders(nodes)
-    assert len(holders) == 1 and daemons.vip_answer(stack.cluster) == holders[0], holders
+    daemons.assert_stack_whole(stack.cluster, stack.nodes())
     # cinder-volume: one instance, started once.
     assert len(stack.cinder_nodes()) == 1
     assert sum(stack.cinder_starts().values()) == 1, stack.cinder_starts()

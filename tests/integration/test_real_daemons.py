@@ -171,16 +171,7 @@ def nextgen(tmp_path_factory, request):
 
 def test_stack_runs_on_every_node(nextgen):
     bed = nextgen
-    nodes = bed.nodes()
-    for node in nodes:
-        status = daemons.galera_status(node)
-        assert (status["wsrep_cluster_size"], status["wsrep_cluster_status"]) == ("3", "Primary"), node.name
-        assert daemons.rabbit_running(node) == ["rabbit@n1", "rabbit@n2", "rabbit@n3"], node.name
-        assert daemons.haproxy_listening(node), node.name
-    primary = daemons.redis_healthy(nodes)
-    assert primary and daemons.redis_replication(bed.node(primary))["connected_slaves"] == "2"
-    holders = daemons.vip_holders(nodes)
-    assert len(holders) == 1 and daemons.vip_answer(bed.cluster) == holders[0]
+    daemons.assert_stack_whole(bed.cluster, bed.nodes())
 
 
 def test_vip_reaches_the_services_through_haproxy(nextgen):

@@ -633,3 +633,18 @@ def run_quiet(node: NamespaceHolder, argv: list[str], timeout: float = 20) -> su
         return node.run(argv, check=False, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         return subprocess.CompletedProcess(argv, 124, exc.stdout or "", exc.stderr or "")
+
+
+def assert_stack_whole(cluster: Cluster, nodes: list[Node]) -> None:
+    """Every daemon's own view of a whole stack on all three nodes: Galera a Primary
+    component of 3, one RabbitMQ cluster of 3, HAProxy listening everywhere, one Redis
+    primary with two replicas, the VIP on exactly one node and answering from it."""
+    for node in nodes:
+        status = galera_status(node)
+        assert (status["wsrep_cluster_size"], status["wsrep_cluster_status"]) == ("3", "Primary"), node.name
+        assert rabbit_running(node) == [f"rabbit@{n}" for n in NODES], node.name
+        assert haproxy_listening(node), node.name
+    primary = redis_healthy(nodes)
+    assert primary and redis_replication(cluster.node(primary))["connected_slaves"] == "2"
+    holders = vip_holders(nodes)
+    assert len(holders) == 1 and vip_answer(cluster) == holders[0], holders
