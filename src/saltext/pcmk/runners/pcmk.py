@@ -8,13 +8,13 @@ targets the controllers.
 """
 
 import logging
-import time
 
 import salt.client
 from salt.exceptions import CommandExecutionError
 
 from saltext.pcmk.utils.cluster import bootstrap
 from saltext.pcmk.utils.errors import PcmkError
+from saltext.pcmk.utils.restarts import until_quiet
 
 log = logging.getLogger(__name__)
 
@@ -230,23 +230,23 @@ def restart_when_quiet(quiet=10, timeout=300, tgt=None, tgt_type=None):
         salt-run pcmk.restart_when_quiet quiet=15
     """
     tgt, tgt_type = _target(tgt, tgt_type)
-    deadline = time.monotonic() + timeout
-    last, quiet_since, minion = None, time.monotonic(), None
-    while time.monotonic() < deadline:
+    asked = {"minion": None}
+
+    def read():
         # One discovery, then ask that minion; discover again only when it stops answering.
-        try:
-            minion, current, _ = _on_bootstrap("pcmk.pending_restarts", {}, tgt, tgt_type, 60, minion=minion)
-        except CommandExecutionError as exc:
-            if minion is None:
-                raise
-            log.warning("%s; asking the next bootstrap minion", exc)
-            minion = None
-            continue
-        if current != last:
-            last, quiet_since = current, time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet:
-            break
-        time.sleep(1)
+        while True:
+            try:
+                asked["minion"], current, _ = _on_bootstrap(
+                    "pcmk.pending_restarts", {}, tgt, tgt_type, 60, minion=asked["minion"]
+                )
+                return current
+            except CommandExecutionError as exc:
+                if asked["minion"] is None:
+                    raise
+                log.warning("%s; asking the next bootstrap minion", exc)
+                asked["minion"] = None
+
+    last = until_quiet(read, quiet=quiet, timeout=timeout)
     if not last:
         return {"restarts": {}, "comment": "nothing pending"}
     return restart_pending(timeout=timeout, tgt=tgt, tgt_type=tgt_type)

@@ -32,7 +32,7 @@ request, claim, restart (rolling for promotable clones), release, recover
 abandoned claims, wait for quiet. The public API of both is re-exported here.
 """
 
-from .performer import CLAIM_GRACE, end_of_run, perform, request, restart, wait_settled
+from .performer import CLAIM_GRACE, end_of_run, perform, request, restart, until_quiet, wait_settled
 from .records import (
     ALIVE_ATTR,
     ALIVE_GRACE,
@@ -68,5 +68,6 @@ __all__ = [
     "perform",
     "request",
     "restart",
+    "until_quiet",
     "wait_settled",
 ]

@@ -261,24 +261,35 @@ def perform(session, *, node, minion_id=None, resources=None, timeout=300, poll=
     }
 
 
-def wait_settled(session, *, settle, timeout, sleep=time.sleep):
-    """Wait until no new request has appeared for ``settle`` seconds (at most ``timeout``).
+def until_quiet(read, *, quiet, timeout, interval=1.0, sleep=time.sleep):
+    """Call ``read()`` until its value has not changed for ``quiet`` seconds (at most ``timeout``).
 
-    Controllers applying the same change at nearly the same time each record a
-    request; waiting for quiet coalesces them into one restart.
+    Returns the last value read. Controllers applying the same change at nearly
+    the same time each record a request; waiting for quiet coalesces them into
+    one restart. The performer and the runner's reactor entry point both wait
+    this way.
     """
     deadline = time.monotonic() + timeout
-    last = None
+    last = read()
     quiet_since = time.monotonic()
     while time.monotonic() < deadline:
-        session.refresh()
-        current = pending(session.cib)
+        if time.monotonic() - quiet_since >= quiet:
+            break
+        sleep(min(interval, quiet) if quiet > 0 else 0)
+        current = read()
         if current != last:
             last, quiet_since = current, time.monotonic()
-        elif time.monotonic() - quiet_since >= settle:
-            return current
-        sleep(min(1.0, settle))
     return last
+
+
+def wait_settled(session, *, settle, timeout, sleep=time.sleep):
+    """Wait until no new request has appeared in the CIB for ``settle`` seconds (at most ``timeout``)."""
+
+    def read():
+        session.refresh()
+        return pending(session.cib)
+
+    return until_quiet(read, quiet=settle, timeout=timeout, sleep=sleep)
 
 
 def _awaiting(cib, node_name, mine):
