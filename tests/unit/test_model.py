@@ -233,7 +233,7 @@ def test_one_clone_id_rule_everywhere():
     assert model.clone_id_for("web") == "web-clone" and model.clone_id_for("web", "w-c") == "w-c"
     assert model.ResourceSpec.build("web", "ocf:pacemaker:Dummy", clone=True, check_agent=False).clone.id == "web-clone"
     assert model.CloneOfSpec.build("web").clone.id == "web-clone"
-    assert ServiceDecl(service="web", resource="web", clone=True).top_id == "web-clone"
+    assert ServiceDecl(service="web", resource="web", args={"clone": True}).top_id == "web-clone"
     lowstate = [
         {"state": "pcmk", "fun": "resource", "name": "web", "clone": True},
         {"state": "pcmk", "fun": "clone", "name": "db", "clone_id": "db-c"},

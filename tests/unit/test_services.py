@@ -138,7 +138,7 @@ def test_next_generation_profile_applies_and_orders_haproxy_after_the_vips():
 def test_next_generation_galera_knows_the_cluster_nodes():
     pillar = ServicePillar({"profile": "next-generation"}, systemd=True, nodes=lambda: ["ctl2", "ctl1", "ctl3"])
     galera = pillar.declaration("mariadb")
-    assert galera.params["wsrep_cluster_address"] == "gcomm://ctl1,ctl2,ctl3"
+    assert galera.args["params"]["wsrep_cluster_address"] == "gcomm://ctl1,ctl2,ctl3"
     spec = galera.resource_spec()
     assert spec.clone.promotable and str(spec.clone.meta["promoted-max"]) == "3"
     overridden = ServicePillar(
@@ -152,7 +152,7 @@ def test_next_generation_galera_knows_the_cluster_nodes():
         nodes=["ctl1", "ctl2", "ctl3"],
     )
     galera = overridden.declaration("mariadb")
-    assert galera.params["wsrep_cluster_address"] == "gcomm://db1,db2"
+    assert galera.args["params"]["wsrep_cluster_address"] == "gcomm://db1,db2"
     assert galera.resource_spec().clone.meta["promoted-max"] == 2
     assert (
         ServicePillar({"profile": "next-generation"}, systemd=True)

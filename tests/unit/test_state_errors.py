@@ -83,5 +83,11 @@ def test_resource_state_arguments_are_what_resource_spec_builds_from():
     import inspect  # pylint: disable=import-outside-toplevel
 
     from saltext.pcmk.states import pcmk as state  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.cib.specs import RESOURCE_ARGUMENTS, ResourceSpec  # pylint: disable=import-outside-toplevel
 
     assert set(inspect.signature(state.resource).parameters) - {"kwargs"} == state._LOW_KEYS["resource"]  # pylint: disable=protected-access
+    # One table, RESOURCE_ARGUMENTS, says what a resource takes: the state, the
+    # spec builder and the pillar's per-service keys all follow it.
+    assert set(inspect.signature(state.resource).parameters) - {"kwargs", "name", "agent"} == set(RESOURCE_ARGUMENTS)
+    builder_args = set(inspect.signature(ResourceSpec.build).parameters) - {"cls", "name", "agent"}
+    assert builder_args - {"check_agent", "created_meta"} == set(RESOURCE_ARGUMENTS)

@@ -65,9 +65,8 @@ def _resource_specs(name, **kwargs):
     return [specs.ResourceSpec.build(name, **kwargs)]
 
 
-# What a state may say of a resource: ResourceSpec.build's arguments, less
-# those only the library sets (the provider's creation marker, the agent check).
-_RESOURCE_ARGS = frozenset(inspect.signature(specs.ResourceSpec.build).parameters) - {"check_agent", "created_meta"}
+# What a state may say of a resource besides its id: its agent and every resource argument.
+_RESOURCE_ARGS = frozenset({"name", "agent", *specs.RESOURCE_ARGUMENTS})
 
 
 def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
@@ -732,8 +731,7 @@ def mod_watch(name, sfun=None, **kwargs):
             else "done by the init system"
         )
     else:
-        cloned = kwargs.get("clone") or kwargs.get("promotable") or kwargs.get("clone_id")
-        top = specs.clone_id_for(name, kwargs.get("clone_id")) if cloned else name
+        top = specs.clone_id_for(name, kwargs.get("clone_id")) if specs.declares_clone(kwargs) else name
         token = restarts.request(session, operations.local_node_name(session.runner), top, __opts__.get("id"))
         saltglue.announce_restart_request(__salt__, top, token)
         what = "requested (performed once cluster-wide)"

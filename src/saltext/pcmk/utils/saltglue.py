@@ -8,7 +8,7 @@ import functools
 
 from saltext.pcmk.utils import agents
 from saltext.pcmk.utils.cib.session import Session
-from saltext.pcmk.utils.cib.specs import clone_id_for
+from saltext.pcmk.utils.cib.specs import clone_id_for, declares_clone
 from saltext.pcmk.utils.errors import PcmkError, SpecError
 from saltext.pcmk.utils.provider.pillar import ServicePillar, systemd_booted
 from saltext.pcmk.utils.provider.service import ServiceProvider
@@ -62,7 +62,7 @@ def declared_resources(lowstate):
             continue
         if chunk.get("fun") in ("resource", "group", "service_provider"):
             declared.add(chunk.get("name"))
-            if chunk.get("fun") == "resource" and (chunk.get("clone") or chunk.get("promotable")):
+            if chunk.get("fun") == "resource" and declares_clone(chunk):
                 declared.add(clone_id_for(chunk.get("name"), chunk.get("clone_id")))
             if chunk.get("fun") == "resource" and chunk.get("group"):
                 declared.add(chunk.get("group"))

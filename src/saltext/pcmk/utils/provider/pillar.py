@@ -11,7 +11,14 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from saltext.pcmk.utils.cib.specs import ConstraintSpec, ResourceSpec, check_id, clone_id_for
+from saltext.pcmk.utils.cib.specs import (
+    RESOURCE_ARGUMENTS,
+    ConstraintSpec,
+    ResourceSpec,
+    check_id,
+    clone_id_for,
+    declares_clone,
+)
 from saltext.pcmk.utils.errors import SpecError
 
 GENERIC_AGENT = "ocf:saltext:openstack-service"
@@ -32,24 +39,15 @@ _TOP_KEYS = {
     "wrappers": dict,
 }
 _RESTART_KEYS = {"settle": (int, float), "timeout": (int, float), "defer": bool}
+# A service's own keys; every argument of a resource declaration is one too.
 _SERVICE_KEYS = {
     "ha": bool,
     "resource": str,
     "agent": str,
-    "params": dict,
-    "meta": dict,
-    "ops": list,
-    "utilization": dict,
-    "clone": (bool, dict),
-    "clone_id": str,
-    "promotable": bool,
-    "group": str,
     "constraints": list,
     "restart": str,
-    "secret_params": list,
-    "secrets_in_cib": bool,
     "timeout": (int, float),
-    "default_ops": bool,
+    **RESOURCE_ARGUMENTS,
 }
 _VIP_KEYS = {"ops": list, "meta": dict, "agent": str}  # every other key of a VIP is an agent parameter
 
@@ -154,49 +152,28 @@ class ServiceDecl:
     ha: bool = False
     resource: str = ""
     agent: str | None = None
-    params: dict | None = None
-    meta: dict | None = None
-    ops: list | None = None
-    utilization: dict | None = None
-    clone: bool | dict = False
-    clone_id: str | None = None
-    promotable: bool = False
-    group: str | None = None
     constraints: list = field(default_factory=list)
     restart: str = "cluster"
-    secret_params: list = field(default_factory=list)
-    secrets_in_cib: bool = True
     timeout: float = 120
-    default_ops: bool = True
+    args: dict = field(default_factory=dict)  # the resource's arguments (RESOURCE_ARGUMENTS) pillar gives
 
     @property
     def cloned(self):
-        return bool(self.clone) or self.promotable
+        return declares_clone(self.args)
+
+    @property
+    def group(self):
+        return self.args.get("group")
 
     @property
     def top_id(self):
         """The id constraints and target-role act on: the clone's when cloned."""
         if self.cloned:
-            return clone_id_for(self.resource, self.clone_id)
+            return clone_id_for(self.resource, self.args.get("clone_id"))
         return self.group or self.resource
 
     def resource_spec(self):
-        return ResourceSpec.build(
-            self.resource,
-            self.agent,
-            params=self.params,
-            meta=self.meta,
-            ops=self.ops,
-            utilization=self.utilization,
-            clone=self.clone if self.cloned else False,
-            clone_id=self.clone_id,
-            promotable=self.promotable,
-            group=self.group,
-            secret_params=self.secret_params,
-            secrets_in_cib=self.secrets_in_cib,
-            default_ops=self.default_ops,
-            created_meta={MARKER_META: self.service},
-        )
+        return ResourceSpec.build(self.resource, self.agent, **self.args, created_meta={MARKER_META: self.service})
 
     def constraint_specs(self):
         specs = []
@@ -320,9 +297,13 @@ class ServicePillar:
             return ServiceDecl(service=service, resource=resource_id_for(service))
         _check_keys(where, settings, _SERVICE_KEYS)
         decl = ServiceDecl(service=service, resource=settings.get("resource") or resource_id_for(service))
-        for key in _SERVICE_KEYS:
-            if settings.get(key) is not None and key != "resource":
-                setattr(decl, key, settings[key])
+        for key, value in settings.items():
+            if value is None or key == "resource":
+                continue
+            if key in RESOURCE_ARGUMENTS:
+                decl.args[key] = value
+            else:
+                setattr(decl, key, value)
         try:
             check_id(decl.resource, "resource")
         except SpecError as exc:
@@ -334,7 +315,7 @@ class ServicePillar:
         if decl.ha and not decl.agent:
             if self.systemd:
                 decl.agent = f"systemd:{service}"
-            elif (decl.params or {}).get("binary"):
+            elif (decl.args.get("params") or {}).get("binary"):
                 decl.agent = GENERIC_AGENT
             elif os.path.isfile(os.path.join(self.init_dir, service)):
                 decl.agent = f"lsb:{service}"

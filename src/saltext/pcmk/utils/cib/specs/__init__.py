@@ -29,12 +29,13 @@ from .constraint import (
 from .fencing import FencingLevelSpec
 from .group import GroupSpec
 from .placement import CloneSpec
-from .resource import OpSpec, ResourceAbsentSpec, ResourceSpec
+from .resource import RESOURCE_ARGUMENTS, OpSpec, ResourceAbsentSpec, ResourceSpec, declares_clone
 
 __all__ = [
     "CONSTRAINT_ARGS",
     "CONSTRAINT_TAGS",
     "OPERATOR_META",
+    "RESOURCE_ARGUMENTS",
     "AttributeSpec",
     "CloneOfSpec",
     "CloneSpec",
@@ -50,6 +51,7 @@ __all__ = [
     "check_id",
     "check_mapping",
     "clone_id_for",
+    "declares_clone",
     "duration_ms",
     "norm_score",
     "remove_constraints_referring",

@@ -47,6 +47,31 @@ def _op_key(element):
     return (element.get("name"), ms if ms is not None else element.get("interval"), element.get("role", ""))
 
 
+# What a resource declaration says besides its id and agent, with the YAML types
+# accepted for each: ResourceSpec.build's keyword arguments, the pcmk.resource
+# state's, and the pillar's per-service keys all come from this one table
+# (build checks the values in depth).
+RESOURCE_ARGUMENTS = {
+    "params": dict,
+    "meta": dict,
+    "ops": list,
+    "utilization": dict,
+    "clone": (bool, dict),
+    "clone_id": str,
+    "clone_meta": dict,
+    "promotable": bool,
+    "group": str,
+    "secret_params": list,
+    "secrets_in_cib": bool,
+    "default_ops": bool,
+}
+
+
+def declares_clone(args):
+    """Whether resource arguments ``args`` make a clone (the one rule build and its callers share)."""
+    return bool(args.get("clone") or args.get("promotable") or args.get("clone_meta"))
+
+
 @dataclass
 class ResourceSpec(Spec):
     """A primitive, optionally cloned or in a group.
@@ -104,7 +129,7 @@ class ResourceSpec(Spec):
             if len(set(keys)) != len(keys):
                 raise SpecError(f"{culprit}: two ops share the same name and interval")
         clone_spec = clone
-        if clone or promotable or clone_meta:
+        if declares_clone({"clone": clone, "promotable": promotable, "clone_meta": clone_meta}):
             if isinstance(clone, dict):
                 clone_meta = {**clone, **(clone_meta or {})}
             clone_spec = CloneSpec(
