@@ -782,24 +782,34 @@ def test_command_line_options(lab):
     assert res2.rc("stop") == OCF_SUCCESS
 
 
-def test_works_without_ocf_shellfuncs(lab):
-    """The agent falls back to its own minimal helpers."""
+def test_refuses_to_run_without_ocf_shellfuncs(lab):
+    """ocf-shellfuncs is a hard requirement: without it every action fails
+    (the shell cannot source it) and nothing is started."""
     empty = lab.root / "no-ocf-lib"
     empty.mkdir()
     res = lab.resource(_OCF_FUNCTIONS_DIR=str(empty))
-    proc = res.run("meta-data")
-    assert proc.returncode == OCF_SUCCESS
-    assert "<resource-agent" in proc.stdout
-    assert res.rc("validate-all") == OCF_SUCCESS
-    assert res.rc("validate-all", binary=str(lab.root / "nope")) == OCF_ERR_INSTALLED
-    assert res.rc("monitor", interval_ms=0) == OCF_NOT_RUNNING
-    proc = res.run("start")
-    assert proc.returncode == OCF_SUCCESS, proc.stderr
-    pid = res.pid()
-    assert res.rc("monitor") == OCF_SUCCESS
-    assert res.rc("stop") == OCF_SUCCESS
-    assert not alive(pid)
-    assert res.rc("monitor") == OCF_NOT_RUNNING
+    for action in ("meta-data", "validate-all", "start", "monitor", "stop"):
+        proc = res.run(action)
+        assert proc.returncode not in (OCF_SUCCESS, OCF_NOT_RUNNING), (action, proc.returncode)
+        assert f"{empty}/ocf-shellfuncs" in proc.stderr, (action, proc.stderr)
+        assert proc.stdout == "", (action, proc.stdout)
+    assert res.starts() == []
+    assert not res.pidfile.exists()
+
+
+def _ocf_lib_keeping_path(root):
+    """A copy of the resource-agents library whose ocf-binaries does not
+    append the system directories to PATH, so that commands left out of a
+    PATH stay missing for the agent."""
+    lib = root / "ocf-lib-keeping-path"
+    lib.mkdir()
+    for entry in SHELLFUNCS.parent.iterdir():
+        if entry.is_file():
+            shutil.copyfile(entry, lib / entry.name)
+    binaries = lib / "ocf-binaries"
+    lines = binaries.read_text(encoding="utf-8").splitlines(keepends=True)
+    binaries.write_text("".join(line for line in lines if not line.lstrip().startswith("PATH=")), encoding="utf-8")
+    return str(lib)
 
 
 def _path_without(root, *excluded):
@@ -831,18 +841,28 @@ def _path_without(root, *excluded):
 def test_tool_fallbacks(lab, missing, needed, user):
     """Each fallback (user switching, HTTP and TCP checkers) really works.
     ocf-shellfuncs appends the system directories to PATH, so these runs use
-    the agent's built-in helpers (no OCF_FUNCTIONS_DIR)."""
+    a copy of it that leaves PATH alone."""
     if user != "root":
         if os.geteuid() != 0:
             pytest.skip("needs root to switch users")
         if not _world_accessible(lab.daemon) or not _world_accessible(_python_for_daemon()):
             pytest.skip("the test daemon or its interpreter is not accessible to nobody")
-    empty = lab.root / "no-ocf-lib"
-    empty.mkdir()
+    lib = _ocf_lib_keeping_path(lab.root)
     path = _path_without(lab.root, *missing)
     if not os.path.exists(os.path.join(path, needed)):
         pytest.skip(f"{needed} is not installed")
-    res = lab.resource(user=user, _OCF_FUNCTIONS_DIR=str(empty), _PATH=path)
+    # the commands left out really are missing once ocf-shellfuncs is sourced
+    probe = '. "$OCF_FUNCTIONS_DIR/ocf-shellfuncs"; for c; do command -v "$c" || :; done'
+    seen = subprocess.run(
+        ["/bin/sh", "-c", probe, "sh", *missing],
+        env={"PATH": path, "OCF_ROOT": OCF_ROOT, "OCF_FUNCTIONS_DIR": lib},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert seen.stdout == "", seen.stdout
+    res = lab.resource(user=user, _OCF_FUNCTIONS_DIR=lib, _PATH=path)
     res.params["monitor_port"] = str(res.port)
     proc = res.run("start")
     assert proc.returncode == OCF_SUCCESS, proc.stderr
