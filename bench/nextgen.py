@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rollout import table  # pylint: disable=import-error  (bench/ is the script's directory)
+from support.tables import print_table  # pylint: disable=import-error  (bench/ is the script's directory)
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = "tests/integration/test_nextgen_stack.py"
@@ -58,15 +58,15 @@ def main():
         used.update(label for label, _ in rows)
         if rows:
             print(f"\n{title}")
-            table(["what", "seconds"], rows)
+            print_table(["what", "seconds"], rows)
     rest = [(label, f"{seconds:.1f}") for label, seconds in timings.items() if label not in used]
     if rest:
         print("\nbed and highstates")
-        table(["what", "seconds"], rest)
+        print_table(["what", "seconds"], rest)
     for key, value in report.items():
         print(f"\n{key}")
         if isinstance(value, dict) and all(not isinstance(v, (dict, list)) for v in value.values()):
-            table(["", "value"], sorted(value.items()))
+            print_table(["", "value"], sorted(value.items()))
         else:
             print(json.dumps(value, indent=1, default=str))
     return proc.returncode

@@ -26,30 +26,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from support.tables import print_table  # pylint: disable=import-error  (bench/ is the script's directory)
+
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = "tests/integration/test_orchestration.py"
-
-
-def table(headers, rows):
-    rows = [[str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    numeric = [bool(rows) and all(_is_number(r[i]) for r in rows) for i in range(len(headers))]
-
-    def line(cells):
-        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return text == "-"
-    return True
 
 
 def call_kind(text):
@@ -98,12 +78,12 @@ def main():
     print(f"{os.cpu_count()} CPUs; started {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
 
     print("== bed and scenarios (wall seconds, teardown checks included)")
-    table(["what", "seconds"], [(name, f"{secs:.1f}") for name, secs in report.get("timings", {}).items()])
+    print_table(["what", "seconds"], [(name, f"{secs:.1f}") for name, secs in report.get("timings", {}).items()])
 
     steps = report.get("steps", [])
     if steps:
         print("\n== orchestration steps (Salt's own durations)")
-        table(
+        print_table(
             ["scenario", "step", "result", "seconds"],
             [(s["scenario"], s["step"], s["result"], f"{s['seconds']:.1f}") for s in steps],
         )
@@ -117,7 +97,7 @@ def main():
             groups[kind].append(seconds)
             failed[kind] += returncode != 0
         print("\n== salt / salt-run calls the scenarios made")
-        table(
+        print_table(
             ["call", "count", "non-zero exit", "median s", "max s"],
             [
                 (kind, len(secs), failed[kind], f"{statistics.median(secs):.1f}", f"{max(secs):.1f}")
