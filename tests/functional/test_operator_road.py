@@ -161,7 +161,7 @@ SERVICES_SLS = "include:\n  - pcmk.services\n"
 
 
 @pytest.fixture
-def formula_lab(salt_env, tmp_path):
+def formula_lab(salt_env):
     """The formula on a CIB file with three nodes; the native init system is the
     tests' fakeinit (nothing on this host is started, stopped or disabled)."""
     env = dict(os.environ, CIB_file=str(salt_env.cib_file))
@@ -171,11 +171,10 @@ def formula_lab(salt_env, tmp_path):
             check=True,
             env=env,
         )
-    (tmp_path / "fakeinit").mkdir()
     salt_env.configure(
         file_roots={"base": [str(salt_env.roots), str(REPO / "states")]},
         module_dirs=[str(REPO / "tests" / "support" / "salt_modules")],
-        **{"pcmk.native_service": "fakeinit_service", "fakeinit.dir": str(tmp_path / "fakeinit")},
+        **{"pcmk.native_service": "fakeinit_service", "fakeinit.dir": str(salt_env.scratch)},
     )
     return salt_env
 
@@ -341,10 +340,10 @@ CINDER_FORMULA = """
 
 
 @pytest.fixture
-def native_cinder(tmp_path):
+def native_cinder(formula_lab):
     """cinder-api and cinder-scheduler as services of the tests' fakeinit (stopped afterwards)."""
     for svc in ("cinder-api", "cinder-scheduler"):
-        (tmp_path / "fakeinit" / f"{svc}.json").write_text('{"argv": ["/bin/sleep", "600"]}')
+        (formula_lab.scratch / f"{svc}.json").write_text('{"argv": ["/bin/sleep", "600"]}')
     yield
     for svc in ("cinder-api", "cinder-scheduler"):
         subprocess.run(
@@ -353,7 +352,7 @@ def native_cinder(tmp_path):
                 "--stop",
                 "--quiet",
                 "--pidfile",
-                str(tmp_path / "fakeinit" / f"{svc}.pid"),
+                str(formula_lab.scratch / f"{svc}.pid"),
                 "--remove-pidfile",
             ],
             check=False,
