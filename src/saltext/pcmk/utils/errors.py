@@ -4,6 +4,10 @@ Loader modules turn any :class:`PcmkError` into a Salt error or a state's
 ``result: False`` at one place.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 
 class PcmkError(Exception):
     """Base class: something about Pacemaker or a declaration is wrong."""
@@ -12,7 +16,7 @@ class PcmkError(Exception):
 class ToolError(PcmkError):
     """A Pacemaker program exited non-zero; carries its own message."""
 
-    def __init__(self, argv, returncode, stdout, stderr):
+    def __init__(self, argv: Iterable[str], returncode: int, stdout: str | None, stderr: str | None) -> None:
         self.argv = list(argv)
         self.returncode = returncode
         self.stdout = stdout or ""

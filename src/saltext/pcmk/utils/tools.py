@@ -5,11 +5,14 @@ carrying the program's own message. ``CIB_file`` is honoured the way
 Pacemaker's own tools honour it, so every caller works on an offline CIB too.
 """
 
+from __future__ import annotations
+
 import logging
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Container, Iterable, Mapping
 
 from .errors import CibConflict, ToolError, ToolMissing
 
@@ -27,34 +30,47 @@ class ToolRunner:
     cluster; when it is None the process environment decides (``CIB_file``).
     """
 
-    def __init__(self, cib_file=None, env=None, default_timeout=120):
+    def __init__(
+        self,
+        cib_file: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        default_timeout: float = 120,
+    ) -> None:
         self.base_env = dict(os.environ if env is None else env)
         if cib_file:
             self.base_env["CIB_file"] = str(cib_file)
         self.default_timeout = default_timeout
-        self.calls = []  # (argv0, seconds) for benchmarks
+        self.calls: list[tuple[str, float]] = []  # (argv0, seconds) for benchmarks
 
     @property
-    def cib_file(self):
+    def cib_file(self) -> str | None:
         return self.base_env.get("CIB_file") or None
 
     @property
-    def offline(self):
+    def offline(self) -> bool:
         return self.cib_file is not None
 
-    def run(self, argv, *, input=None, timeout=None, ok_codes=(0,), env=None):
+    def run(
+        self,
+        argv: Iterable[object],
+        *,
+        input: str | None = None,
+        timeout: float | None = None,
+        ok_codes: Container[int] = (0,),
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``argv``; return the CompletedProcess or raise ToolError."""
-        argv = [str(a) for a in argv]
-        if shutil.which(argv[0], path=self.base_env.get("PATH")) is None and not os.path.isabs(argv[0]):
-            raise ToolMissing(f"{argv[0]} is not installed on this minion (install pacemaker-cli-utils)")
+        args = [str(a) for a in argv]
+        if shutil.which(args[0], path=self.base_env.get("PATH")) is None and not os.path.isabs(args[0]):
+            raise ToolMissing(f"{args[0]} is not installed on this minion (install pacemaker-cli-utils)")
         run_env = dict(self.base_env)
         if env:
             run_env.update(env)
-        log.debug("running %s", argv)
+        log.debug("running %s", args)
         started = time.monotonic()
         try:
             proc = subprocess.run(
-                argv,
+                args,
                 input=input,
                 capture_output=True,
                 text=True,
@@ -63,14 +79,14 @@ class ToolRunner:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise ToolError(argv, -1, "", f"timed out after {exc.timeout}s") from exc
+            raise ToolError(args, -1, "", f"timed out after {exc.timeout}s") from exc
         finally:
-            self.calls.append((argv[0], time.monotonic() - started))
+            self.calls.append((args[0], time.monotonic() - started))
         if proc.returncode not in ok_codes:
-            cls = CibConflict if argv[0] == "cibadmin" and proc.returncode in CONFLICT_EXIT_CODES else ToolError
-            raise cls(argv, proc.returncode, proc.stdout, proc.stderr)
+            cls = CibConflict if args[0] == "cibadmin" and proc.returncode in CONFLICT_EXIT_CODES else ToolError
+            raise cls(args, proc.returncode, proc.stdout, proc.stderr)
         return proc
 
-    def count(self, program=None):
+    def count(self, program: str | None = None) -> int:
         """How many programs (or how many runs of ``program``) were run."""
         return sum(1 for name, _ in self.calls if program is None or name == program)

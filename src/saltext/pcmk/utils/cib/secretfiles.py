@@ -7,33 +7,36 @@ controller's own highstate writes its own copy, which is exactly how Salt
 distributes per-node files anyway.
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
 import shutil
+from collections.abc import Mapping
 
 LRM_SECRETS_DIR = "/var/lib/pacemaker/lrm/secrets"
 CIB_PLACEHOLDER = "lrm://"
 
 
 class SecretFiles:
-    def __init__(self, root=LRM_SECRETS_DIR):
+    def __init__(self, root: str = LRM_SECRETS_DIR) -> None:
         self.root = root
 
-    def path(self, resource_id, name):
+    def path(self, resource_id: str, name: str) -> str:
         return os.path.join(self.root, resource_id, name)
 
-    def current(self, resource_id, name):
+    def current(self, resource_id: str, name: str) -> str | None:
         try:
             with open(self.path(resource_id, name), encoding="utf-8") as handle:
                 return handle.read().removesuffix("\n")
         except FileNotFoundError:
             return None
 
-    def differing(self, resource_id, secrets):
+    def differing(self, resource_id: str, secrets: Mapping[str, str]) -> list[str]:
         """Names in ``secrets`` ({name: value}) whose local file differs."""
         return sorted(name for name, value in secrets.items() if self.current(resource_id, name) != value)
 
-    def write(self, resource_id, name, value):
+    def write(self, resource_id: str, name: str, value: str) -> None:
         directory = os.path.join(self.root, resource_id)
         os.makedirs(directory, mode=0o700, exist_ok=True)
         os.chmod(self.root, 0o700)
@@ -47,7 +50,7 @@ class SecretFiles:
                 handle.write(text)
             os.replace(tmp, path)
 
-    def remove(self, resource_id):
+    def remove(self, resource_id: str) -> bool:
         """Forget a removed resource's secrets (as ``cibsecret delete`` does)."""
         directory = os.path.join(self.root, resource_id)
         if os.path.isdir(directory):

@@ -8,10 +8,14 @@ checks references and the scheduler's view. A CIB that already had
 enabled) is not held against the writer: only errors the candidate adds fail.
 """
 
+from __future__ import annotations
+
 import functools
 import os
 import re
 import tempfile
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -19,23 +23,28 @@ from saltext.pcmk.utils.errors import CibInvalid, ToolError
 
 from . import document as cibmod
 
+if TYPE_CHECKING:
+    from lxml.etree import _Element
+
+    from saltext.pcmk.utils.tools import ToolRunner
+
 SCHEMA_DIR = os.environ.get("PCMK_schema_directory", "/usr/share/pacemaker")
 
 
 @functools.lru_cache(maxsize=8)
-def _relaxng(validate_with):
+def _relaxng(validate_with: str) -> etree.RelaxNG | None:
     path = os.path.join(SCHEMA_DIR, f"{validate_with}.rng")
     if not os.path.exists(path):
         return None
     return etree.RelaxNG(etree.parse(path))
 
 
-def _describe(element):
+def _describe(element: _Element) -> str:
     ident = element.get("id")
     return "element " + element.tag + (f" id={ident!r}" if ident else "")
 
 
-def schema_errors(cib):
+def schema_errors(cib: cibmod.Cib) -> list[str]:
     """Schema errors as readable strings naming element and id."""
     schema = _relaxng(cib.validate_with)
     if schema is None:
@@ -44,7 +53,7 @@ def schema_errors(cib):
     doc = cibmod.parse(cib.to_text())
     if schema.validate(doc):
         return []
-    by_line: dict[int, object] = {}
+    by_line: dict[int, _Element] = {}
     for element in doc.iter():
         if isinstance(element.tag, str):
             by_line.setdefault(element.sourceline, element)
@@ -59,7 +68,7 @@ def schema_errors(cib):
 _LINE_NOISE = re.compile(r"^\S+\.xml:\d+: ")
 
 
-def verify_errors(runner, cib):
+def verify_errors(runner: ToolRunner, cib: cibmod.Cib) -> set[str]:
     """crm_verify's complaints about ``cib`` as a set of normalised lines."""
     with tempfile.TemporaryDirectory(prefix="pcmk-verify-") as tmp:
         path = os.path.join(tmp, "cib.xml")
@@ -80,7 +89,12 @@ def verify_errors(runner, cib):
     return found
 
 
-def check_candidate(runner, original, candidate, verify_cache=None):
+def check_candidate(
+    runner: ToolRunner,
+    original: cibmod.Cib,
+    candidate: cibmod.Cib,
+    verify_cache: MutableMapping[tuple[int, ...], set[str]] | None = None,
+) -> None:
     """Raise CibInvalid if ``candidate`` is worse than ``original``.
 
     ``verify_cache`` maps a CIB version to the crm_verify errors of the CIB read

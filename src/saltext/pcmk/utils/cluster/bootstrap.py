@@ -5,16 +5,24 @@ online node with the lowest id. When that one cannot act (its minion does not
 answer), the next online node in the same order is chosen.
 """
 
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
 from saltext.pcmk.utils.errors import NotFound
 
+if TYPE_CHECKING:
+    from saltext.pcmk.utils.cluster.status import ClusterStatus
 
-def candidates(status):
+
+def candidates(status: ClusterStatus) -> list[str]:
     """Online node names, best first: DC, then by node id."""
     ordered = sorted(status.members(), key=lambda n: (not n.is_dc, int(n.id) if str(n.id).isdigit() else n.id))
     return [n.name for n in ordered]
 
 
-def bootstrap_node(status, *, override=None, unavailable=()):
+def bootstrap_node(status: ClusterStatus, *, override: str | None = None, unavailable: Collection[str] = ()) -> str:
     """The node that acts; ``override`` (a node name) wins when it is online."""
     order = candidates(status)
     if override and override in order and override not in unavailable:
@@ -28,7 +36,9 @@ def bootstrap_node(status, *, override=None, unavailable=()):
     )
 
 
-def choose_minion(nodes, node_to_minion, *, override=None):
+def choose_minion(
+    nodes: Iterable[Mapping[str, Any]], node_to_minion: Mapping[str, str], *, override: str | None = None
+) -> str:
     """The minion that acts, from ``crm_mon`` node dicts and answering minions.
 
     ``nodes`` are dicts as ``pcmk.status`` returns them; ``node_to_minion``

@@ -5,8 +5,11 @@ conflict-checked patch as every state, and wait with timeouts that say what
 they wait for.
 """
 
+from __future__ import annotations
+
 import os
 import time
+from typing import TYPE_CHECKING, Any
 
 from saltext.pcmk.utils.cib.nvsets import values
 from saltext.pcmk.utils.cib.specs import ConstraintAbsentSpec, ConstraintSpec, ResourceAbsentSpec, ResourceMetaSpec
@@ -14,8 +17,14 @@ from saltext.pcmk.utils.errors import NotFound
 
 from . import status as statusmod
 
+if TYPE_CHECKING:
+    from lxml.etree import _Element
 
-def local_node_name(runner):
+    from saltext.pcmk.utils.cib.session import Outcome, Session
+    from saltext.pcmk.utils.tools import ToolRunner
+
+
+def local_node_name(runner: ToolRunner) -> str:
     """This host's node name in the cluster.
 
     On an offline CIB (``CIB_file``) there is no cluster to ask; the name is
@@ -26,25 +35,25 @@ def local_node_name(runner):
     return runner.run(["crm_node", "--name"]).stdout.strip()
 
 
-def _require(session, resource_id):
+def _require(session: Session, resource_id: str) -> _Element:
     element = session.cib.resource(resource_id)
     if element is None:
         raise NotFound(f"resource {resource_id!r} does not exist")
     return element
 
 
-def target_role(session, resource_id):
+def target_role(session: Session, resource_id: str) -> str | None:
     return values(_require(session, resource_id), "meta_attributes").get("target-role")
 
 
-def stop(session, resource_id, *, wait=True, timeout=120):
+def stop(session: Session, resource_id: str, *, wait: bool = True, timeout: float = 120) -> None:
     _require(session, resource_id)
     session.converge([ResourceMetaSpec(resource_id, "target-role", "Stopped")])
     if wait and not session.runner.offline:
         statusmod.wait_stopped(session.runner, resource_id, timeout=timeout)
 
 
-def start(session, resource_id, *, wait=True, timeout=120):
+def start(session: Session, resource_id: str, *, wait: bool = True, timeout: float = 120) -> None:
     """Clear a stop: ``target-role`` removed, so the resource's default role applies."""
     _require(session, resource_id)
     known = statusmod.known_failures(session.runner, resource_id) if wait and not session.runner.offline else set()
@@ -53,7 +62,9 @@ def start(session, resource_id, *, wait=True, timeout=120):
         statusmod.wait_running(session.runner, resource_id, timeout=timeout, known=known)
 
 
-def delete(session, resource_id, *, wait=True, timeout=120, test=False):
+def delete(
+    session: Session, resource_id: str, *, wait: bool = True, timeout: float = 120, test: bool = False
+) -> Outcome:
     """Stop (waiting) and remove a resource with the constraints naming it."""
     if session.cib.resource(resource_id) is None:
         return session.converge([], test=True)
@@ -62,7 +73,7 @@ def delete(session, resource_id, *, wait=True, timeout=120, test=False):
     return session.converge([ResourceAbsentSpec(resource_id)], test=test)
 
 
-def ban(session, resource_id, node, *, test=False):
+def ban(session: Session, resource_id: str, node: str, *, test: bool = False) -> Outcome:
     _require(session, resource_id)
     spec = ConstraintSpec.build(
         f"cli-ban-{resource_id}-on-{node}", "location", rsc=resource_id, node=node, score="-INFINITY"
@@ -70,7 +81,7 @@ def ban(session, resource_id, node, *, test=False):
     return session.converge([spec], test=test)
 
 
-def clear(session, resource_id, node=None, *, test=False):
+def clear(session: Session, resource_id: str, node: str | None = None, *, test: bool = False) -> Outcome:
     """Remove bans and preferences (``cli-ban-*``/``cli-prefer-*``) of a resource."""
     constraints = session.cib.section("constraints")
     found = []
@@ -83,7 +94,7 @@ def clear(session, resource_id, node=None, *, test=False):
     return session.converge([ConstraintAbsentSpec(ident) for ident in found], test=test)
 
 
-def restart_here(session, resource_id, node, *, timeout=120):
+def restart_here(session: Session, resource_id: str, node: str, *, timeout: float = 120) -> dict[str, Any]:
     """Restart only ``node``'s instance of a clone: ban it here, wait, clear, wait.
 
     Bans are how Pacemaker itself moves instances (``crm_resource --ban``); the
@@ -101,7 +112,7 @@ def restart_here(session, resource_id, node, *, timeout=120):
     return {"resource": resource_id, "node": node, "total_seconds": round(time.monotonic() - started, 2)}
 
 
-def cleanup(session, resource_id, node=None):
+def cleanup(session: Session, resource_id: str, node: str | None = None) -> None:
     """Forget failures of a resource (on ``node``) so the cluster tries again."""
     argv = ["crm_resource", "--cleanup", "--resource", resource_id]
     if node:

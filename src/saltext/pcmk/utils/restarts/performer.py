@@ -1,7 +1,11 @@
 """Performing restarts: request, claim, restart (rolling for promotable clones), release; wait for quiet."""
 
+from __future__ import annotations
+
 import logging
 import time
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.cib.specs import ResourceMetaSpec
@@ -10,6 +14,7 @@ from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import ClaimStranded, NotFound, PcmkError, RestartInProgress, SpecError, WaitTimeout
 
 from .records import (
+    Claim,
     ClaimSpec,
     PutBackSpec,
     ReleaseSpec,
@@ -20,19 +25,25 @@ from .records import (
     pending,
 )
 
+if TYPE_CHECKING:
+    from saltext.pcmk.utils.cib.document import Cib
+    from saltext.pcmk.utils.cib.session import Session
+
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 # A claim outlives its restart by this much before it is taken for abandoned.
 CLAIM_GRACE = 60
 
 
-def request(session, node, resource, minion_id):
+def request(session: Session, node: str, resource: str, minion_id: str | None) -> str:
     token = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}/{minion_id}/{time.monotonic_ns()}"
     session.converge([RequestSpec(node, resource, token=token)])
     return token
 
 
-def _claim_until(session, resource, timeout):
+def _claim_until(session: Session, resource: str, timeout: float) -> int:
     # A restart waits at most ``timeout`` to stop and ``timeout`` to start; a
     # rolling one that long for each node, and ``timeout`` more to promote.
     rounds = 2
@@ -41,7 +52,9 @@ def _claim_until(session, resource, timeout):
     return int(time.time() + rounds * timeout + CLAIM_GRACE)
 
 
-def _claim(session, resource, *, node, minion_id, seen, timeout):
+def _claim(
+    session: Session, resource: str, *, node: str, minion_id: str | None, seen: dict[str, str], timeout: float
+) -> Claim | None:
     """Claim ``resource`` for a restart from ``node`` taking the ``seen`` requests: the Claim, or None."""
     spec = ClaimSpec(
         resource, node, minion_id, seen, _claim_until(session, resource, timeout), mark_alive(session.runner, node)
@@ -50,7 +63,7 @@ def _claim(session, resource, *, node, minion_id, seen, timeout):
     return spec.claimed
 
 
-def _recover(session, resource):
+def _recover(session: Session, resource: str) -> tuple[list[Claim], Claim | None]:
     """End the abandoned claims on ``resource``: ``(recovered, in_progress)`` claims."""
     found = claims(session.cib).get(resource, [])
     if not found:
@@ -71,7 +84,7 @@ def _recover(session, resource):
     return stale, live
 
 
-def _is_promotable(cib, resource):
+def _is_promotable(cib: Cib, resource: str) -> bool:
     element = cib.resource(resource)
     return element is not None and (
         element.tag == "master"
@@ -82,7 +95,7 @@ def _is_promotable(cib, resource):
     )
 
 
-def _rolling_restart(session, claim, timeout):
+def _rolling_restart(session: Session, claim: Claim, timeout: float) -> dict[str, Any]:
     """Restart a promotable clone one node at a time, unpromoted instances first,
     each back in its role before the next goes; then end the claim.
 
@@ -114,7 +127,7 @@ def _rolling_restart(session, claim, timeout):
     }
 
 
-def _restart(session, claim, timeout):
+def _restart(session: Session, claim: Claim, timeout: float) -> dict[str, Any]:
     """Restart a claimed resource; a promotable clone rolls node by node (:func:`_rolling_restart`).
 
     Others: stop everywhere, end the claim (restoring target-role), start where it ran; report.
@@ -171,7 +184,9 @@ def _restart(session, claim, timeout):
     }
 
 
-def restart(session, resource, *, node, minion_id=None, timeout=120):
+def restart(
+    session: Session, resource: str, *, node: str, minion_id: str | None = None, timeout: float = 120
+) -> dict[str, Any]:
     """Restart ``resource`` now, from ``node``: stop everywhere, start again; report where and how long.
 
     The restart is claimed like a pending one (and performs the requests
@@ -200,7 +215,9 @@ def restart(session, resource, *, node, minion_id=None, timeout=120):
     return done
 
 
-def _perform_one(session, resource, *, node, minion_id, timeout, poll):
+def _perform_one(
+    session: Session, resource: str, *, node: str, minion_id: str | None, timeout: float, poll: float
+) -> dict[str, Any]:
     """One restart of ``resource`` for the requests pending now (waiting out a restart in progress)."""
     notes: dict[str, list] = {}
     waited_for = None
@@ -246,7 +263,15 @@ def _perform_one(session, resource, *, node, minion_id, timeout, poll):
         return {"result": "restarted", "requests": sorted(claimed.requests), **done, **notes}
 
 
-def perform(session, *, node, minion_id=None, resources=None, timeout=300, poll=1.0):
+def perform(
+    session: Session,
+    *,
+    node: str,
+    minion_id: str | None = None,
+    resources: Collection[str] | None = None,
+    timeout: float = 300,
+    poll: float = 1.0,
+) -> dict[str, dict[str, Any]]:
     """Restart each resource with pending requests once, from ``node``; ``{resource: result}``.
 
     Abandoned claims are recovered first (their requests are performed too); a
@@ -261,7 +286,14 @@ def perform(session, *, node, minion_id=None, resources=None, timeout=300, poll=
     }
 
 
-def until_quiet(read, *, quiet, timeout, interval=1.0, sleep=time.sleep):
+def until_quiet(
+    read: Callable[[], _T],
+    *,
+    quiet: float,
+    timeout: float,
+    interval: float = 1.0,
+    sleep: Callable[[float], object] = time.sleep,
+) -> _T:
     """Call ``read()`` until its value has not changed for ``quiet`` seconds (at most ``timeout``).
 
     Returns the last value read. Controllers applying the same change at nearly
@@ -282,17 +314,19 @@ def until_quiet(read, *, quiet, timeout, interval=1.0, sleep=time.sleep):
     return last
 
 
-def wait_settled(session, *, settle, timeout, sleep=time.sleep):
+def wait_settled(
+    session: Session, *, settle: float, timeout: float, sleep: Callable[[float], object] = time.sleep
+) -> dict[str, dict[str, str]]:
     """Wait until no new request has appeared in the CIB for ``settle`` seconds (at most ``timeout``)."""
 
-    def read():
+    def read() -> dict[str, dict[str, str]]:
         session.refresh()
         return pending(session.cib)
 
     return until_quiet(read, quiet=settle, timeout=timeout, sleep=sleep)
 
 
-def _awaiting(cib, node_name, mine):
+def _awaiting(cib: Cib, node_name: str, mine: Mapping[str, str]) -> set[str]:
     """Which of ``mine`` (``{resource: token}``) are still pending or being performed."""
     current, running = pending(cib), claims(cib)
     return {
@@ -303,7 +337,15 @@ def _awaiting(cib, node_name, mine):
     }
 
 
-def end_of_run(session, node_name, *, minion_id=None, override=None, settle=10, timeout=300):
+def end_of_run(
+    session: Session,
+    node_name: str,
+    *,
+    minion_id: str | None = None,
+    override: str | None = None,
+    settle: float = 10,
+    timeout: float = 300,
+) -> dict[str, dict[str, Any]]:
     """Restarts at the end of a highstate (no orchestration).
 
     The bootstrap node waits for quiet, then performs every pending request

@@ -8,15 +8,27 @@ specs (:class:`RequestSpec`, :class:`ClaimSpec`, :class:`ReleaseSpec`,
 :class:`PutBackSpec`) work on them; :mod:`.performer` decides when.
 """
 
+from __future__ import annotations
+
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.cib.specs import ResourceMetaSpec
 from saltext.pcmk.utils.errors import NotFound
+
+if TYPE_CHECKING:
+    from lxml.etree import _Element
+
+    from saltext.pcmk.utils.cib.document import Cib
+    from saltext.pcmk.utils.cib.session import ApplyContext
+    from saltext.pcmk.utils.cluster.status import ClusterStatus
+    from saltext.pcmk.utils.tools import ToolRunner
 
 PREFIX = "saltext-restart-"
 CLAIM_PREFIX = "saltext-restarting-"
@@ -26,18 +38,18 @@ ALIVE_ATTR = "saltext-alive"
 ALIVE_GRACE = 10
 
 
-def _find_node(cib, name):
+def _find_node(cib: Cib, name: str) -> _Element | None:
     return next(iter(cib.root.xpath("configuration/nodes/node[@uname=$n]", n=name)), None)
 
 
-def _node(cib, name):
+def _node(cib: Cib, name: str) -> _Element:
     node = _find_node(cib, name)
     if node is None:
         raise NotFound(f"restart request: node {name!r} is not in the cluster")
     return node
 
 
-def _set_node_attr(cib, node_name, name, value):
+def _set_node_attr(cib: Cib, node_name: str, name: str, value: str) -> None:
     node = _node(cib, node_name)
     nvset = nvsets.plain_set(node, "instance_attributes")
     if nvset is None:
@@ -45,7 +57,7 @@ def _set_node_attr(cib, node_name, name, value):
     nvsets.set_value(cib, nvset, name, value)
 
 
-def _clear_node_attr(cib, node_name, name, expect):
+def _clear_node_attr(cib: Cib, node_name: str, name: str, expect: str | None) -> bool:
     """Remove ``name`` from the node when it still holds ``expect``; whether it did."""
     node = _node(cib, node_name)
     nvset = nvsets.plain_set(node, "instance_attributes")
@@ -61,7 +73,7 @@ def _clear_node_attr(cib, node_name, name, expect):
     return removed
 
 
-def _node_attrs(cib, prefix):
+def _node_attrs(cib: Cib, prefix: str) -> dict[str, dict[str, str]]:
     """``{suffix: {node: value}}`` of the node attributes named ``prefix<suffix>``."""
     found: dict[str, dict[str, str]] = {}
     for node in cib.root.iterfind("configuration/nodes/node"):
@@ -70,7 +82,7 @@ def _node_attrs(cib, prefix):
     return found
 
 
-def pending(cib):
+def pending(cib: Cib) -> dict[str, dict[str, str]]:
     """``{resource: {node: token}}`` of every request recorded in the CIB."""
     return _node_attrs(cib, PREFIX)
 
@@ -78,10 +90,10 @@ def pending(cib):
 class _NodeAttrSpec:
     """Specs on node attributes: no references to resources, no secrets."""
 
-    def references(self):
+    def references(self) -> list[str]:
         return []
 
-    def secrets(self, ctx):
+    def secrets(self, ctx: ApplyContext) -> dict[str, set[str]]:
         return {}
 
 
@@ -94,7 +106,7 @@ class RequestSpec(_NodeAttrSpec):
     token: str | None = None
     expect: str | None = None
 
-    def apply(self, cib, ctx):
+    def apply(self, cib: Cib, ctx: ApplyContext) -> None:
         if self.token is not None:
             _set_node_attr(cib, self.node, f"{PREFIX}{self.resource}", self.token)
         else:
@@ -109,20 +121,20 @@ class Claim:
     owner: str  # the performer's node
     minion: str | None
     role: str | None  # target-role to restore afterwards
-    requests: dict = field(default_factory=dict)  # {node: token} this restart performs
+    requests: dict[str, str] = field(default_factory=dict)  # {node: token} this restart performs
     until: int = 0  # unix time after which the claim counts as abandoned
     alive: str | None = None  # the owner's saltext-alive nonce when it claimed
     since: int = 0  # unix time of the claim
 
     @property
-    def value(self):
+    def value(self) -> str:
         data = {"minion": self.minion, "role": self.role, "requests": self.requests, "until": self.until}
         if self.alive:
             data.update(alive=self.alive, since=self.since)
         return json.dumps(data, sort_keys=True)
 
     @classmethod
-    def parse(cls, resource, owner, value):
+    def parse(cls, resource: str, owner: str, value: str) -> Claim:
         try:
             data = json.loads(value)
             return cls(
@@ -139,10 +151,12 @@ class Claim:
             # Unreadable: treat as abandoned at once, with nothing to put back.
             return cls(resource, owner, None, None, {}, 0)
 
-    def describe(self):
+    def describe(self) -> str:
         return f"node {self.owner}" + (f" (minion {self.minion})" if self.minion else "")
 
-    def abandoned(self, status, now=None, markers=None):
+    def abandoned(
+        self, status: ClusterStatus, now: float | None = None, markers: Mapping[str | None, str | None] | None = None
+    ) -> bool:
         """Its performer can no longer end it: its node is not an online member, its time is up,
         or its node left the cluster since the claim (``markers``, ``{node: nonce}`` from attrd,
         no longer holds the claim's nonce; None: not known, as on a CIB file).
@@ -158,7 +172,7 @@ class Claim:
         )
 
 
-def claims(cib):
+def claims(cib: Cib) -> dict[str, list[Claim]]:
     """``{resource: [Claim]}`` of every restart in progress."""
     return {
         resource: [Claim.parse(resource, node, value) for node, value in sorted(by_node.items())]
@@ -166,7 +180,7 @@ def claims(cib):
     }
 
 
-def _put_back(cib, resource, requests):
+def _put_back(cib: Cib, resource: str, requests: Mapping[str, str]) -> None:
     """Record ``requests`` again, except where a node has recorded a newer one meanwhile."""
     current = pending(cib).get(resource, {})
     for node, token in sorted(requests.items()):
@@ -174,7 +188,7 @@ def _put_back(cib, resource, requests):
             _set_node_attr(cib, node, f"{PREFIX}{resource}", token)
 
 
-def alive_markers(runner):
+def alive_markers(runner: ToolRunner) -> dict[str | None, str | None] | None:
     """``{node: nonce}`` of the liveness nonces attrd holds; None on a CIB file (no attrd)."""
     if runner.offline:
         return None
@@ -184,7 +198,7 @@ def alive_markers(runner):
     return {a.get("host"): a.get("value") for a in etree.fromstring(proc.stdout.encode()).iter("attribute")}
 
 
-def mark_alive(runner, node):
+def mark_alive(runner: ToolRunner, node: str) -> str | None:
     """``node``'s liveness nonce (this node's), set when it holds none; None on a CIB file.
 
     Kept, not renewed: every claim this node makes during its membership
@@ -199,7 +213,7 @@ def mark_alive(runner, node):
     nonce = f"{time.time_ns():x}"
     runner.run(["attrd_updater", "--name", ALIVE_ATTR, "--update", nonce, "--private"])
     # Read back: of two performers setting it at once, the value attrd kept wins (it may lag by a message).
-    return alive_markers(runner).get(node) or nonce
+    return (alive_markers(runner) or {}).get(node) or nonce
 
 
 @dataclass
@@ -213,12 +227,12 @@ class ClaimSpec(_NodeAttrSpec):
     resource: str
     owner: str
     minion: str | None
-    seen: dict
+    seen: dict[str, str]
     until: int
     alive: str | None = None
     claimed: Claim | None = field(default=None, init=False, compare=False)
 
-    def apply(self, cib, ctx):
+    def apply(self, cib: Cib, ctx: ApplyContext) -> None:
         self.claimed = None
         element = cib.resource(self.resource)
         if element is None or claims(cib).get(self.resource):
@@ -255,7 +269,7 @@ class ReleaseSpec(_NodeAttrSpec):
     claim: Claim
     put_back: bool = False
 
-    def apply(self, cib, ctx):
+    def apply(self, cib: Cib, ctx: ApplyContext) -> None:
         claim = self.claim
         if not _clear_node_attr(cib, claim.owner, f"{CLAIM_PREFIX}{claim.resource}", claim.value):
             return
@@ -268,7 +282,7 @@ class ReleaseSpec(_NodeAttrSpec):
 @dataclass
 class PutBackSpec(_NodeAttrSpec):
     resource: str
-    requests: dict
+    requests: dict[str, str]
 
-    def apply(self, cib, ctx):
+    def apply(self, cib: Cib, ctx: ApplyContext) -> None:
         _put_back(cib, self.resource, self.requests)
