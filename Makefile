@@ -27,12 +27,16 @@ lint: setup
 demo: setup
 	VENV=$(VENV) sh demo/run.sh
 
+# Two workers (pytest-xdist): the three-node tests in one, the single-node and
+# offline tests in the other (groups set in tests/conftest.py). WORKERS=0 runs
+# everything in this process.
+WORKERS ?= 2
 test: setup daemons
-	$(VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # No live clusters: unit and offline-CIB tests only.
 test-fast: setup
-	$(VENV)/bin/python -m pytest -p no:cacheprovider -m "not live and not multinode and not realdaemons" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadgroup -m "not live and not multinode and not realdaemons" $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python bench/converge.py

@@ -25,7 +25,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "setup: creating $VENV"
     python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import saltext.pcmk, salt, lxml, saltfactories" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import saltext.pcmk, salt, lxml, saltfactories, xdist" 2>/dev/null; then
     echo "setup: installing Salt, lxml, pytest and this package into $VENV"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
     "$VENV/bin/pip" install -q -e ".[tests]"

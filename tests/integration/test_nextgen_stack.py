@@ -43,7 +43,6 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +53,7 @@ from lxml import etree
 
 from tests.support import daemons, testservice
 from tests.support.cluster import Cluster, Node, missing_requirements
-from tests.support.saltbed import NODE_RUN_DIR, SaltBed
+from tests.support.saltbed import NODE_RUN_DIR, SaltBed, short_workdir
 
 pytestmark = [pytest.mark.realdaemons, pytest.mark.multinode]
 
@@ -405,9 +404,7 @@ def stack(tmp_path_factory, request):
     for reason in (missing_requirements(), daemons.missing_daemons()):
         if reason:
             pytest.skip(f"real daemons unavailable: {reason}")
-    # Not under pytest's basetemp: Salt's unix sockets live below the bed's
-    # root_dir and a socket path may not exceed 107 bytes.
-    workdir = Path(tempfile.mkdtemp(prefix="ng-", dir="/tmp"))
+    workdir = short_workdir("ng-")
     began = time.monotonic()
     cluster = Cluster(workdir / "cluster", nodes=3, name="ngsalt").start()
     netns = daemons.netns_ids(cluster)

@@ -240,12 +240,16 @@ def _wait_pids_gone(pids: Sequence[int], timeout: float) -> bool:
 
 
 def _host_env() -> dict[str, str]:
-    """Environment for commands entering a node: the caller's, minus CIB_*.
+    """Environment for commands entering a node: the caller's, minus CIB_*,
+    COLUMNS and LINES.
 
     CIB_file/CIB_user and friends would silently point Pacemaker tools at
-    something other than the node's live CIB.
+    something other than the node's live CIB. A terminal width (pytest-xdist
+    workers set COLUMNS=80) makes ``ps -ef`` cut command lines, and tools
+    that look for a daemon that way (``cibsecret`` greps for
+    pacemaker-controld) then think the cluster is down.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIB_") and k not in ("COLUMNS", "LINES")}
     env["PATH"] = f"{env['PATH']}:{SBIN_PATH}" if env.get("PATH") else SBIN_PATH
     return env
 

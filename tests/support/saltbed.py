@@ -59,6 +59,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -709,15 +710,25 @@ class SaltBed:
 # --------------------------------------------------------------------------
 
 
+def short_workdir(prefix: str) -> Path:
+    """A new directory directly under /tmp for a bed.
+
+    Not under pytest's basetemp: Salt's unix sockets live below the bed's
+    root_dir and a socket path may not exceed 107 bytes, which basetemp plus
+    pytest-xdist's per-worker directory (``popen-gw0``) exceeds.
+    """
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
 @pytest.fixture(scope="session")
-def salt_cluster(three_node_cluster, tmp_path_factory) -> Iterator[SaltBed]:
+def salt_cluster(three_node_cluster) -> Iterator[SaltBed]:
     """The three-node cluster with a salt-master (hub) and minions ctl1..ctl3 (n3, n1, n2).
 
     Import it into a test module (``from tests.support.saltbed import salt_cluster``).
     Tests that stop minions or kill nodes must bring them back
     (``start_minion``, ``restart_node``).
     """
-    workdir = tmp_path_factory.mktemp("bed")
+    workdir = short_workdir("bed-")
     bed = SaltBed(three_node_cluster, workdir).start()
     try:
         yield bed
