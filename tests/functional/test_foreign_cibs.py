@@ -6,7 +6,13 @@ change writes nothing (the CIB file's bytes and epoch stay), and every write
 is reported, with the exact change.
 """
 
+import os
+import subprocess
+
 from lxml import etree
+
+from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.cib.document import Cib
 
 
 def epoch(cib_bytes):
@@ -83,3 +89,161 @@ def test_an_op_with_only_a_name_and_interval_is_reported_when_added(salt_env):
     assert ops_of(salt_env.cib_file.read_bytes(), "dummy")[("notify", "0s", None)] == {}
     assert epoch(salt_env.cib_file.read_bytes()) > epoch(before)
     assert_nothing_reported_nothing_written(salt_env, added)
+
+
+def cib_create(cib_file, section, xml):
+    """Add ``xml`` to ``section`` of the CIB file the way an operator's cibadmin would."""
+    subprocess.run(
+        ["cibadmin", "--create", "-o", section, "--xml-text", xml],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "CIB_file": str(cib_file)},
+    )
+
+
+def cib_replace_configuration(cib_file, configuration):
+    """Make the file's configuration ``configuration`` (an XML text), keeping its version."""
+    root = etree.fromstring(cib_file.read_bytes())
+    root.replace(root.find("configuration"), etree.fromstring(configuration))
+    cib_file.write_bytes(etree.tostring(root))
+
+
+# -- defect 5: more silent writes -------------------------------------------------------------
+def test_ops_empty_list_on_an_empty_operations_element_changes_nothing(salt_env):
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<primitive id="dummy" class="ocf" provider="pacemaker" type="Dummy"><operations/></primitive>',
+    )
+    assert_nothing_reported_nothing_written(
+        salt_env, "dummy: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}, {ops: []}]}"
+    )
+    assert etree.fromstring(salt_env.cib_file.read_bytes()).find(".//primitive/operations") is not None
+
+
+NODE_WITH_TWO_SETS = """
+<node id="1" uname="n1">
+  <instance_attributes id="nodes-1"><nvpair id="nodes-1-site" name="site" value="east"/></instance_attributes>
+  <instance_attributes id="nodes-1-extra"><nvpair id="nodes-1-extra-rack" name="rack" value="r2"/></instance_attributes>
+</node>"""
+
+
+def test_a_node_attribute_in_a_second_set_is_found_where_it_is(salt_env):
+    cib_create(salt_env.cib_file, "nodes", NODE_WITH_TWO_SETS)
+    assert_nothing_reported_nothing_written(salt_env, "rack: {pcmk.node_attribute: [{node: n1}, {value: r2}]}")
+    moved = salt_env.sls("rack: {pcmk.node_attribute: [{node: n1}, {value: r3}]}")
+    assert moved["rack"]["changes"] == {
+        "node n1": {"changed": {"params[nodes-1-extra].rack": {"old": "r2", "new": "r3"}}}
+    }
+    root = etree.fromstring(salt_env.cib_file.read_bytes())
+    assert root.xpath("//nvpair[@name='rack']/@id") == ["nodes-1-extra-rack"]
+    assert root.xpath("//nvpair[@name='rack']/@value") == ["r3"]
+    gone = salt_env.sls("rack: {pcmk.node_attribute_absent: [{node: n1}]}")
+    assert gone["rack"]["changes"] == {"node n1": {"removed": {"params[nodes-1-extra].rack": "r3"}}}
+    assert not etree.fromstring(salt_env.cib_file.read_bytes()).xpath("//nvpair[@name='rack']")
+
+
+DUPLICATE_NVPAIRS = """
+<primitive id="dummy" class="ocf" provider="pacemaker" type="Dummy">
+  <instance_attributes id="dummy-instance_attributes">
+    <nvpair id="dummy-instance_attributes-fake" name="fake" value="first"/>
+    <nvpair id="dummy-instance_attributes-fake-1" name="fake" value="second"/>
+  </instance_attributes>
+</primitive>"""
+
+
+def test_duplicate_nvpairs_read_as_the_first_and_are_not_collapsed_silently(salt_env):
+    cib_create(salt_env.cib_file, "resources", DUPLICATE_NVPAIRS)
+    sls = "dummy: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}, {params: {fake: %s}}]}"
+    # The first is what Pacemaker reads: declaring it changes nothing.
+    assert_nothing_reported_nothing_written(salt_env, sls % "first")
+    changed = salt_env.sls(sls % "third")
+    assert changed["dummy"]["changes"] == {
+        "resource dummy": {"changed": {"params.fake": {"old": "first", "new": "third"}}}
+    }
+    values = etree.fromstring(salt_env.cib_file.read_bytes()).xpath("//nvpair[@name='fake']/@value")
+    assert values == ["third", "second"]  # the one Pacemaker reads changed; the shadowed one left as found
+
+
+# -- defect 4: several unconditional cluster_property_sets --------------------------------------
+def set_crm_config(cib_file, crm_config):
+    root = etree.fromstring(cib_file.read_bytes())
+    root.find("configuration").replace(root.find("configuration/crm_config"), etree.fromstring(crm_config))
+    cib_file.write_bytes(etree.tostring(root))
+
+
+def maintenance_mode_as_pacemaker_reads_it(cib_file):
+    """What the scheduler reads: crm_simulate says resource management is disabled in maintenance mode."""
+    proc = subprocess.run(["crm_simulate", "--xml-file", str(cib_file), "--simulate"], capture_output=True, text=True)
+    return "Resource management is DISABLED" in proc.stdout
+
+
+def test_pacemaker_reads_cib_bootstrap_options_first_and_later_sets_before_earlier_ones(cib_file):
+    cib_create(cib_file, "resources", '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>')
+
+    def crm_config(*sets):
+        body = "".join(
+            f'<cluster_property_set id="{i}"><nvpair id="{i}-mm" name="maintenance-mode" value="{v}"/>'
+            "</cluster_property_set>"
+            for i, v in sets
+        )
+        return f"<crm_config>{body}</crm_config>"
+
+    for sets, effective in (
+        ((("site", "true"), ("cib-bootstrap-options", "false")), "false"),
+        ((("cib-bootstrap-options", "true"), ("site", "false")), "true"),
+        ((("a", "true"), ("b", "false")), "false"),  # equal scores: the later set wins
+        ((("a", "false"), ("b", "true")), "true"),
+    ):
+        set_crm_config(cib_file, crm_config(*sets))
+        assert maintenance_mode_as_pacemaker_reads_it(cib_file) == (effective == "true"), sets
+        crm = Cib.from_text(cib_file.read_text()).section("crm_config")
+        assert (
+            nvsets.effective(crm, "cluster_property_set", "maintenance-mode", "cib-bootstrap-options").get("value")
+            == effective
+        )
+
+
+TWO_PROPERTY_SETS = """
+<crm_config>
+  <cluster_property_set id="cib-bootstrap-options">
+    <nvpair id="cib-bootstrap-options-maintenance-mode" name="maintenance-mode" value="false"/>
+  </cluster_property_set>
+  <cluster_property_set id="site-options">
+    <nvpair id="site-options-no-quorum-policy" name="no-quorum-policy" value="freeze"/>
+    <nvpair id="site-options-maintenance-mode" name="maintenance-mode" value="true"/>
+  </cluster_property_set>
+</crm_config>"""
+
+
+def test_properties_are_found_where_pacemaker_reads_them_and_written_where_crm_attribute_writes(salt_env):
+    cib_create(salt_env.cib_file, "resources", '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>')
+    set_crm_config(salt_env.cib_file, TWO_PROPERTY_SETS)
+    assert not maintenance_mode_as_pacemaker_reads_it(salt_env.cib_file)
+    assert_nothing_reported_nothing_written(
+        salt_env,
+        """
+        maintenance-mode: {pcmk.property: [{value: false}]}
+        no-quorum-policy: {pcmk.property: [{value: freeze}]}
+        """,
+    )
+    result = salt_env.sls("""
+    no-quorum-policy: {pcmk.property: [{value: stop}]}
+    stonith-enabled: {pcmk.property: [{value: false}]}
+    maintenance-mode: {pcmk.property: [{value: true}]}
+    """)
+    assert result.all_ok, result.failures()
+    assert result["no-quorum-policy"]["changes"] == {
+        "properties site-options": {"changed": {"no-quorum-policy": {"old": "freeze", "new": "stop"}}}
+    }
+    assert result["stonith-enabled"]["changes"] == {
+        "properties cib-bootstrap-options": {"added": {"stonith-enabled": "false"}}
+    }
+    assert result["maintenance-mode"]["changes"] == {
+        "properties cib-bootstrap-options": {"changed": {"maintenance-mode": {"old": "false", "new": "true"}}}
+    }
+    assert maintenance_mode_as_pacemaker_reads_it(salt_env.cib_file)
+    root = etree.fromstring(salt_env.cib_file.read_bytes())
+    assert root.xpath("//nvpair[@name='no-quorum-policy']/@id") == ["site-options-no-quorum-policy"]
+    assert root.xpath("//nvpair[@name='stonith-enabled']/../@id") == ["cib-bootstrap-options"]
+    assert len(root.xpath("//cluster_property_set")) == 2

@@ -44,6 +44,47 @@ def plain_set(parent, tag):
     return None
 
 
+def _score(nvset):
+    text = (nvset.get("score") or "0").strip()
+    if text.upper() in ("INFINITY", "+INFINITY"):
+        return 1000000
+    if text.upper() == "-INFINITY":
+        return -1000000
+    try:
+        return max(-1000000, min(1000000, int(text)))
+    except ValueError:
+        return 0
+
+
+def read_order(parent, tag, first_id=None):
+    """The unconditional ``tag`` sets of ``parent`` in the order Pacemaker reads them.
+
+    As Pacemaker's scheduler (``pe__unpack_dataset_nvpairs``) does: the set
+    whose id is ``first_id`` first (``cib-bootstrap-options`` for cluster
+    properties, wherever it stands), then by ``score``, highest first, and
+    sets of equal score *last in the document first* (Pacemaker prepends them
+    to a list it then sorts stably). A name's value is the one in the first
+    set that has it, and inside a set the first nvpair. Measured on Pacemaker
+    2.1.5 with ``maintenance-mode`` and ``crm_simulate``
+    (tests/functional/test_foreign_cibs.py).
+    """
+    found = [child for child in parent.findall(tag) if child.find("rule") is None]
+    ranked = [
+        ((nvset.get("id") != first_id) if first_id else False, -_score(nvset), -index, nvset)
+        for index, nvset in enumerate(found)
+    ]
+    return [entry[-1] for entry in sorted(ranked, key=lambda entry: entry[:3])]
+
+
+def effective(parent, tag, name, first_id=None):
+    """The nvpair that gives ``name`` its value (see :func:`read_order`), or None."""
+    for nvset in read_order(parent, tag, first_id):
+        found = nvset.xpath("nvpair[@name=$n]", n=name)
+        if found:
+            return found[0]
+    return None
+
+
 def sync(cib, parent, tag, wanted, *, set_id, keep=(), insert_at=None):
     """Make the unconditional ``tag`` set of ``parent`` hold exactly ``wanted``.
 
@@ -69,8 +110,7 @@ def sync(cib, parent, tag, wanted, *, set_id, keep=(), insert_at=None):
             nvset.remove(nvpair)
             removed_any = True
     for name, value in wanted.items():
-        for duplicate in nvset.xpath("nvpair[@name=$n]", n=name)[1:]:
-            nvset.remove(duplicate)
+        # A second nvpair of a declared name is shadowed (Pacemaker reads the first): left as found.
         set_value(cib, nvset, name, value)
     if removed_any and len(nvset) == 0:
         parent.remove(nvset)
@@ -96,4 +136,7 @@ def values(parent, tag):
     nvset = plain_set(parent, tag)
     if nvset is None:
         return {}
-    return {nv.get("name"): nv.get("value") for nv in nvset.findall("nvpair")}
+    found: dict = {}
+    for nvpair in nvset.findall("nvpair"):
+        found.setdefault(nvpair.get("name"), nvpair.get("value"))  # the first is what Pacemaker reads
+    return found

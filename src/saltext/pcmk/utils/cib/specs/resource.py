@@ -265,6 +265,7 @@ def _sync_ops(cib, primitive, ops, keep=frozenset()):
         if not ops:
             return
         operations = etree.SubElement(primitive, "operations")
+    was_empty = len(operations) == 0
     existing = {}
     for op in list(operations.findall("op")):
         key = _op_key(op)
@@ -293,7 +294,7 @@ def _sync_ops(cib, primitive, ops, keep=frozenset()):
                 same_duration(current, value) if attr in OP_DURATION_ATTRS else nvsets.same_value(current, value)
             ):
                 op.set(attr, value)
-    if len(operations) == 0:
+    if len(operations) == 0 and not was_empty:  # an <operations/> found empty is left as found
         primitive.remove(operations)
 
 
