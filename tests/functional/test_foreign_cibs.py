@@ -247,3 +247,51 @@ def test_properties_are_found_where_pacemaker_reads_them_and_written_where_crm_a
     assert root.xpath("//nvpair[@name='no-quorum-policy']/@id") == ["site-options-no-quorum-policy"]
     assert root.xpath("//nvpair[@name='stonith-enabled']/../@id") == ["cib-bootstrap-options"]
     assert len(root.xpath("//cluster_property_set")) == 2
+
+
+# -- defect 6: a colocation without a score --------------------------------------------------
+TWO_DUMMIES = """
+    a: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}]}
+    b: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}]}
+"""
+
+
+def colocation(score_line=""):
+    return f"""
+    a-with-b:
+      pcmk.constraint:
+        - kind: colocation
+        - rsc: a
+        - with_rsc: b{score_line}
+    """
+
+
+def constraint_attrs(cib_bytes, ident):
+    return dict(etree.fromstring(cib_bytes).xpath("//*[@id=$i]", i=ident)[0].attrib)
+
+
+def test_a_colocation_without_a_score_is_adopted_and_unset_is_said_with_null(salt_env):
+    assert salt_env.sls(TWO_DUMMIES).all_ok
+    cib_create(salt_env.cib_file, "constraints", '<rsc_colocation id="a-with-b" rsc="a" with-rsc="b"/>')
+    # Left out, the score is not managed on an existing colocation: Pacemaker reads the missing one as 0.
+    assert_nothing_reported_nothing_written(salt_env, colocation())
+    assert_nothing_reported_nothing_written(salt_env, colocation("\n        - score: null"))
+    assert constraint_attrs(salt_env.cib_file.read_bytes(), "a-with-b") == {
+        "id": "a-with-b",
+        "rsc": "a",
+        "with-rsc": "b",
+    }
+    mandatory = salt_env.sls(colocation("\n        - score: INFINITY"))
+    assert mandatory["a-with-b"]["changes"] == {"constraint a-with-b": {"added": {"score": "INFINITY"}}}
+    # Left out again: the score now there stays.
+    assert_nothing_reported_nothing_written(salt_env, colocation())
+    unset = salt_env.sls(colocation("\n        - score: null"))
+    assert unset["a-with-b"]["changes"] == {"constraint a-with-b": {"removed": {"score": "INFINITY"}}}
+    assert "score" not in constraint_attrs(salt_env.cib_file.read_bytes(), "a-with-b")
+
+
+def test_a_new_colocation_without_a_score_is_mandatory_as_pcs_makes_it(salt_env):
+    result = salt_env.sls(TWO_DUMMIES + colocation())
+    assert result.all_ok, result.failures()
+    assert result["a-with-b"]["changes"]["constraint a-with-b"]["created"]["score"] == "INFINITY"
+    assert constraint_attrs(salt_env.cib_file.read_bytes(), "a-with-b")["score"] == "INFINITY"

@@ -102,6 +102,9 @@ class ConstraintSpec(Spec):
     attrs: dict
     rules: list | None = None
     sets: list | None = None
+    # A colocation's score left out: INFINITY on a new one (as pcs makes it),
+    # the score an existing one has (none = 0, as Pacemaker reads it) is kept.
+    score_if_new: str | None = None
 
     @classmethod
     def build(cls, name, kind, *, rules=None, sets=None, **args):
@@ -118,6 +121,7 @@ class ConstraintSpec(Spec):
         attrs = {
             allowed[k]: (norm_score(v) if k == "score" else nvsets.as_text(v)) for k, v in args.items() if v is not None
         }
+        score_if_new = None
         if sets is not None:
             if not isinstance(sets, list) or not sets:
                 raise SpecError(f"{culprit}: sets must be a non-empty list of mappings with 'resources'")
@@ -141,7 +145,8 @@ class ConstraintSpec(Spec):
         elif kind == "colocation":
             if sets is None and not (attrs.get("rsc") and attrs.get("with-rsc")):
                 raise SpecError(f"{culprit}: a colocation constraint needs rsc and with_rsc (or sets)")
-            attrs.setdefault("score", "INFINITY")
+            if "score" not in args:  # score: null (given, None) says "no score"
+                score_if_new = "INFINITY"
         elif kind == "order" and sets is None and not (attrs.get("first") and attrs.get("then")):
             raise SpecError(f"{culprit}: an order constraint needs first and then (or sets)")
         if rules is not None and (not isinstance(rules, list) or not rules):
@@ -154,7 +159,7 @@ class ConstraintSpec(Spec):
                     or not rule["expressions"]
                 ):
                     raise SpecError(f"{culprit}: rule {index + 1} needs an 'expressions' list")
-        return cls(name, kind, attrs, rules, sets)
+        return cls(name, kind, attrs, rules, sets, score_if_new)
 
     def references(self):
         refs = [self.attrs[a] for a in ("rsc", "with-rsc", "first", "then") if a in self.attrs]
@@ -226,6 +231,10 @@ class ConstraintSpec(Spec):
         existing = self.find_existing(cib)
         ident = existing.get("id") if existing is not None else self.id
         desired = self.element(ident)
+        if self.score_if_new is not None:
+            score = existing.get("score") if existing is not None else self.score_if_new
+            if score is not None:
+                desired.set("score", score)
         if existing is not None:
             if _canonical(existing) == _canonical(desired):
                 return
