@@ -9,10 +9,15 @@ is reported, with the exact change.
 import os
 import subprocess
 
+import pytest
 from lxml import etree
 
+from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.cib import specs as model
 from saltext.pcmk.utils.cib.document import Cib
+from saltext.pcmk.utils.errors import CibConflict
+from saltext.pcmk.utils.tools import ToolRunner
 
 
 def epoch(cib_bytes):
@@ -295,3 +300,25 @@ def test_a_new_colocation_without_a_score_is_mandatory_as_pcs_makes_it(salt_env)
     assert result.all_ok, result.failures()
     assert result["a-with-b"]["changes"]["constraint a-with-b"]["created"]["score"] == "INFINITY"
     assert constraint_attrs(salt_env.cib_file.read_bytes(), "a-with-b")["score"] == "INFINITY"
+
+
+# -- defect 2: two epochs per write on a CIB file ------------------------------------------------
+def test_one_write_moves_the_epoch_by_exactly_one(salt_env):
+    before = etree.fromstring(salt_env.cib_file.read_bytes())
+    result = salt_env.sls("dummy: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}]}")
+    assert result.all_ok and result.changed == {"dummy"}
+    after = etree.fromstring(salt_env.cib_file.read_bytes())
+    assert int(after.get("epoch")) == int(before.get("epoch")) + 1
+    assert after.get("num_updates") == "0" and after.get("admin_epoch") == before.get("admin_epoch")
+    # A stale writer is still refused (exit 103) and retried: the patch still carries the version it read.
+    runner = ToolRunner(cib_file=salt_env.cib_file)
+    base = cibmod.read(runner)
+    candidate = base.copy()
+    model.AttributeSpec.build("property", "maintenance-mode", "false").apply(candidate, None)
+    candidate.mark_changed()
+    patch = cibmod.patch_for(runner, base, candidate)
+    cibmod.apply_patch(runner, patch)
+    assert cibmod.read(runner).version == (0, base.version[1] + 1, 0)
+    with pytest.raises(CibConflict) as info:
+        cibmod.apply_patch(runner, patch)
+    assert info.value.returncode == 103
