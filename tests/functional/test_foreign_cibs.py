@@ -322,3 +322,94 @@ def test_one_write_moves_the_epoch_by_exactly_one(salt_env):
     with pytest.raises(CibConflict) as info:
         cibmod.apply_patch(runner, patch)
     assert info.value.returncode == 103
+
+
+# -- defect 8: churn on values equal to Pacemaker's defaults or spelled another way ---------------
+def test_clone_globally_unique_false_stated_or_left_out_changes_nothing(salt_env):
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<clone id="d-clone"><meta_attributes id="d-clone-meta_attributes">'
+        '<nvpair id="d-clone-meta_attributes-globally-unique" name="globally-unique" value="false"/>'
+        '<nvpair id="d-clone-meta_attributes-interleave" name="interleave" value="true"/></meta_attributes>'
+        '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/></clone>',
+    )
+    sls = "d: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}, {clone_meta: {%s}}]}"
+    assert_nothing_reported_nothing_written(salt_env, sls % "interleave: true")
+    assert_nothing_reported_nothing_written(salt_env, sls % "interleave: true, globally-unique: false")
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<clone id="e-clone"><primitive id="e" class="ocf" provider="pacemaker" type="Dummy"/></clone>',
+    )
+    assert_nothing_reported_nothing_written(
+        salt_env, "e: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}, {clone_meta: {globally-unique: false}}]}"
+    )
+    # A value other than the default is still a change.
+    unique = salt_env.sls("e: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}, {clone_meta: {globally-unique: true}}]}")
+    assert unique["e"]["changes"]["clone e-clone"]["added"] == {"meta.globally-unique": "true"}
+
+
+def test_an_nvpair_id_ref_is_read_through_its_reference(salt_env):
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<primitive id="a" class="ocf" provider="pacemaker" type="Dummy">'
+        '<instance_attributes id="a-params"><nvpair id="shared-state" name="state" value="/run/shared"/>'
+        "</instance_attributes></primitive>",
+    )
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<primitive id="b" class="ocf" provider="pacemaker" type="Dummy">'
+        '<instance_attributes id="b-params"><nvpair id-ref="shared-state"/></instance_attributes></primitive>',
+    )
+    assert_nothing_reported_nothing_written(
+        salt_env, "b: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}, {params: {state: /run/shared}}]}"
+    )
+
+
+OLD_SCHEMA_PROMOTABLE = """
+<master id="s-master">
+  <meta_attributes id="s-master-meta"><nvpair id="s-master-meta-notify" name="notify" value="true"/></meta_attributes>
+  <primitive id="s" class="ocf" provider="pacemaker" type="Stateful">
+    <operations>
+      <op id="s-monitor-10" name="monitor" interval="10s" role="Master" timeout="20s"/>
+      <op id="s-monitor-11" name="monitor" interval="11s" role="Slave" timeout="20s"/>
+      <op id="s-monitor-10-started" name="monitor" interval="10s" timeout="20s"/>
+    </operations>
+  </primitive>
+</master>"""
+
+
+def test_old_and_new_role_spellings_and_master_vs_promotable_change_nothing(salt_env):
+    cib_create(salt_env.cib_file, "resources", OLD_SCHEMA_PROMOTABLE)
+    cib_create(salt_env.cib_file, "resources", '<primitive id="x" class="ocf" provider="pacemaker" type="Dummy"/>')
+    cib_create(
+        salt_env.cib_file,
+        "constraints",
+        '<rsc_colocation id="x-with-s" rsc="x" with-rsc="s-master" with-rsc-role="Master" score="INFINITY"/>',
+    )
+    for promoted, unpromoted in (("Master", "Slave"), ("Promoted", "Unpromoted")):
+        assert_nothing_reported_nothing_written(
+            salt_env,
+            f"""
+            s:
+              pcmk.resource:
+                - agent: ocf:pacemaker:Stateful
+                - promotable: true
+                - clone_id: s-master
+                - clone_meta: {{notify: true, promotable: true}}
+                - ops:
+                  - {{name: monitor, interval: 10s, role: {promoted}}}
+                  - {{name: monitor, interval: 11s, role: {unpromoted}}}
+                  - {{name: monitor, interval: 10s, timeout: 20s}}
+            x-with-s:
+              pcmk.constraint:
+                - kind: colocation
+                - rsc: x
+                - with_rsc: s-master
+                - with_rsc_role: {promoted}
+                - score: INFINITY
+            """,
+        )

@@ -100,12 +100,19 @@ def _flatten(element, prefix=""):
     return flat
 
 
+def _referenced(nvpair):
+    ref = nvpair.get("id-ref")
+    found = nvpair.getroottree().xpath("//nvpair[@id=$i]", i=ref) if ref is not None else []
+    return found[0] if found else nvpair
+
+
 def _nvpair_name(nvpair):
-    return nvpair.get("name") if nvpair.get("id-ref") is None else f"(id-ref {nvpair.get('id-ref')})"
+    """An ``id-ref`` nvpair reads as the one it names (how it is written shows as ``rewritten``)."""
+    return _referenced(nvpair).get("name")
 
 
 def _nvpair_value(nvpair):
-    return nvpair.get("value")
+    return _referenced(nvpair).get("value")
 
 
 def _own_xml(element):

@@ -7,7 +7,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import Spec, check_id
+from .base import Spec, check_id, role_for, role_meaning
 
 CONSTRAINT_TAGS = {"location": "rsc_location", "colocation": "rsc_colocation", "order": "rsc_order"}
 _SCORE_ALIASES = {
@@ -53,6 +53,7 @@ _ARG_ATTRS = {
     },
 }
 CONSTRAINT_ARGS = frozenset({"kind", "rules", "sets"}).union(*_ARG_ATTRS.values())
+_ROLE_ATTRS = ("role", "rsc-role", "with-rsc-role")
 _SET_ATTRS = {
     "sequential": "sequential",
     "require_all": "require-all",
@@ -77,6 +78,8 @@ def _canonical(element):
         if name == "id" or (element.tag == "resource_ref" and name == "id"):
             continue
         value = norm_score(value) if name == "score" else value
+        if name in _ROLE_ATTRS:
+            value = role_meaning(value)
         if defaults.get(name) is not None and nvsets.same_value(value, defaults[name]):
             continue
         attrs[name] = value.lower() if value.lower() in ("true", "false") else value
@@ -231,6 +234,10 @@ class ConstraintSpec(Spec):
         existing = self.find_existing(cib)
         ident = existing.get("id") if existing is not None else self.id
         desired = self.element(ident)
+        for element in desired.iter():
+            for name in _ROLE_ATTRS:
+                if element.get(name) is not None:
+                    element.set(name, role_for(cib, element.get(name)))
         if self.score_if_new is not None:
             score = existing.get("score") if existing is not None else self.score_if_new
             if score is not None:
