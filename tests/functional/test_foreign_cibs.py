@@ -413,3 +413,45 @@ def test_old_and_new_role_spellings_and_master_vs_promotable_change_nothing(salt
                 - score: INFINITY
             """,
         )
+
+
+# -- defect 3: Pacemaker Remote and guest nodes ------------------------------------------------------
+def test_a_remote_connection_resource_shares_its_id_with_its_node_entry(salt_env):
+    cib_create(salt_env.cib_file, "nodes", '<node id="compute-0" uname="compute-0" type="remote"/>')
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<primitive id="compute-0" class="ocf" provider="pacemaker" type="remote">'
+        '<instance_attributes id="compute-0-instance_attributes">'
+        '<nvpair id="compute-0-instance_attributes-server" name="server" value="192.0.2.20"/>'
+        "</instance_attributes></primitive>",
+    )
+    sls = "compute-0: {pcmk.resource: [{agent: ocf:pacemaker:remote}, {params: {server: %s}}]}"
+    assert_nothing_reported_nothing_written(salt_env, sls % "192.0.2.20")
+    moved = salt_env.sls(sls % "192.0.2.21")
+    assert moved["compute-0"]["changes"] == {
+        "resource compute-0": {"changed": {"params.server": {"old": "192.0.2.20", "new": "192.0.2.21"}}}
+    }
+    # Any other element with the id is still refused.
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<group id="g"><primitive id="gm" class="ocf" provider="pacemaker" type="Dummy"/></group>',
+    )
+    taken = salt_env.sls("g: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}]}")
+    assert "already used by a <group>" in taken.failures()["g"]
+
+
+def test_a_guest_node_resource_is_adopted(salt_env):
+    cib_create(salt_env.cib_file, "nodes", '<node id="guest-1" uname="guest-1" type="remote"/>')
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<primitive id="vm1" class="ocf" provider="pacemaker" type="Dummy">'
+        '<meta_attributes id="vm1-meta_attributes">'
+        '<nvpair id="vm1-meta_attributes-remote-node" name="remote-node" value="guest-1"/>'
+        "</meta_attributes></primitive>",
+    )
+    assert_nothing_reported_nothing_written(
+        salt_env, "vm1: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}, {meta: {remote-node: guest-1}}]}"
+    )

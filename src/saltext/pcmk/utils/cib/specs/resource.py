@@ -190,11 +190,13 @@ class ResourceSpec(Spec):
         if self.check_agent and ctx.metadata is not None:
             agent_meta = ctx.metadata.get(self.agent, resource_id=self.id)
             agent_meta.check_params(self.id, self.params if self.params is not None else {})
-        primitive = cib.by_id(self.id)
+        # A Pacemaker Remote connection resource has the id of its <node type="remote"> entry.
+        found = [e for e in cib.configuration.xpath(".//*[@id=$i]", i=self.id) if not _remote_node_entry(e)]
+        primitive = found[0] if found else None
         if primitive is not None and primitive.tag != "primitive":
             raise SpecError(f"resource {self.id!r}: the id is already used by a <{primitive.tag}>")
         created = primitive is None
-        if created:
+        if primitive is None:
             primitive = etree.Element("primitive", id=self.id)
             place_new(cib, primitive, self)
         for attr, value in (
@@ -203,7 +205,8 @@ class ResourceSpec(Spec):
             ("type", self.agent.type),
         ):
             if value is None:
-                primitive.attrib.pop(attr, None)
+                if attr in primitive.attrib:
+                    del primitive.attrib[attr]
             elif primitive.get(attr) != value:
                 primitive.set(attr, value)
         params = self.params
@@ -247,6 +250,10 @@ class ResourceSpec(Spec):
         if self.ops is None:
             return None, set()
         return completed, agent_meta.operation_names - declared_names
+
+
+def _remote_node_entry(element):
+    return element.tag == "node" and element.get("type") == "remote"
 
 
 def _roles_for(cib, ops):
