@@ -98,7 +98,7 @@ def test_stale_versioned_patch_exits_103(cib_file):
     base = cibmod.read(runner)
     candidate = base.copy()
     model.ResourceSpec.build("d1", "ocf:pacemaker:Dummy", check_agent=False).apply(candidate, None)
-    candidate.bump_epoch()
+    candidate.mark_changed()
     patch = cibmod.patch_for(runner, base, candidate)
     cibmod.apply_patch(runner, patch)
     with pytest.raises(cibmod.CibConflict) as info:

@@ -84,7 +84,9 @@ def test_adoption_changes_only_what_is_declared():
 def test_ops_declared_become_exact_and_durations_compare_by_value():
     cib = Cib.from_text(PCS_MADE)
     changed = apply(cib, dummy(ops=[{"name": "monitor", "interval": "10", "timeout": "20000ms"}]))
-    assert diff.compare(cib, changed) == {"resource d1": {"removed": {"op start 0s.timeout": "20s"}}}
+    assert diff.compare(cib, changed) == {
+        "resource d1": {"removed": {"op start 0s": "d1-start-interval-0s", "op start 0s.timeout": "20s"}}
+    }
 
 
 def test_undeclared_attributes_removed_but_operator_meta_kept():
@@ -239,3 +241,35 @@ def test_one_clone_id_rule_everywhere():
         {"state": "pcmk", "fun": "clone", "name": "db", "clone_id": "db-c"},
     ]
     assert saltglue.declared_resources(lowstate) == {"web", "web-clone", "db-c"}
+
+
+# -- issue 11, defect 1: every change the CIB gets is in the diff ----------------------------------
+CRMSH_OPS = """<cib validate-with="pacemaker-3.9" epoch="3" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes/>
+<resources>
+  <primitive class="ocf" id="d1" provider="pacemaker" type="Dummy">
+    <operations><op id="d1-monitor-30s" interval="30s" name="monitor"/></operations>
+  </primitive>
+</resources><constraints/></configuration><status/></cib>"""
+
+
+def test_an_op_with_only_a_name_and_an_interval_is_seen_by_the_diff():
+    cib = Cib.from_text(CRMSH_OPS)
+    moved = apply(cib, dummy(ops=[{"name": "monitor", "interval": "10s"}]))
+    assert diff.compare(cib, moved) == {
+        "resource d1": {
+            "removed": {"op monitor 30s": "d1-monitor-30s"},
+            "added": {"op monitor 10s": "d1-monitor-interval-10s"},
+        }
+    }
+    added = apply(cib, dummy(ops=[{"name": "monitor", "interval": "30s"}, {"name": "start", "interval": "0s"}]))
+    assert diff.compare(cib, added) == {"resource d1": {"added": {"op start 0s": "d1-start-interval-0s"}}}
+
+
+def test_any_difference_in_the_configuration_is_reported():
+    """The safety net: what the flat view can not tell apart is still a reported change."""
+    cib = Cib.from_text(CRMSH_OPS)
+    renamed = cib.copy()
+    renamed.by_id("d1-monitor-30s").set("id", "d1-monitor-interval-30s")
+    changes = diff.compare(cib, renamed)
+    assert list(changes) == ["resource d1"] and changes["resource d1"]
+    assert "resource d1" in diff.render(changes)

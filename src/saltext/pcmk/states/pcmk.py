@@ -354,7 +354,10 @@ def constraint(name, kind, constraint_id=None, **kwargs):
         or ``rules`` (list of ``{score, boolean_op, expressions: [{attribute,
         operation, value, type}]}``); ``role``, ``resource_discovery``.
     kind: colocation
-        ``rsc``, ``with_rsc``, ``score`` (default INFINITY), ``rsc_role``, ``with_rsc_role``.
+        ``rsc``, ``with_rsc``, ``score``, ``rsc_role``, ``with_rsc_role``. ``score``
+        left out: INFINITY on a new colocation (as pcs makes it), the score an
+        existing one has is kept (none, which Pacemaker reads as 0, included);
+        ``score: null`` says "no score attribute".
     kind: order
         ``first``, ``then``, ``order_kind`` (Mandatory, Optional, Serialize; named so because ``kind`` says which constraint),
         ``symmetrical``, ``first_action``, ``then_action``.

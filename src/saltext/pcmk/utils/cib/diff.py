@@ -7,6 +7,10 @@ parameters are masked here, the only place changes are rendered, so they can
 not leak into state output or logs.
 """
 
+import copy
+
+from lxml import etree
+
 MASK = "********"
 OBJECT_TAGS = {
     "primitive": "resource",
@@ -35,41 +39,103 @@ def _object_key(element):
     return f"{kind} {element.get('id')}" if kind else None
 
 
+def _is_nested_object(child):
+    return _object_key(child) is not None and child.tag != "meta_attributes"
+
+
+def op_label(op):
+    """``op monitor 10s`` (``op monitor 10s Promoted`` when a role tells two apart)."""
+    role = op.get("role")
+    return f"op {op.get('name')} {op.get('interval')}" + (f" {role}" if role else "")
+
+
+def _put(flat, key, value):
+    """Record ``key``; a name met again (a duplicate nvpair) gets ``#2``, ``#3``: the first is what Pacemaker reads."""
+    if key not in flat:
+        flat[key] = value
+        return
+    n = 2
+    while f"{key}#{n}" in flat:
+        n += 1
+    flat[f"{key}#{n}"] = value
+
+
 def _flatten(element, prefix=""):
     flat = {}
     for name, value in element.attrib.items():
         if name != "id":
             flat[f"{prefix}{name}"] = value
+    plain_seen = set()
     for child in element:
         if not isinstance(child.tag, str):
             continue
-        if _object_key(child) is not None and child.tag != "meta_attributes":
+        if _is_nested_object(child):
             flat[f"{prefix}member {child.get('id')}"] = str(list(element).index(child))
             continue
         if child.tag in _SET_NAMES or (child.tag == "meta_attributes"):
             label = _SET_NAMES.get(child.tag, child.tag)
-            if child.find("rule") is not None:
+            # Pacemaker reads the first unconditional set first: it is plain ``params``;
+            # any other set (with a rule, or a second unconditional one) is named by its id.
+            if child.find("rule") is not None or label in plain_seen:
                 label = f"{label}[{child.get('id')}]"
+            else:
+                plain_seen.add(label)
             for nvpair in child.findall("nvpair"):
-                flat[f"{prefix}{label}.{nvpair.get('name')}"] = nvpair.get("value")
+                _put(flat, f"{prefix}{label}.{_nvpair_name(nvpair)}", _nvpair_value(nvpair))
             for rule in child.findall("rule"):
                 flat.update(_flatten(rule, f"{prefix}{label}.rule {rule.get('id')}."))
         elif child.tag == "operations":
             for op in child.findall("op"):
-                flat.update(
-                    {
-                        k: v
-                        for k, v in _flatten(op, f"{prefix}op {op.get('name')} {op.get('interval')}.").items()
-                        if not k.endswith((".name", ".interval"))
-                    }
-                )
+                label = op_label(op)
+                _put(flat, f"{prefix}{label}", op.get("id"))
+                for k, v in _flatten(op, f"{prefix}{label}.").items():
+                    if not k.endswith((".name", ".interval", ".role")):
+                        _put(flat, k, v)
         elif child.tag == "nvpair":
-            flat[f"{prefix}{child.get('name')}"] = child.get("value")
+            _put(flat, f"{prefix}{_nvpair_name(child)}", _nvpair_value(child))
         elif child.tag == "resource_ref":
             flat[f"{prefix}ref {child.get('id')}"] = str(list(element).index(child))
         else:
             flat.update(_flatten(child, f"{prefix}{child.tag} {child.get('id') or ''}.".replace(" .", ".")))
     return flat
+
+
+def _referenced(nvpair):
+    ref = nvpair.get("id-ref")
+    found = nvpair.getroottree().xpath("//nvpair[@id=$i]", i=ref) if ref is not None else []
+    return found[0] if found else nvpair
+
+
+def _nvpair_name(nvpair):
+    """An ``id-ref`` nvpair reads as the one it names (how it is written shows as ``rewritten``)."""
+    return _referenced(nvpair).get("name")
+
+
+def _nvpair_value(nvpair):
+    return _referenced(nvpair).get("value")
+
+
+def _own_xml(element):
+    """Canonical XML of ``element`` without the objects nested in it (each is compared on its own)."""
+    own = copy.deepcopy(element)
+    for child in list(own):
+        if isinstance(child.tag, str) and _is_nested_object(child):
+            own.remove(child)
+    return etree.tostring(own, method="c14n")
+
+
+def _outside_objects(cib):
+    """Canonical XML of the configuration with every object taken out: what no object key covers."""
+    config = copy.deepcopy(cib.configuration)
+    for element in list(config.iter()):
+        if isinstance(element.tag, str) and element is not config and _object_key(element) is not None:
+            parent = element.getparent()
+            if parent is not None:
+                parent.remove(element)
+    return etree.tostring(config, method="c14n")
+
+
+REWRITTEN = "same values, written differently (ids, order or spelling)"
 
 
 def objects(cib, secrets_by_resource=None):
@@ -87,7 +153,7 @@ def _masked(key, flat, secrets_by_resource):
     }
 
 
-def _objects(cib):
+def _objects(cib, elements=None):
     found = {}
     config = cib.configuration
     for element in config.iter():
@@ -97,6 +163,8 @@ def _objects(cib):
         if key is None:
             continue
         found[key] = _flatten(element)
+        if elements is not None:
+            elements[key] = element
     return found
 
 
@@ -104,20 +172,30 @@ def compare(before, after, secrets_by_resource=None):
     """Changes from ``before`` to ``after`` as ``{object: {added, removed, changed}}``.
 
     Objects that appear or disappear are reported as ``{"created": {...}}``
-    or ``{"deleted": {...}}`` with their attributes.
+    or ``{"deleted": {...}}`` with their attributes. The result is empty only
+    when the two configurations are the same XML: an object whose values read
+    the same but whose XML differs (an id, the order, a spelling) is
+    ``{"rewritten": ...}``, and a difference outside every object is reported
+    as ``configuration``, so nothing is ever written unreported.
     """
     # Compare real values (a rotated secret is a change), mask only what is reported.
-    old = _objects(before)
-    new = _objects(after)
-    changes = {}
+    old_elements: dict = {}
+    new_elements: dict = {}
+    old = _objects(before, old_elements)
+    new = _objects(after, new_elements)
+    changes: dict = {}
     for key in sorted(set(old) | set(new)):
         secrets = secrets_by_resource or {}
-        if key not in new:
+        if key in old and key in new and old[key] == new[key]:
+            # Every write is reported: what reads the same but is written otherwise is said so.
+            if _own_xml(old_elements[key]) != _own_xml(new_elements[key]):
+                changes[key] = {"rewritten": REWRITTEN}
+        elif key not in new:
             changes[key] = {"deleted": _masked(key, old[key], secrets)}
         elif key not in old:
             changes[key] = {"created": _masked(key, new[key], secrets)}
         elif old[key] != new[key]:
-            entry = {}
+            entry: dict = {}
             was, now = _masked(key, old[key], secrets), _masked(key, new[key], secrets)
             added = {k: now[k] for k in new[key] if k not in old[key]}
             removed = {k: was[k] for k in old[key] if k not in new[key]}
@@ -128,6 +206,8 @@ def compare(before, after, secrets_by_resource=None):
                 if part:
                     entry[label] = part
             changes[key] = entry
+    if not changes and _outside_objects(before) != _outside_objects(after):
+        changes["configuration"] = {"rewritten": REWRITTEN}
     return changes
 
 
@@ -140,6 +220,8 @@ def render(changes):
             lines.extend(f"    + {k} = {v}" for k, v in entry["created"].items())
         elif "deleted" in entry:
             lines.append(f"- {key}")
+        elif "rewritten" in entry:
+            lines.append(f"~ {key}: {entry['rewritten']}")
         else:
             lines.append(f"~ {key}")
             lines.extend(f"    + {k} = {v}" for k, v in entry.get("added", {}).items())

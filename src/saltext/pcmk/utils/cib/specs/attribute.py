@@ -40,6 +40,7 @@ class AttributeSpec(Spec):
         return cls(scope, name, value, node, set_id)
 
     def apply(self, cib, ctx):
+        first_id = None
         if self.scope == "node":
             nodes = cib.root.xpath("configuration/nodes/node[@uname=$n]", n=self.node)
             if not nodes:
@@ -54,19 +55,47 @@ class AttributeSpec(Spec):
             if parent is None:
                 return
             wanted_id = self.set_id or default_id
+            if self.scope == "property":
+                first_id = default_id  # Pacemaker reads cib-bootstrap-options first, whatever the order
         if self.set_id:
+            nvset = next(iter(parent.xpath(f"{set_tag}[@id=$i]", i=wanted_id)), None)
+            if nvset is None and self.value is None:
+                return
+            if nvset is None:
+                nvset = etree.SubElement(parent, set_tag, id=cib.unique_id(wanted_id))
+            nvsets.set_value(cib, nvset, self.name, self.value)
+            touched = [nvset]
+        else:
+            touched = self._set_where_read(cib, parent, set_tag, wanted_id, first_id)
+        emptied = [nvset for nvset in touched if self.value is None and len(nvset) == 0]
+        for nvset in emptied:
+            parent.remove(nvset)
+        if emptied and parent.tag in ("rsc_defaults", "op_defaults") and len(parent) == 0:
+            parent.getparent().remove(parent)
+
+    def _set_where_read(self, cib, parent, set_tag, wanted_id, first_id):
+        """Set the value where Pacemaker reads it; a new name goes where pcs/crm_attribute put it.
+
+        Absent removes the name from every unconditional set (another one
+        would otherwise become the value). Returns the sets changed.
+        """
+        if self.value is None:
+            holding = [s for s in nvsets.read_order(parent, set_tag) if s.xpath("nvpair[@name=$n]", n=self.name)]
+            for nvset in holding:
+                nvsets.set_value(cib, nvset, self.name, None)
+            return holding
+        found = nvsets.effective(parent, set_tag, self.name, first_id)
+        if found is not None:
+            nvset = found.getparent()
+        elif self.scope in ("property", "node"):
+            # Where crm_attribute (and pcs) write a new one: cib-bootstrap-options, nodes-<node id>.
             nvset = next(iter(parent.xpath(f"{set_tag}[@id=$i]", i=wanted_id)), None)
         else:
             nvset = nvsets.plain_set(parent, set_tag)
         if nvset is None:
-            if self.value is None:
-                return
             nvset = etree.SubElement(parent, set_tag, id=cib.unique_id(wanted_id))
         nvsets.set_value(cib, nvset, self.name, self.value)
-        if self.value is None and len(nvset) == 0:
-            parent.remove(nvset)
-            if parent.tag in ("rsc_defaults", "op_defaults") and len(parent) == 0:
-                parent.getparent().remove(parent)
+        return [nvset]
 
 
 @dataclass

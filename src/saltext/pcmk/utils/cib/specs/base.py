@@ -30,6 +30,29 @@ def clone_id_for(name, clone_id=None):
     return clone_id or f"{name}-clone"
 
 
+# -- role names: the old schema's Master/Slave and the new Promoted/Unpromoted --
+LEGACY_ROLES = {"Promoted": "Master", "Unpromoted": "Slave"}
+NEW_ROLES = {v: k for k, v in LEGACY_ROLES.items()}
+
+
+def role_meaning(role):
+    """A role as one spelling (``Master`` -> ``Promoted``), so either spelling compares equal."""
+    return NEW_ROLES.get(role, role) if role is not None else None
+
+
+def legacy_schema(cib):
+    """Whether the CIB's schema predates Promoted/Unpromoted (pacemaker-3.7)."""
+    match = re.match(r"pacemaker-(\d+)\.(\d+)", cib.validate_with)
+    return match is not None and (int(match.group(1)), int(match.group(2))) < (3, 7)
+
+
+def role_for(cib, role):
+    """``role`` spelt as the CIB's schema spells it."""
+    if role is None:
+        return None
+    return (LEGACY_ROLES if legacy_schema(cib) else NEW_ROLES).get(role, role)
+
+
 def check_mapping(value, culprit):
     if value is None:
         return None

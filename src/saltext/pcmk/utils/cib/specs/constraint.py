@@ -7,7 +7,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import Spec, check_id
+from .base import Spec, check_id, role_for, role_meaning
 
 CONSTRAINT_TAGS = {"location": "rsc_location", "colocation": "rsc_colocation", "order": "rsc_order"}
 _SCORE_ALIASES = {
@@ -53,6 +53,7 @@ _ARG_ATTRS = {
     },
 }
 CONSTRAINT_ARGS = frozenset({"kind", "rules", "sets"}).union(*_ARG_ATTRS.values())
+_ROLE_ATTRS = ("role", "rsc-role", "with-rsc-role")
 _SET_ATTRS = {
     "sequential": "sequential",
     "require_all": "require-all",
@@ -77,6 +78,8 @@ def _canonical(element):
         if name == "id" or (element.tag == "resource_ref" and name == "id"):
             continue
         value = norm_score(value) if name == "score" else value
+        if name in _ROLE_ATTRS:
+            value = role_meaning(value)
         if defaults.get(name) is not None and nvsets.same_value(value, defaults[name]):
             continue
         attrs[name] = value.lower() if value.lower() in ("true", "false") else value
@@ -102,6 +105,9 @@ class ConstraintSpec(Spec):
     attrs: dict
     rules: list | None = None
     sets: list | None = None
+    # A colocation's score left out: INFINITY on a new one (as pcs makes it),
+    # the score an existing one has (none = 0, as Pacemaker reads it) is kept.
+    score_if_new: str | None = None
 
     @classmethod
     def build(cls, name, kind, *, rules=None, sets=None, **args):
@@ -118,6 +124,7 @@ class ConstraintSpec(Spec):
         attrs = {
             allowed[k]: (norm_score(v) if k == "score" else nvsets.as_text(v)) for k, v in args.items() if v is not None
         }
+        score_if_new = None
         if sets is not None:
             if not isinstance(sets, list) or not sets:
                 raise SpecError(f"{culprit}: sets must be a non-empty list of mappings with 'resources'")
@@ -141,7 +148,8 @@ class ConstraintSpec(Spec):
         elif kind == "colocation":
             if sets is None and not (attrs.get("rsc") and attrs.get("with-rsc")):
                 raise SpecError(f"{culprit}: a colocation constraint needs rsc and with_rsc (or sets)")
-            attrs.setdefault("score", "INFINITY")
+            if "score" not in args:  # score: null (given, None) says "no score"
+                score_if_new = "INFINITY"
         elif kind == "order" and sets is None and not (attrs.get("first") and attrs.get("then")):
             raise SpecError(f"{culprit}: an order constraint needs first and then (or sets)")
         if rules is not None and (not isinstance(rules, list) or not rules):
@@ -154,7 +162,7 @@ class ConstraintSpec(Spec):
                     or not rule["expressions"]
                 ):
                     raise SpecError(f"{culprit}: rule {index + 1} needs an 'expressions' list")
-        return cls(name, kind, attrs, rules, sets)
+        return cls(name, kind, attrs, rules, sets, score_if_new)
 
     def references(self):
         refs = [self.attrs[a] for a in ("rsc", "with-rsc", "first", "then") if a in self.attrs]
@@ -226,6 +234,14 @@ class ConstraintSpec(Spec):
         existing = self.find_existing(cib)
         ident = existing.get("id") if existing is not None else self.id
         desired = self.element(ident)
+        for element in desired.iter():
+            for name in _ROLE_ATTRS:
+                if element.get(name) is not None:
+                    element.set(name, role_for(cib, element.get(name)))
+        if self.score_if_new is not None:
+            score = existing.get("score") if existing is not None else self.score_if_new
+            if score is not None:
+                desired.set("score", score)
         if existing is not None:
             if _canonical(existing) == _canonical(desired):
                 return

@@ -65,11 +65,27 @@ def clone_of(cib, element, clone_spec, culprit):
     return clone
 
 
+# Clone meta attributes at the value Pacemaker assumes when they are absent: the
+# same written or not (unless rsc_defaults says otherwise).
+CLONE_META_DEFAULTS = {
+    "globally-unique": "false",
+    "interleave": "false",
+    "notify": "false",
+    "ordered": "false",
+    "promotable": "false",
+}
+
+
 def sync_clone_meta(cib, clone, clone_spec):
     """Clone meta attributes as declared; ``promotable`` adds promotable=true (a <master> is promotable already)."""
     meta = dict(clone_spec.meta) if clone_spec.meta is not None else None
     if clone_spec.promotable and clone.tag == "clone":
         meta = {**(meta if meta is not None else nvsets.values(clone, "meta_attributes")), "promotable": "true"}
+    if clone.tag == "master" and meta is not None and nvsets.same_value(nvsets.as_text(meta.get("promotable")), "true"):
+        meta.pop("promotable")  # the old schema's <master> says it by its tag
+    rsc_defaults = cib.section("rsc_defaults")
+    overridden = set(nvsets.values(rsc_defaults, "meta_attributes")) if rsc_defaults is not None else set()
+    defaults = {k: v for k, v in CLONE_META_DEFAULTS.items() if k not in overridden}
     nvsets.sync(
         cib,
         clone,
@@ -78,6 +94,7 @@ def sync_clone_meta(cib, clone, clone_spec):
         set_id=f"{clone.get('id')}-meta_attributes",
         keep=OPERATOR_META - set(meta or ()),
         insert_at=0,
+        defaults=defaults,
     )
 
 

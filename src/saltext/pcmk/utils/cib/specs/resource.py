@@ -4,7 +4,6 @@ Operations are completed from the agent's advice: see
 :meth:`ResourceSpec._operations`.
 """
 
-import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -13,7 +12,17 @@ from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.cib.metadata import AgentRef
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import OPERATOR_META, Spec, check_id, check_mapping, clone_id_for, duration_ms, same_duration
+from .base import (
+    OPERATOR_META,
+    Spec,
+    check_id,
+    check_mapping,
+    clone_id_for,
+    duration_ms,
+    role_for,
+    role_meaning,
+    same_duration,
+)
 from .constraint import remove_constraints_referring
 from .placement import CloneSpec, place, place_new
 
@@ -39,12 +48,16 @@ class OpSpec:
 
     def key(self):
         ms = duration_ms(self.interval)
-        return (self.name, ms if ms is not None else self.interval, self.attrs.get("role", ""))
+        return (self.name, ms if ms is not None else self.interval, role_meaning(self.attrs.get("role", "")))
 
 
 def _op_key(element):
     ms = duration_ms(element.get("interval", "0"))
-    return (element.get("name"), ms if ms is not None else element.get("interval"), element.get("role", ""))
+    return (
+        element.get("name"),
+        ms if ms is not None else element.get("interval"),
+        role_meaning(element.get("role", "")),
+    )
 
 
 # What a resource declaration says besides its id and agent, with the YAML types
@@ -177,11 +190,13 @@ class ResourceSpec(Spec):
         if self.check_agent and ctx.metadata is not None:
             agent_meta = ctx.metadata.get(self.agent, resource_id=self.id)
             agent_meta.check_params(self.id, self.params if self.params is not None else {})
-        primitive = cib.by_id(self.id)
+        # A Pacemaker Remote connection resource has the id of its <node type="remote"> entry.
+        found = [e for e in cib.configuration.xpath(".//*[@id=$i]", i=self.id) if not _remote_node_entry(e)]
+        primitive = found[0] if found else None
         if primitive is not None and primitive.tag != "primitive":
             raise SpecError(f"resource {self.id!r}: the id is already used by a <{primitive.tag}>")
         created = primitive is None
-        if created:
+        if primitive is None:
             primitive = etree.Element("primitive", id=self.id)
             place_new(cib, primitive, self)
         for attr, value in (
@@ -190,7 +205,8 @@ class ResourceSpec(Spec):
             ("type", self.agent.type),
         ):
             if value is None:
-                primitive.attrib.pop(attr, None)
+                if attr in primitive.attrib:
+                    del primitive.attrib[attr]
             elif primitive.get(attr) != value:
                 primitive.set(attr, value)
         params = self.params
@@ -236,22 +252,21 @@ class ResourceSpec(Spec):
         return completed, agent_meta.operation_names - declared_names
 
 
-_LEGACY_ROLES = {"Promoted": "Master", "Unpromoted": "Slave"}
-_NEW_ROLES = {v: k for k, v in _LEGACY_ROLES.items()}
+def _remote_node_entry(element):
+    return element.tag == "node" and element.get("type") == "remote"
 
 
 def _roles_for(cib, ops):
     """Role names as the CIB's schema spells them (Promoted/Unpromoted from pacemaker-3.7 on)."""
-    match = re.match(r"pacemaker-(\d+)\.(\d+)", cib.validate_with)
-    legacy = match is not None and (int(match.group(1)), int(match.group(2))) < (3, 7)
-    names = _LEGACY_ROLES if legacy else _NEW_ROLES
-    return [{**op, "role": names.get(op["role"], op["role"])} if "role" in op else op for op in ops]
+    return [{**op, "role": role_for(cib, op["role"])} if "role" in op else op for op in ops]
 
 
 def _complete(op, advised):
     """``op`` with the attributes the agent advises for the same operation and role filled in."""
     for candidate in advised:
-        if candidate.name == op.name and candidate.attrs.get("role", "") == op.attrs.get("role", ""):
+        if candidate.name == op.name and role_meaning(candidate.attrs.get("role", "")) == role_meaning(
+            op.attrs.get("role", "")
+        ):
             interval = op.interval if op.interval_given else candidate.interval
             advised = {k: v for k, v in candidate.attrs.items() if k not in op.attrs}
             return OpSpec(op.name, interval, op.attrs, interval_given=True, advised=advised)
@@ -265,6 +280,7 @@ def _sync_ops(cib, primitive, ops, keep=frozenset()):
         if not ops:
             return
         operations = etree.SubElement(primitive, "operations")
+    was_empty = len(operations) == 0
     existing = {}
     for op in list(operations.findall("op")):
         key = _op_key(op)
@@ -289,11 +305,14 @@ def _sync_ops(cib, primitive, ops, keep=frozenset()):
             del op.attrib[attr]
         for attr, value in attrs.items():
             current = op.get(attr)
-            if current is None or not (
+            if attr == "role":  # Master and Promoted are one role; a new spelling is the schema's
+                if role_meaning(current) != role_meaning(value):
+                    op.set(attr, role_for(cib, value))
+            elif current is None or not (
                 same_duration(current, value) if attr in OP_DURATION_ATTRS else nvsets.same_value(current, value)
             ):
                 op.set(attr, value)
-    if len(operations) == 0:
+    if len(operations) == 0 and not was_empty:  # an <operations/> found empty is left as found
         primitive.remove(operations)
 
 
