@@ -455,3 +455,71 @@ def test_a_guest_node_resource_is_adopted(salt_env):
     assert_nothing_reported_nothing_written(
         salt_env, "vm1: {pcmk.resource: [{agent: ocf:pacemaker:Dummy}, {meta: {remote-node: guest-1}}]}"
     )
+
+
+# -- defect 7: no way forward when an agent is not installed here ------------------------------
+ABSENT_AGENT = """
+fence-ipmi:
+  pcmk.resource:
+    - agent: stonith:fence_only_on_the_nodes
+    - params: {ip: 192.0.2.50, username: admin}
+{extra}
+"""
+
+
+def test_check_agent_false_declares_a_resource_whose_agent_is_not_installed_here(salt_env):
+    refused = salt_env.sls(ABSENT_AGENT.replace("{extra}", ""))
+    assert "fence_only_on_the_nodes" in refused.failures()["fence-ipmi"]
+
+    sls = ABSENT_AGENT.replace("{extra}", "    - check_agent: false")
+    dry = salt_env.sls(sls, test=True)
+    assert dry.all_ok, dry.failures()
+    assert "agent meta-data check skipped: check_agent: false" in dry["fence-ipmi"]["comment"]
+    real = salt_env.sls(sls)
+    assert real.changed == {"fence-ipmi"}
+    assert "agent meta-data check skipped" in real["fence-ipmi"]["comment"]
+    primitive = etree.fromstring(salt_env.cib_file.read_bytes()).xpath("//primitive[@id='fence-ipmi']")[0]
+    assert (primitive.get("class"), primitive.get("type")) == ("stonith", "fence_only_on_the_nodes")
+    assert nvsets.effective(primitive, "instance_attributes", "ip").get("value") == "192.0.2.50"
+    assert_nothing_reported_nothing_written(salt_env, sls)
+
+
+def test_the_minion_option_turns_the_agent_check_off_for_a_run(salt_env):
+    salt_env.configure(**{"pcmk.check_agents": False})
+    result = salt_env.sls(ABSENT_AGENT.replace("{extra}", ""))
+    assert result.all_ok, result.failures()
+    assert "agent meta-data check skipped: pcmk.check_agents: false" in result["fence-ipmi"]["comment"]
+
+
+def test_a_parameter_an_older_agent_took_is_adopted_as_the_cib_holds_it(salt_env):
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<primitive id="old" class="ocf" provider="pacemaker" type="Dummy">'
+        '<instance_attributes id="old-ia"><nvpair id="old-ia-legacy" name="legacy_opt" value="7"/>'
+        "</instance_attributes></primitive>",
+    )
+    held = """
+    old:
+      pcmk.resource:
+        - agent: ocf:pacemaker:Dummy
+        - params: {legacy_opt: 7}
+    """
+    assert_nothing_reported_nothing_written(salt_env, held)
+    before = salt_env.cib_file.read_bytes()
+    changed = salt_env.sls(held.replace("legacy_opt: 7", "legacy_opt: 8"))
+    assert "has no parameter 'legacy_opt'" in changed.failures()["old"]
+    assert salt_env.cib_file.read_bytes() == before
+
+
+def test_an_existing_resource_without_declared_params_is_not_asked_for_required_ones(salt_env):
+    cib_create(
+        salt_env.cib_file,
+        "resources",
+        '<primitive id="vip" class="ocf" provider="heartbeat" type="IPaddr2">'
+        '<instance_attributes id="vip-ia"><nvpair id="vip-ia-ip" name="ip" value="192.0.2.9"/>'
+        "</instance_attributes></primitive>",
+    )
+    assert_nothing_reported_nothing_written(salt_env, "vip:\n  pcmk.resource:\n    - agent: ocf:heartbeat:IPaddr2\n")
+    new = salt_env.sls("vip2:\n  pcmk.resource:\n    - agent: ocf:heartbeat:IPaddr2\n")
+    assert "requires parameter 'ip'" in new.failures()["vip2"]

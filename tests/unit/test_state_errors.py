@@ -90,4 +90,4 @@ def test_resource_state_arguments_are_what_resource_spec_builds_from():
     # spec builder and the pillar's per-service keys all follow it.
     assert set(inspect.signature(state.resource).parameters) - {"kwargs", "name", "agent"} == set(RESOURCE_ARGUMENTS)
     builder_args = set(inspect.signature(ResourceSpec.build).parameters) - {"cls", "name", "agent"}
-    assert builder_args - {"check_agent", "created_meta"} == set(RESOURCE_ARGUMENTS)
+    assert builder_args - {"created_meta"} == set(RESOURCE_ARGUMENTS)

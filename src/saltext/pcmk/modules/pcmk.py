@@ -17,7 +17,6 @@ from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib import validate as validatemod
 from saltext.pcmk.utils.cib.metadata import AgentRef, MetadataCache
-from saltext.pcmk.utils.cib.session import Session
 from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import NotFound
@@ -36,7 +35,7 @@ _errors_as_salt = saltglue.errors_as(CommandExecutionError)
 
 
 def _session():
-    return Session(saltglue.runner_from_opts(__opts__))
+    return saltglue.session_from_opts(__opts__)
 
 
 def _outcome(outcome):

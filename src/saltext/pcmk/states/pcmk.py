@@ -174,6 +174,9 @@ def _converge(name, fun, extra, **kwargs):
         # An earlier state wrote this one's part when Salt aggregated them.
         outcome = session.aggregated.pop(own_tag)
         note = " (written by an aggregated pcmk state)"
+    if fun == "resource" and (kwargs.get("check_agent") is False or not saltglue.agent_checks_on(__opts__)):
+        why = "check_agent: false" if kwargs.get("check_agent") is False else "pcmk.check_agents: false"
+        note += f" (agent meta-data check skipped: {why})"
     if not outcome.changed:
         ret["comment"] = f"{name} is already as declared{note}"
     elif test:
@@ -219,6 +222,7 @@ def resource(
     secret_params=None,
     secrets_in_cib=True,
     default_ops=True,
+    check_agent=True,
     **kwargs,
 ):
     """
@@ -259,6 +263,16 @@ def resource(
         ``False`` keeps secret values out of the CIB like ``cibsecret``: the CIB
         holds ``lrm://`` and this node a root-only file. Every node must run
         the state (each writes its own file).
+    check_agent
+        ``False`` skips every check against the agent's meta-data on this node
+        (parameters, advised operations, private parameters), for an agent
+        installed only where the resource runs or an offline lab; the comment
+        says the check was skipped. The minion option ``pcmk.check_agents:
+        false`` does the same for a whole run. With the check on, a declared
+        parameter the installed agent no longer lists is accepted when the
+        CIB already holds it with that value (a cluster made years ago), and
+        an existing resource whose ``params`` are not declared is not asked
+        for the agent's required parameters.
 
     .. code-block:: yaml
 
@@ -286,6 +300,7 @@ def resource(
         secret_params=secret_params,
         secrets_in_cib=secrets_in_cib,
         default_ops=default_ops,
+        check_agent=check_agent,
     )
 
 

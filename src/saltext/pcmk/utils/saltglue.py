@@ -41,6 +41,15 @@ def runner_from_opts(opts):
     return ToolRunner(cib_file=opts.get("pcmk.cib_file") or None)
 
 
+def session_from_opts(opts):
+    """A Session honouring ``pcmk.cib_file`` and ``pcmk.check_agents`` (false: no agent meta-data checks)."""
+    return Session(runner_from_opts(opts), check_agents=agent_checks_on(opts))
+
+
+def agent_checks_on(opts):
+    return opts.get("pcmk.check_agents", True) not in (False, "false", "False", 0, "0", "no")
+
+
 def session_for_run(context, opts, instance_id):
     """The Session shared by every pcmk state of one state run.
 
@@ -49,7 +58,7 @@ def session_for_run(context, opts, instance_id):
     """
     cached = context.get("pcmk.session")
     if cached is None or cached[0] != instance_id:
-        cached = (instance_id, Session(runner_from_opts(opts)))
+        cached = (instance_id, session_from_opts(opts))
         context["pcmk.session"] = cached
     return cached[1]
 
@@ -143,7 +152,7 @@ def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overri
         # __context__ in a run) so the provider's writes refresh what the
         # pcmk states cached; refresh, as a daemon minion keeps __context__.
         cached = context.get("pcmk.session")
-        session = cached[1] if cached else Session(runner_from_opts(opts))
+        session = cached[1] if cached else session_from_opts(opts)
         session.refresh()
     return ServiceProvider(
         session,

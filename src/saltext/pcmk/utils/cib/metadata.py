@@ -122,17 +122,22 @@ class AgentMetadata:
     def private_parameters(self):
         return {name for name, info in self.parameters.items() if info.private}
 
-    def check_params(self, resource_id, params):
-        """Raise SpecError naming the resource and the parameter."""
+    def check_params(self, resource_id, params, *, legacy=(), required=True):
+        """Raise SpecError naming the resource and the parameter.
+
+        ``legacy``: parameter names the agent no longer lists that are accepted
+        anyway (the CIB already holds them with the declared value).
+        ``required``: whether the agent's required parameters must be given.
+        """
         params = params or {}
         for name in params:
-            if name not in self.parameters and not self._implicit(name):
+            if name not in self.parameters and not self._implicit(name) and name not in legacy:
                 known = ", ".join(sorted(self.parameters)) or "none"
                 raise SpecError(
                     f"resource {resource_id!r}: agent {self.agent} has no parameter {name!r} (it takes: {known})"
                 )
         for name, info in self.parameters.items():
-            if info.required and name not in params:
+            if required and info.required and name not in params:
                 raise SpecError(f"resource {resource_id!r}: agent {self.agent} requires parameter {name!r}")
 
     def _implicit(self, name):

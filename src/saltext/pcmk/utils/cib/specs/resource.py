@@ -77,6 +77,7 @@ RESOURCE_ARGUMENTS = {
     "secret_params": list,
     "secrets_in_cib": bool,
     "default_ops": bool,
+    "check_agent": bool,
 }
 
 
@@ -186,16 +187,24 @@ class ResourceSpec(Spec):
         return {self.id: found}
 
     def apply(self, cib, ctx):
-        agent_meta = None
-        if self.check_agent and ctx.metadata is not None:
-            agent_meta = ctx.metadata.get(self.agent, resource_id=self.id)
-            agent_meta.check_params(self.id, self.params if self.params is not None else {})
         # A Pacemaker Remote connection resource has the id of its <node type="remote"> entry.
         found = [e for e in cib.configuration.xpath(".//*[@id=$i]", i=self.id) if not _remote_node_entry(e)]
         primitive = found[0] if found else None
         if primitive is not None and primitive.tag != "primitive":
             raise SpecError(f"resource {self.id!r}: the id is already used by a <{primitive.tag}>")
         created = primitive is None
+        agent_meta = None
+        if self.check_agent and ctx.metadata is not None:
+            agent_meta = ctx.metadata.get(self.agent, resource_id=self.id)
+            # Parameters an older agent took may stay as the CIB holds them
+            # (adopting a cluster made years ago); undeclared params of an
+            # existing resource are left alone, so none is demanded either.
+            agent_meta.check_params(
+                self.id,
+                self.params if self.params is not None else {},
+                legacy=set() if created else _held(primitive, self.params or {}),
+                required=created or self.params is not None,
+            )
         if primitive is None:
             primitive = etree.Element("primitive", id=self.id)
             place_new(cib, primitive, self)
@@ -250,6 +259,16 @@ class ResourceSpec(Spec):
         if self.ops is None:
             return None, set()
         return completed, agent_meta.operation_names - declared_names
+
+
+def _held(primitive, params):
+    """The names of ``params`` the primitive already holds with the same value."""
+    held = set()
+    for name, value in params.items():
+        nvpair = nvsets.effective(primitive, "instance_attributes", name)
+        if nvpair is not None and nvsets.same_value(nvsets.resolved(nvpair)[1], nvsets.as_text(value)):
+            held.add(name)
+    return held
 
 
 def _remote_node_entry(element):
