@@ -1,4 +1,4 @@
-"""Location, colocation and order constraints, compared by meaning, adopted when pcs or crmsh made them."""
+"""Location, colocation, order and ticket constraints, compared by meaning, adopted when pcs or crmsh made them."""
 
 from dataclasses import dataclass
 
@@ -9,7 +9,19 @@ from saltext.pcmk.utils.errors import SpecError
 
 from .base import Spec, check_id, role_for, role_meaning
 
-CONSTRAINT_TAGS = {"location": "rsc_location", "colocation": "rsc_colocation", "order": "rsc_order"}
+CONSTRAINT_TAGS = {
+    "location": "rsc_location",
+    "colocation": "rsc_colocation",
+    "order": "rsc_order",
+    "ticket": "rsc_ticket",
+}
+# What identifies a constraint about the same resources (to adopt one pcs or crmsh made).
+_IDENTITY = {
+    "location": ("rsc", "node"),
+    "colocation": ("rsc", "with-rsc"),
+    "order": ("first", "then"),
+    "ticket": ("rsc", "ticket"),
+}
 _SCORE_ALIASES = {
     "inf": "INFINITY",
     "+inf": "INFINITY",
@@ -20,7 +32,14 @@ _SCORE_ALIASES = {
 }
 # Attribute values Pacemaker assumes when absent; equal to them means "not set".
 _DEFAULTS = {
-    "rsc_order": {"kind": "Mandatory", "symmetrical": "true", "first-action": "start", "then-action": "start"},
+    "rsc_order": {
+        "kind": "Mandatory",
+        "symmetrical": "true",
+        "first-action": "start",
+        "then-action": "start",
+        "require-all": "true",
+    },
+    "rsc_ticket": {"rsc-role": "Started"},
     "rsc_colocation": {"rsc-role": "Started", "with-rsc-role": "Started"},
     "rsc_location": {"role": "Started"},
     "resource_set": {"sequential": "true", "require-all": "true"},
@@ -42,6 +61,7 @@ _ARG_ATTRS = {
         "rsc_role": "rsc-role",
         "with_rsc_role": "with-rsc-role",
         "node_attribute": "node-attribute",
+        "influence": "influence",
     },
     "order": {
         "first": "first",
@@ -50,7 +70,9 @@ _ARG_ATTRS = {
         "symmetrical": "symmetrical",
         "first_action": "first-action",
         "then_action": "then-action",
+        "require_all": "require-all",
     },
+    "ticket": {"rsc": "rsc", "rsc_role": "rsc-role", "ticket": "ticket", "loss_policy": "loss-policy"},
 }
 CONSTRAINT_ARGS = frozenset({"kind", "rules", "sets"}).union(*_ARG_ATTRS.values())
 _ROLE_ATTRS = ("role", "rsc-role", "with-rsc-role")
@@ -152,6 +174,8 @@ class ConstraintSpec(Spec):
                 score_if_new = "INFINITY"
         elif kind == "order" and sets is None and not (attrs.get("first") and attrs.get("then")):
             raise SpecError(f"{culprit}: an order constraint needs first and then (or sets)")
+        elif kind == "ticket" and not (attrs.get("ticket") and (attrs.get("rsc") or sets is not None)):
+            raise SpecError(f"{culprit}: a ticket constraint needs ticket and rsc (or sets)")
         if rules is not None and (not isinstance(rules, list) or not rules):
             raise SpecError(f"{culprit}: rules must be a non-empty list")
         if rules is not None:
@@ -206,8 +230,7 @@ class ConstraintSpec(Spec):
     def _identity(self):
         if self.sets or self.rules:
             return None
-        keys = {"location": ("rsc", "node"), "colocation": ("rsc", "with-rsc"), "order": ("first", "then")}[self.kind]
-        return tuple(self.attrs.get(k) for k in keys)
+        return tuple(self.attrs.get(k) for k in _IDENTITY[self.kind])
 
     def find_existing(self, cib):
         tag = CONSTRAINT_TAGS[self.kind]
@@ -220,7 +243,7 @@ class ConstraintSpec(Spec):
         constraints = cib.section("constraints")
         if identity is None or constraints is None:
             return None
-        keys = {"location": ("rsc", "node"), "colocation": ("rsc", "with-rsc"), "order": ("first", "then")}[self.kind]
+        keys = _IDENTITY[self.kind]
         for candidate in constraints.findall(tag):
             # Adopt a pcs/crmsh-made constraint about the same resources, so a
             # declaration never creates its duplicate; cli-* ones are bans.

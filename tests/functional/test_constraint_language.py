@@ -1,0 +1,159 @@
+"""The rest of the constraint language (issue 11): rsc_ticket, order require-all, colocation influence.
+
+Each is declared with ``pcmk.constraint``, shown under ``test=True``, adopted
+without churn when another tool made it, removed with ``constraint_absent``,
+and what it means is asked of Pacemaker's scheduler (``crm_simulate``).
+"""
+
+import os
+import subprocess
+
+from lxml import etree
+
+TICKET_SLS = """
+d:
+  pcmk.resource:
+    - agent: ocf:pacemaker:Dummy
+d-needs-t1:
+  pcmk.constraint:
+    - kind: ticket
+    - rsc: d
+    - ticket: t1
+    - loss_policy: stop
+    - require:
+      - pcmk: d
+"""
+
+
+def offline(cib_file, *argv):
+    return subprocess.run(
+        list(argv), check=True, capture_output=True, text=True, env={**os.environ, "CIB_file": str(cib_file)}
+    )
+
+
+def with_node_and_no_fencing(cib_file):
+    offline(cib_file, "cibadmin", "--create", "-o", "nodes", "--xml-text", '<node id="1" uname="n1"/>')
+    offline(cib_file, "crm_attribute", "--name", "stonith-enabled", "--update", "false")
+
+
+def planned_starts(cib_file, *extra):
+    """Resources the scheduler would start with node n1 up and quorum (``extra``: more crm_simulate options)."""
+    out = subprocess.run(
+        ["crm_simulate", "-x", str(cib_file), "-u", "n1", "--quorum", "true", "-S", "--output-as=xml", *extra],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return {a.get("resource") for a in etree.fromstring(out.encode()).xpath("//actions/rsc_action[@action='start']")}
+
+
+def constraint(cib_file, ident):
+    found = etree.fromstring(cib_file.read_bytes()).xpath("//constraints/*[@id=$i]", i=ident)
+    return found[0] if found else None
+
+
+def test_a_ticket_constraint_is_declared_shown_kept_and_means_what_pacemaker_says(salt_env):
+    with_node_and_no_fencing(salt_env.cib_file)
+    before = salt_env.cib_file.read_bytes()
+    dry = salt_env.sls(TICKET_SLS, test=True)
+    assert dry.all_ok, dry.failures()
+    assert "constraint d-needs-t1" in dry["d-needs-t1"]["comment"]
+    assert salt_env.cib_file.read_bytes() == before
+
+    real = salt_env.sls(TICKET_SLS)
+    assert real.changed == {"d", "d-needs-t1"}, real.failures()
+    ticket = constraint(salt_env.cib_file, "d-needs-t1")
+    assert (ticket.tag, ticket.get("rsc"), ticket.get("ticket"), ticket.get("loss-policy")) == (
+        "rsc_ticket",
+        "d",
+        "t1",
+        "stop",
+    )
+    # Pacemaker: without the ticket d stays stopped; granted, it starts.
+    assert "d" not in planned_starts(salt_env.cib_file)
+    assert "d" in planned_starts(salt_env.cib_file, "--ticket-grant", "t1")
+
+    again = salt_env.cib_file.read_bytes()
+    assert salt_env.sls(TICKET_SLS).changed == set()
+    assert salt_env.cib_file.read_bytes() == again
+
+    gone = salt_env.sls("d-needs-t1:\n  pcmk.constraint_absent: []\n")
+    assert gone.changed == {"d-needs-t1"}
+    assert constraint(salt_env.cib_file, "d-needs-t1") is None
+
+
+def test_a_ticket_constraint_another_tool_made_is_adopted(salt_env):
+    offline(
+        salt_env.cib_file,
+        "cibadmin",
+        "--create",
+        "-o",
+        "resources",
+        "--xml-text",
+        '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>',
+    )
+    offline(
+        salt_env.cib_file,
+        "cibadmin",
+        "--create",
+        "-o",
+        "constraints",
+        "--xml-text",
+        '<rsc_ticket id="ticket-t1-d" rsc="d" ticket="t1" loss-policy="stop" rsc-role="Started"/>',
+    )
+    before = salt_env.cib_file.read_bytes()
+    result = salt_env.sls(TICKET_SLS)
+    assert result.all_ok and result.changed == set(), result.raw
+    assert salt_env.cib_file.read_bytes() == before
+    assert constraint(salt_env.cib_file, "d-needs-t1") is None  # no duplicate under the state's id
+
+
+def test_a_ticket_constraint_without_a_ticket_is_refused(salt_env):
+    before = salt_env.cib_file.read_bytes()
+    result = salt_env.sls("t:\n  pcmk.constraint:\n    - kind: ticket\n    - rsc: d\n")
+    assert "a ticket constraint needs ticket and rsc" in result.failures()["t"]
+    assert salt_env.cib_file.read_bytes() == before
+
+
+ORDER_SLS = """
+{% for r in ("a", "b", "c") %}
+{{ r }}:
+  pcmk.resource:
+    - agent: ocf:pacemaker:Dummy
+{% endfor %}
+a-or-b-then-c:
+  pcmk.constraint:
+    - kind: order
+    - sets:
+      - {resources: [a, b], require_all: false, sequential: false}
+      - {resources: [c]}
+    - require: [{pcmk: a}, {pcmk: b}, {pcmk: c}]
+c-with-a:
+  pcmk.constraint:
+    - kind: colocation
+    - rsc: c
+    - with_rsc: a
+    - score: 100
+    - influence: false
+    - require: [{pcmk: a}, {pcmk: c}]
+b-then-c:
+  pcmk.constraint:
+    - kind: order
+    - first: b
+    - then: c
+    - order_kind: Optional
+    - require_all: false
+    - require: [{pcmk: b}, {pcmk: c}]
+"""
+
+
+def test_order_require_all_and_colocation_influence_are_declared_and_kept(salt_env):
+    result = salt_env.sls(ORDER_SLS)
+    assert result.all_ok, result.failures()
+    assert constraint(salt_env.cib_file, "c-with-a").get("influence") == "false"
+    assert constraint(salt_env.cib_file, "b-then-c").get("require-all") == "false"
+    sets = constraint(salt_env.cib_file, "a-or-b-then-c").findall("resource_set")
+    assert sets[0].get("require-all") == "false"
+    before = salt_env.cib_file.read_bytes()
+    assert salt_env.sls(ORDER_SLS).changed == set()
+    assert salt_env.cib_file.read_bytes() == before
