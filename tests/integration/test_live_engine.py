@@ -672,3 +672,58 @@ def test_restart_and_stop_wait_for_the_operations_to_finish(node, minion, prefix
     if state_after_stop != "Stopped":
         problems.append(f"stop returned while the stop was in flight: role {state_after_stop}")
     assert not problems, problems
+
+
+def test_alert_and_tag_do_what_pacemaker_says(node, minion, prefix):
+    """An alert declared by pcmk.alert is run by Pacemaker on a resource's start; a
+    location constraint naming a tag keeps every tagged resource off the node."""
+    log = f"/run/{prefix}alerts.log"
+    # The alert agent runs as hacluster: its recipient file must be writable by it.
+    node.run(["sh", "-c", f": > {log} && chown hacluster:haclient {log}"])
+    a, b = f"{prefix}a", f"{prefix}b"
+    minion.write_sls(
+        "alerting",
+        textwrap.dedent(f"""\
+        {prefix}alert:
+          pcmk.alert:
+            - path: /usr/share/pacemaker/alerts/alert_file.sh.sample
+            - recipients: [{log}]
+            - select: [resources]
+        """)
+        + dummy(a)
+        + dummy(b)
+        + textwrap.dedent(f"""\
+        {prefix}tag:
+          pcmk.tag:
+            - resources: [{b}]
+            - require: [{{pcmk: {b}}}]
+        {prefix}tagged-off-n1:
+          pcmk.constraint:
+            - kind: location
+            - rsc: {prefix}tag
+            - node: n1
+            - score: -INFINITY
+            - require: [{{pcmk: {prefix}tag}}]
+        """),
+    )
+    try:
+        results = minion.apply("alerting")
+        assert not failures(results), failures(results)
+        wait(lambda: running_on(node, a) == ["n1"], f"{a} running", 30)
+        wait(
+            lambda: f"Resource operation 'start' for '{a}' on 'n1'" in node.run(["cat", log]).stdout,
+            f"the alert agent to record {a}'s start in {log}",
+            30,
+        )
+        assert stopped(node, b)
+        assert not failures(minion.apply("alerting")) and changed(minion.apply("alerting")) == set()
+    finally:
+        minion.write_sls(
+            "unalerting",
+            f"{prefix}tagged-off-n1:\n  pcmk.constraint_absent: []\n"
+            f"{prefix}tag:\n  pcmk.tag_absent:\n    - require: [{{pcmk: {prefix}tagged-off-n1}}]\n"
+            f"{prefix}alert:\n  pcmk.alert_absent: []\n",
+        )
+        assert not failures(minion.apply("unalerting"))
+        node.run(["rm", "-f", log], check=False)
+    assert not cib(node).xpath("configuration/alerts | configuration/tags")

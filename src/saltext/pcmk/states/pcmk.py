@@ -53,6 +53,10 @@ AGGREGATABLE = {
     "node_attribute_absent",
     "fencing_level",
     "fencing_level_absent",
+    "tag",
+    "tag_absent",
+    "alert",
+    "alert_absent",
 }
 
 
@@ -100,6 +104,12 @@ BUILDERS = {
     "fencing_level_absent": lambda name, target=None, index=1: [
         specs.FencingLevelSpec.build(target or name, index, present=False)
     ],
+    "tag": lambda name, resources=None: [specs.TagSpec.build(name, resources)],
+    "tag_absent": lambda name: [specs.TagSpec.build(name, present=False)],
+    "alert": lambda name, path=None, description=None, meta=None, params=None, recipients=None, select=None: [
+        specs.AlertSpec.build(name, path, description, meta, params, recipients, select)
+    ],
+    "alert_absent": lambda name: [specs.AlertSpec.build(name, present=False)],
 }
 # Low-chunk keys that are state arguments, per function (constraint takes its
 # attributes as keyword arguments).
@@ -340,6 +350,86 @@ def group(name, resources, meta=None, **kwargs):
             - resources: [web-vip, web-server]
     """
     return _converge(name, "group", kwargs, resources=resources, meta=meta)
+
+
+@_errors_as_result
+def tag(name, resources, **kwargs):
+    """
+    Ensure a tag names exactly these resources, in this order. A constraint
+    may name the tag wherever it names a resource (``rsc``, ``with_rsc``,
+    ``first``, ``then``, sets), and then applies to every resource tagged.
+
+    .. code-block:: yaml
+
+        openstack-apis:
+          pcmk.tag:
+            - resources: [nova-api-clone, glance-api-clone, cinder-api-clone]
+    """
+    return _converge(name, "tag", kwargs, resources=resources)
+
+
+@_errors_as_result
+def tag_absent(name, **kwargs):
+    """
+    Ensure no tag ``name`` exists (the resources it named stay).
+
+    .. code-block:: yaml
+
+        openstack-apis:
+          pcmk.tag_absent: []
+    """
+    return _converge(name, "tag_absent", kwargs)
+
+
+@_errors_as_result
+def alert(name, path, description=None, meta=None, params=None, recipients=None, select=None, **kwargs):
+    """
+    Ensure an alert: Pacemaker runs the agent at ``path`` on cluster events.
+
+    meta, params
+        The alert's meta attributes (``timeout``, ``timestamp-format``) and
+        instance attributes, exact when given.
+    recipients
+        List of values (a file, an address ...) or mappings ``{value, id,
+        description, meta, params}``; exact when given. Recipients are
+        matched by value, so ones pcs or crmsh made are kept with their ids.
+    select
+        Which events: any of ``nodes``, ``fencing``, ``resources``,
+        ``attributes`` (all when left out).
+
+    .. code-block:: yaml
+
+        log-events:
+          pcmk.alert:
+            - path: /usr/share/pacemaker/alerts/alert_file.sh.sample
+            - meta: {timeout: 15s}
+            - recipients: [/var/log/pcmk_alerts.log]
+            - select: [nodes, fencing, resources]
+    """
+    return _converge(
+        name,
+        "alert",
+        kwargs,
+        path=path,
+        description=description,
+        meta=meta,
+        params=params,
+        recipients=recipients,
+        select=select,
+    )
+
+
+@_errors_as_result
+def alert_absent(name, **kwargs):
+    """
+    Ensure no alert ``name`` exists.
+
+    .. code-block:: yaml
+
+        log-events:
+          pcmk.alert_absent: []
+    """
+    return _converge(name, "alert_absent", kwargs)
 
 
 @_errors_as_result

@@ -25,6 +25,8 @@ OBJECT_TAGS = {
     "cluster_property_set": "properties",
     "node": "node",
     "fencing-level": "fencing level",
+    "tag": "tag",
+    "alert": "alert",
 }
 _SET_NAMES = {"instance_attributes": "params", "meta_attributes": "meta", "utilization": "utilization"}
 
@@ -93,7 +95,7 @@ def _flatten(element, prefix=""):
                         _put(flat, k, v)
         elif child.tag == "nvpair":
             _put(flat, f"{prefix}{_nvpair_name(child)}", _nvpair_value(child))
-        elif child.tag == "resource_ref":
+        elif child.tag in ("resource_ref", "obj_ref"):
             flat[f"{prefix}ref {child.get('id')}"] = str(list(element).index(child))
         else:
             flat.update(_flatten(child, f"{prefix}{child.tag} {child.get('id') or ''}.".replace(" .", ".")))

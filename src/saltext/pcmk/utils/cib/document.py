@@ -37,7 +37,18 @@ SECTION_PATHS = {
     "fencing-topology": "configuration/fencing-topology",
 }
 # Order Pacemaker's schema expects inside <configuration>.
-SECTION_ORDER = ["crm_config", "rsc_defaults", "op_defaults", "nodes", "resources", "constraints", "fencing-topology"]
+SECTION_ORDER = [
+    "crm_config",
+    "rsc_defaults",
+    "op_defaults",
+    "nodes",
+    "resources",
+    "constraints",
+    "fencing-topology",
+    "acls",
+    "tags",
+    "alerts",
+]
 
 
 def parse(text):
@@ -142,6 +153,10 @@ class Cib:
                 "configuration/resources//*[self::primitive or self::group or self::clone or self::master or self::bundle]/@id"
             )
         )
+
+    def tag_ids(self):
+        """Ids of ``<tag>``s: a constraint may name one instead of a resource."""
+        return set(self.root.xpath("configuration/tags/tag/@id"))
 
     def node_names(self):
         return [n.get("uname") for n in self.root.iterfind("configuration/nodes/node") if n.get("uname")]

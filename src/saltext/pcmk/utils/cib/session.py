@@ -113,7 +113,7 @@ class Session:
 
     @staticmethod
     def _check_references(specs, candidate, declared):
-        existing = candidate.resource_ids()
+        existing = candidate.resource_ids() | candidate.tag_ids()
         for spec in specs:
             for ref in spec.references():
                 if ref in existing:

@@ -12,9 +12,10 @@ what the declaration asks for is changed.
 ``base`` (Spec, id and mapping checks, durations) is below every other
 module; ``placement`` (where a resource sits: top level, group, clone) is
 shared by ``resource``, ``group`` and ``clone``; ``constraint``,
-``attribute`` and ``fencing`` stand alone.
+``attribute``, ``fencing``, ``tagging`` and ``alert`` stand alone.
 """
 
+from .alert import AlertSpec
 from .attribute import AttributeSpec, ResourceMetaSpec
 from .base import OPERATOR_META, Spec, check_id, check_mapping, clone_id_for, duration_ms, same_duration
 from .clone import CloneOfSpec
@@ -30,12 +31,14 @@ from .fencing import FencingLevelSpec
 from .group import GroupSpec
 from .placement import CloneSpec
 from .resource import RESOURCE_ARGUMENTS, OpSpec, ResourceAbsentSpec, ResourceSpec, declares_clone
+from .tagging import TagSpec
 
 __all__ = [
     "CONSTRAINT_ARGS",
     "CONSTRAINT_TAGS",
     "OPERATOR_META",
     "RESOURCE_ARGUMENTS",
+    "AlertSpec",
     "AttributeSpec",
     "CloneOfSpec",
     "CloneSpec",
@@ -48,6 +51,7 @@ __all__ = [
     "ResourceMetaSpec",
     "ResourceSpec",
     "Spec",
+    "TagSpec",
     "check_id",
     "check_mapping",
     "clone_id_for",
