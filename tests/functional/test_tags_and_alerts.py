@@ -8,7 +8,7 @@ import subprocess
 
 from lxml import etree
 
-from tests.functional.test_constraint_language import planned_starts, with_node_and_no_fencing
+from tests.functional.test_configuration_language import planned_starts, with_node_and_no_fencing
 
 ALERT_AGENT = "/usr/share/pacemaker/alerts/alert_file.sh.sample"
 

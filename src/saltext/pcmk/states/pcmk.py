@@ -98,11 +98,15 @@ BUILDERS = {
     "node_attribute_absent": lambda name, node=None, attribute=None: [
         specs.AttributeSpec.build("node", attribute or name, None, node=node)
     ],
-    "fencing_level": lambda name, target=None, index=1, devices=None: [
-        specs.FencingLevelSpec.build(target or name, index, devices)
+    "fencing_level": lambda name, target=None, index=1, devices=None, target_pattern=None, target_attribute=None, target_value=None: [
+        specs.FencingLevelSpec.build(
+            target or name, index, devices, pattern=target_pattern, attribute=target_attribute, value=target_value
+        )
     ],
-    "fencing_level_absent": lambda name, target=None, index=1: [
-        specs.FencingLevelSpec.build(target or name, index, present=False)
+    "fencing_level_absent": lambda name, target=None, index=1, target_pattern=None, target_attribute=None, target_value=None: [
+        specs.FencingLevelSpec.build(
+            target or name, index, present=False, pattern=target_pattern, attribute=target_attribute, value=target_value
+        )
     ],
     "tag": lambda name, resources=None: [specs.TagSpec.build(name, resources)],
     "tag_absent": lambda name: [specs.TagSpec.build(name, present=False)],
@@ -233,6 +237,7 @@ def resource(
     secrets_in_cib=True,
     default_ops=True,
     check_agent=True,
+    description=None,
     **kwargs,
 ):
     """
@@ -248,7 +253,8 @@ def resource(
         removed, except ``target-role`` and ``is-managed`` in ``meta``, which
         operators set at run time). Omitted: left as they are.
     ops
-        List of ``{name, interval, timeout, ...}``. A new resource gets the
+        List of ``{name, interval, timeout, ...}`` (an op's ``params`` are its
+        own instance attributes, e.g. ``{OCF_CHECK_LEVEL: 10}``). A new resource gets the
         operations its agent's meta-data advises (start, stop, monitor,
         promote, demote, with the advised intervals and timeouts), as ``pcs
         resource create`` does; an op named here replaces the advice for that
@@ -273,6 +279,8 @@ def resource(
         ``False`` keeps secret values out of the CIB like ``cibsecret``: the CIB
         holds ``lrm://`` and this node a root-only file. Every node must run
         the state (each writes its own file).
+    description
+        The resource's description (``""``: none); left as it is when omitted.
     check_agent
         ``False`` skips every check against the agent's meta-data on this node
         (parameters, advised operations, private parameters), for an agent
@@ -311,6 +319,7 @@ def resource(
         secrets_in_cib=secrets_in_cib,
         default_ops=default_ops,
         check_agent=check_agent,
+        description=description,
     )
 
 
@@ -607,10 +616,15 @@ def node_attribute_absent(name, node, attribute=None, **kwargs):
 
 
 @_errors_as_result
-def fencing_level(name, devices, index=1, target=None, **kwargs):
+def fencing_level(
+    name, devices, index=1, target=None, target_pattern=None, target_attribute=None, target_value=None, **kwargs
+):
     """
     Ensure a fencing level: ``target`` (default the state name) is fenced by
-    ``devices`` (stonith resource ids) at ``index`` (1-9).
+    ``devices`` (stonith resource ids) at ``index`` (1-9). Instead of one
+    node, ``target_pattern`` (a regular expression on node names) or
+    ``target_attribute`` with ``target_value`` (nodes whose attribute has
+    that value) say which nodes the level is for.
 
     .. code-block:: yaml
 
@@ -618,14 +632,32 @@ def fencing_level(name, devices, index=1, target=None, **kwargs):
           pcmk.fencing_level:
             - index: 1
             - devices: [ipmi-ctl1]
+        controllers-by-pdu:
+          pcmk.fencing_level:
+            - target_pattern: ^ctl[0-9]+$
+            - index: 2
+            - devices: [pdu]
     """
-    return _converge(name, "fencing_level", kwargs, target=target, index=index, devices=devices)
+    return _converge(
+        name,
+        "fencing_level",
+        kwargs,
+        target=target,
+        index=index,
+        devices=devices,
+        target_pattern=target_pattern,
+        target_attribute=target_attribute,
+        target_value=target_value,
+    )
 
 
 @_errors_as_result
-def fencing_level_absent(name, index=1, target=None, **kwargs):
+def fencing_level_absent(
+    name, index=1, target=None, target_pattern=None, target_attribute=None, target_value=None, **kwargs
+):
     """
-    Ensure no fencing level ``index`` exists for ``target``.
+    Ensure no fencing level ``index`` exists for ``target`` (or for
+    ``target_pattern``, or ``target_attribute`` = ``target_value``).
 
     .. code-block:: yaml
 
@@ -633,7 +665,16 @@ def fencing_level_absent(name, index=1, target=None, **kwargs):
           pcmk.fencing_level_absent:
             - index: 2
     """
-    return _converge(name, "fencing_level_absent", kwargs, target=target, index=index)
+    return _converge(
+        name,
+        "fencing_level_absent",
+        kwargs,
+        target=target,
+        index=index,
+        target_pattern=target_pattern,
+        target_attribute=target_attribute,
+        target_value=target_value,
+    )
 
 
 @_errors_as_result

@@ -12,13 +12,30 @@ from .base import Spec
 
 @dataclass
 class FencingLevelSpec(Spec):
+    """One fencing level. Its nodes are a node name (``target``), a regular
+    expression on node names (``pattern``) or a node attribute's value
+    (``attribute`` = ``value``)."""
+
     target: str
     index: int
     devices: list
     present: bool = True
+    pattern: str | None = None
+    attribute: str | None = None
+    value: str | None = None
 
     @classmethod
-    def build(cls, target, index, devices=None, present=True):
+    def build(cls, target, index, devices=None, present=True, pattern=None, attribute=None, value=None):
+        if pattern is not None or attribute is not None:
+            if pattern is not None and attribute is not None:
+                raise SpecError(f"fencing level {target!r}: give target_pattern or target_attribute, not both")
+            if attribute is not None and value is None:
+                raise SpecError(f"fencing level {target!r}: target_attribute needs target_value")
+            level = cls.build(target, index, devices, present)
+            level.pattern = None if pattern is None else str(pattern)
+            level.attribute = None if attribute is None else str(attribute)
+            level.value = None if value is None else nvsets.as_text(value)
+            return level
         try:
             index = int(index)
         except (TypeError, ValueError):
@@ -39,7 +56,7 @@ class FencingLevelSpec(Spec):
         topology = cib.section("fencing-topology", create=self.present)
         if topology is None:
             return
-        found = topology.xpath("fencing-level[@target=$t and @index=$i]", t=self.target, i=str(self.index))
+        found = [level for level in topology.findall("fencing-level") if self._same_nodes(level)]
         if not self.present:
             for element in found:
                 topology.remove(element)
@@ -59,7 +76,19 @@ class FencingLevelSpec(Spec):
             topology,
             "fencing-level",
             id=cib.unique_id(f"fl-{nvsets.id_part(self.target)}-{self.index}"),
-            target=self.target,
+            **self._node_attrs(),
             index=str(self.index),
             devices=devices,
         )
+
+    def _node_attrs(self):
+        if self.pattern is not None:
+            return {"target-pattern": self.pattern}
+        if self.attribute is not None:
+            return {"target-attribute": self.attribute, "target-value": self.value}
+        return {"target": self.target}
+
+    def _same_nodes(self, level):
+        wanted = self._node_attrs()
+        keys = ("target", "target-pattern", "target-attribute", "target-value")
+        return level.get("index") == str(self.index) and all(level.get(k) == wanted.get(k) for k in keys)

@@ -36,6 +36,7 @@ class OpSpec:
     attrs: dict = field(default_factory=dict)
     interval_given: bool = True
     advised: dict = field(default_factory=dict)  # the agent's advice: set on a new op, left as found on an existing one
+    params: dict | None = None  # the op's own instance attributes (OCF_CHECK_LEVEL); None: left as found
 
     @classmethod
     def parse(cls, raw, culprit):
@@ -43,8 +44,14 @@ class OpSpec:
             raise SpecError(
                 f"{culprit}: each op must be a mapping with a 'name' (e.g. name: monitor, interval: 10s), got {raw!r}"
             )
-        attrs = {str(k): nvsets.as_text(v) for k, v in raw.items() if k not in ("name", "interval")}
-        return cls(str(raw["name"]), nvsets.as_text(raw.get("interval", "0s")), attrs, interval_given="interval" in raw)
+        attrs = {str(k): nvsets.as_text(v) for k, v in raw.items() if k not in ("name", "interval", "params")}
+        return cls(
+            str(raw["name"]),
+            nvsets.as_text(raw.get("interval", "0s")),
+            attrs,
+            interval_given="interval" in raw,
+            params=check_mapping(raw.get("params"), f"{culprit} op {raw['name']} params"),
+        )
 
     def key(self):
         ms = duration_ms(self.interval)
@@ -78,6 +85,7 @@ RESOURCE_ARGUMENTS = {
     "secrets_in_cib": bool,
     "default_ops": bool,
     "check_agent": bool,
+    "description": str,
 }
 
 
@@ -109,6 +117,7 @@ class ResourceSpec(Spec):
     local_secrets: bool = False
     default_ops: bool = True  # on create, the operations the agent advises (pcs resource create does the same)
     created_meta: dict | None = None  # meta attributes set only when this spec creates the resource
+    description: str | None = None  # None: left as found; "": none
 
     @classmethod
     def build(
@@ -130,6 +139,7 @@ class ResourceSpec(Spec):
         secrets_in_cib=True,
         default_ops=True,
         created_meta=None,
+        description=None,
     ):
         check_id(name, "resource")
         culprit = f"resource {name!r}"
@@ -175,6 +185,7 @@ class ResourceSpec(Spec):
             local_secrets=not secrets_in_cib,
             default_ops=default_ops,
             created_meta=created_meta,
+            description=None if description is None else nvsets.as_text(description),
         )
 
     def references(self):
@@ -218,6 +229,12 @@ class ResourceSpec(Spec):
                     del primitive.attrib[attr]
             elif primitive.get(attr) != value:
                 primitive.set(attr, value)
+        if self.description is not None:
+            if self.description:
+                if primitive.get("description") != self.description:
+                    primitive.set("description", self.description)
+            elif "description" in primitive.attrib:
+                del primitive.attrib["description"]
         params = self.params
         if params is not None and self.local_secrets:
             params = ctx.keep_local(self.id, params, self.secrets(ctx)[self.id])
@@ -288,7 +305,7 @@ def _complete(op, advised):
         ):
             interval = op.interval if op.interval_given else candidate.interval
             advised = {k: v for k, v in candidate.attrs.items() if k not in op.attrs}
-            return OpSpec(op.name, interval, op.attrs, interval_given=True, advised=advised)
+            return OpSpec(op.name, interval, op.attrs, interval_given=True, advised=advised, params=op.params)
     return op
 
 
@@ -331,6 +348,8 @@ def _sync_ops(cib, primitive, ops, keep=frozenset()):
                 same_duration(current, value) if attr in OP_DURATION_ATTRS else nvsets.same_value(current, value)
             ):
                 op.set(attr, value)
+        if spec.params is not None:
+            nvsets.sync(cib, op, "instance_attributes", spec.params, set_id=f"{op.get('id')}-instance_attributes")
     if len(operations) == 0 and not was_empty:  # an <operations/> found empty is left as found
         primitive.remove(operations)
 

@@ -1,6 +1,6 @@
-"""The rest of the constraint language (issue 11): rsc_ticket, order require-all, colocation influence.
+"""The rest of the configuration language (issue 11): rsc_ticket, order require-all, colocation influence, op instance attributes, descriptions, fencing levels by pattern or attribute.
 
-Each is declared with ``pcmk.constraint``, shown under ``test=True``, adopted
+Each is declared by a state, shown under ``test=True``, adopted
 without churn when another tool made it, removed with ``constraint_absent``,
 and what it means is asked of Pacemaker's scheduler (``crm_simulate``).
 """
@@ -157,3 +157,95 @@ def test_order_require_all_and_colocation_influence_are_declared_and_kept(salt_e
     before = salt_env.cib_file.read_bytes()
     assert salt_env.sls(ORDER_SLS).changed == set()
     assert salt_env.cib_file.read_bytes() == before
+
+
+DEEP_MONITOR = """
+d:
+  pcmk.resource:
+    - agent: ocf:pacemaker:Dummy
+    - description: {description}
+    - ops:
+      - {{name: monitor, interval: 10s, params: {{OCF_CHECK_LEVEL: {level}}}}}
+"""
+
+
+def test_op_instance_attributes_and_descriptions_are_declared_and_adopted(salt_env):
+    result = salt_env.sls(DEEP_MONITOR.format(description="the dummy", level=10))
+    assert result.all_ok, result.failures()
+    root = etree.fromstring(salt_env.cib_file.read_bytes())
+    assert root.xpath("//primitive[@id='d']/@description") == ["the dummy"]
+    monitor = root.xpath("//primitive[@id='d']/operations/op[@name='monitor']")[0]
+    assert monitor.xpath("instance_attributes/nvpair[@name='OCF_CHECK_LEVEL']/@value") == ["10"]
+    before = salt_env.cib_file.read_bytes()
+    assert salt_env.sls(DEEP_MONITOR.format(description="the dummy", level=10)).changed == set()
+    assert salt_env.cib_file.read_bytes() == before
+
+    dry = salt_env.sls(DEEP_MONITOR.format(description="the dummy", level=20), test=True)
+    assert "OCF_CHECK_LEVEL" in dry["d"]["comment"] and dry["d"]["changes"], dry.raw
+    assert salt_env.cib_file.read_bytes() == before
+    assert salt_env.sls(DEEP_MONITOR.format(description='""', level=20)).changed == {"d"}
+    root = etree.fromstring(salt_env.cib_file.read_bytes())
+    assert root.xpath("//primitive[@id='d']/@description") == []
+    assert root.xpath("//op[@name='monitor']/instance_attributes/nvpair/@value") == ["20"]
+
+
+def test_a_crmsh_style_deep_monitor_is_adopted(salt_env):
+    offline(
+        salt_env.cib_file,
+        "cibadmin",
+        "--create",
+        "-o",
+        "resources",
+        "--xml-text",
+        '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy" description="the dummy"><operations>'
+        '<op id="d-monitor-10s" name="monitor" interval="10s" timeout="20s"><instance_attributes id="d-monitor-10s-ia">'
+        '<nvpair id="d-monitor-10s-ia-lvl" name="OCF_CHECK_LEVEL" value="10"/></instance_attributes></op>'
+        "</operations></primitive>",
+    )
+    before = salt_env.cib_file.read_bytes()
+    for test in (True, False):
+        result = salt_env.sls(DEEP_MONITOR.format(description="the dummy", level=10), test=test)
+        assert result.all_ok and result.changed == set(), result.raw
+    assert salt_env.cib_file.read_bytes() == before
+
+
+FENCING_BY_PATTERN = """
+pdu:
+  pcmk.resource:
+    - agent: stonith:null
+    - params: {hostlist: "n1 n2"}
+controllers:
+  pcmk.fencing_level:
+    - target_pattern: ^n[0-9]+$
+    - index: 2
+    - devices: [pdu]
+    - require: [{pcmk: pdu}]
+racked:
+  pcmk.fencing_level:
+    - target_attribute: rack
+    - target_value: r1
+    - index: 1
+    - devices: [pdu]
+    - require: [{pcmk: pdu}]
+"""
+
+
+def test_fencing_levels_by_node_pattern_and_by_node_attribute(salt_env):
+    result = salt_env.sls(FENCING_BY_PATTERN)
+    assert result.all_ok, result.failures()
+    levels = etree.fromstring(salt_env.cib_file.read_bytes()).xpath("//fencing-topology/fencing-level")
+    assert sorted(
+        (lv.get("index"), lv.get("target-pattern"), lv.get("target-attribute"), lv.get("target-value")) for lv in levels
+    ) == [
+        ("1", None, "rack", "r1"),
+        ("2", "^n[0-9]+$", None, None),
+    ]
+    assert all(lv.get("target") is None and lv.get("devices") == "pdu" for lv in levels)
+    before = salt_env.cib_file.read_bytes()
+    assert salt_env.sls(FENCING_BY_PATTERN).changed == set()
+    assert salt_env.cib_file.read_bytes() == before
+    gone = salt_env.sls("controllers:\n  pcmk.fencing_level_absent:\n    - target_pattern: ^n[0-9]+$\n    - index: 2\n")
+    assert gone.changed == {"controllers"}
+    assert [
+        lv.get("target-attribute") for lv in etree.fromstring(salt_env.cib_file.read_bytes()).xpath("//fencing-level")
+    ] == ["rack"]
