@@ -10,6 +10,8 @@ import subprocess
 
 from lxml import etree
 
+from tests.functional.test_foreign_cibs import cib_create
+
 TICKET_SLS = """
 d:
   pcmk.resource:
@@ -83,22 +85,10 @@ def test_a_ticket_constraint_is_declared_shown_kept_and_means_what_pacemaker_say
 
 
 def test_a_ticket_constraint_another_tool_made_is_adopted(salt_env):
-    offline(
+    cib_create(salt_env.cib_file, "resources", '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>')
+    cib_create(
         salt_env.cib_file,
-        "cibadmin",
-        "--create",
-        "-o",
-        "resources",
-        "--xml-text",
-        '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>',
-    )
-    offline(
-        salt_env.cib_file,
-        "cibadmin",
-        "--create",
-        "-o",
         "constraints",
-        "--xml-text",
         '<rsc_ticket id="ticket-t1-d" rsc="d" ticket="t1" loss-policy="stop" rsc-role="Started"/>',
     )
     before = salt_env.cib_file.read_bytes()
@@ -190,13 +180,9 @@ def test_op_instance_attributes_and_descriptions_are_declared_and_adopted(salt_e
 
 
 def test_a_crmsh_style_deep_monitor_is_adopted(salt_env):
-    offline(
+    cib_create(
         salt_env.cib_file,
-        "cibadmin",
-        "--create",
-        "-o",
         "resources",
-        "--xml-text",
         '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy" description="the dummy"><operations>'
         '<op id="d-monitor-10s" name="monitor" interval="10s" timeout="20s"><instance_attributes id="d-monitor-10s-ia">'
         '<nvpair id="d-monitor-10s-ia-lvl" name="OCF_CHECK_LEVEL" value="10"/></instance_attributes></op>'
