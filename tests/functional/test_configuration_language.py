@@ -235,3 +235,55 @@ def test_fencing_levels_by_node_pattern_and_by_node_attribute(salt_env):
     assert [
         lv.get("target-attribute") for lv in etree.fromstring(salt_env.cib_file.read_bytes()).xpath("//fencing-level")
     ] == ["rack"]
+
+
+UTILIZATION_SLS = """
+placement-strategy:
+  pcmk.property:
+    - value: utilization
+n1-cpu:
+  pcmk.node_utilization:
+    - node: n1
+    - attribute: cpu
+    - value: {cpus}
+{{% for r in ("big1", "big2") %}}
+{{{{ r }}}}:
+  pcmk.resource:
+    - agent: ocf:pacemaker:Dummy
+    - default_ops: false
+    - utilization: {{cpu: 1}}
+{{% endfor %}}
+"""
+
+
+def test_node_utilization_with_a_placement_strategy_limits_what_runs_there(salt_env):
+    with_node_and_no_fencing(salt_env.cib_file)
+    result = salt_env.sls(UTILIZATION_SLS.format(cpus=1))
+    assert result.all_ok, result.failures()
+    node = etree.fromstring(salt_env.cib_file.read_bytes()).xpath("//nodes/node[@uname='n1']")[0]
+    assert node.xpath("utilization[@id='nodes-1-utilization']/nvpair[@name='cpu']/@value") == ["1"]
+    assert len(planned_starts(salt_env.cib_file)) == 1  # one CPU: only one of the two fits
+    before = salt_env.cib_file.read_bytes()
+    assert salt_env.sls(UTILIZATION_SLS.format(cpus=1)).changed == set()
+    assert salt_env.cib_file.read_bytes() == before
+
+    dry = salt_env.sls(UTILIZATION_SLS.format(cpus=2), test=True)
+    assert dry.changed == {"n1-cpu"} and "cpu" in dry["n1-cpu"]["comment"], dry.raw
+    assert salt_env.sls(UTILIZATION_SLS.format(cpus=2)).changed == {"n1-cpu"}
+    assert planned_starts(salt_env.cib_file) == {"big1", "big2"}
+
+    gone = salt_env.sls("n1-cpu:\n  pcmk.node_utilization_absent:\n    - node: n1\n    - attribute: cpu\n")
+    assert gone.changed == {"n1-cpu"}
+    assert not etree.fromstring(salt_env.cib_file.read_bytes()).xpath("//nodes/node/utilization")
+
+
+def test_node_utilization_pcs_made_is_adopted_and_a_missing_node_is_named(salt_env):
+    with_node_and_no_fencing(salt_env.cib_file)
+    subprocess.run(["pcs", "-f", str(salt_env.cib_file), "node", "utilization", "n1", "cpu=2"], check=True)
+    before = salt_env.cib_file.read_bytes()
+    sls = "n1-cpu:\n  pcmk.node_utilization:\n    - node: n1\n    - attribute: cpu\n    - value: 2\n"
+    assert salt_env.sls(sls).changed == set()
+    assert salt_env.cib_file.read_bytes() == before
+    missing = salt_env.sls(sls.replace("node: n1", "node: n9"))
+    assert "node 'n9' is not in the cluster" in missing.failures()["n1-cpu"]
+    assert salt_env.cib_file.read_bytes() == before

@@ -51,6 +51,8 @@ AGGREGATABLE = {
     "op_defaults_absent",
     "node_attribute",
     "node_attribute_absent",
+    "node_utilization",
+    "node_utilization_absent",
     "fencing_level",
     "fencing_level_absent",
     "tag",
@@ -97,6 +99,12 @@ BUILDERS = {
     ],
     "node_attribute_absent": lambda name, node=None, attribute=None: [
         specs.AttributeSpec.build("node", attribute or name, None, node=node)
+    ],
+    "node_utilization": lambda name, node=None, value=None, attribute=None: [
+        specs.AttributeSpec.build("node_utilization", attribute or name, value, node=node)
+    ],
+    "node_utilization_absent": lambda name, node=None, attribute=None: [
+        specs.AttributeSpec.build("node_utilization", attribute or name, None, node=node)
     ],
     "fencing_level": lambda name, target=None, index=1, devices=None, target_pattern=None, target_attribute=None, target_value=None: [
         specs.FencingLevelSpec.build(
@@ -613,6 +621,44 @@ def node_attribute_absent(name, node, attribute=None, **kwargs):
             - node: ctl2
     """
     return _converge(name, "node_attribute_absent", kwargs, node=node, attribute=attribute)
+
+
+@_errors_as_result
+def node_utilization(name, node, value, attribute=None, **kwargs):
+    """
+    Ensure a node offers ``value`` of a utilization attribute (``attribute``,
+    default the state name), such as its CPUs or memory. With the cluster
+    property ``placement-strategy`` (``utilization``, ``balanced``,
+    ``minimal``), Pacemaker places a resource only where what the resources
+    there use (``pcmk.resource``'s ``utilization``) fits.
+
+    .. code-block:: yaml
+
+        placement-strategy:
+          pcmk.property:
+            - value: balanced
+        ctl1-cpu:
+          pcmk.node_utilization:
+            - node: ctl1
+            - attribute: cpu
+            - value: 16
+    """
+    return _converge(name, "node_utilization", kwargs, node=node, value=value, attribute=attribute)
+
+
+@_errors_as_result
+def node_utilization_absent(name, node, attribute=None, **kwargs):
+    """
+    Ensure a node has no utilization attribute ``attribute`` (default the state name).
+
+    .. code-block:: yaml
+
+        ctl1-cpu:
+          pcmk.node_utilization_absent:
+            - node: ctl1
+            - attribute: cpu
+    """
+    return _converge(name, "node_utilization_absent", kwargs, node=node, attribute=attribute)
 
 
 @_errors_as_result

@@ -9,6 +9,13 @@ from saltext.pcmk.utils.errors import NotFound, SpecError
 
 from .base import Spec
 
+# A node's sets: the tag, what the culprit is called, and the id suffix pcs and
+# crm_attribute give a new set (nodes-<id>, nodes-<id>-utilization).
+_NODE_SETS = {
+    "node": ("instance_attributes", "attribute", ""),
+    "node_utilization": ("utilization", "utilization", "-utilization"),
+}
+
 
 @dataclass
 class AttributeSpec(Spec):
@@ -17,7 +24,7 @@ class AttributeSpec(Spec):
     ``value`` None means absent.
     """
 
-    scope: str  # "property" | "rsc_defaults" | "op_defaults" | "node"
+    scope: str  # "property" | "rsc_defaults" | "op_defaults" | "node" | "node_utilization"
     name: str
     value: object = None
     node: str | None = None
@@ -35,20 +42,19 @@ class AttributeSpec(Spec):
             raise SpecError(f"{scope}: name must be a non-empty string, got {name!r}")
         if isinstance(value, (dict, list)):
             raise SpecError(f"{scope} {name!r}: value must be a plain value, got {type(value).__name__}")
-        if scope == "node" and not node:
-            raise SpecError(f"node attribute {name!r}: node is required")
+        if scope in _NODE_SETS and not node:
+            raise SpecError(f"node {_NODE_SETS[scope][1]} {name!r}: node is required")
         return cls(scope, name, value, node, set_id)
 
     def apply(self, cib, ctx):
         first_id = None
-        if self.scope == "node":
+        if self.scope in _NODE_SETS:
+            set_tag, what, suffix = _NODE_SETS[self.scope]
             nodes = cib.root.xpath("configuration/nodes/node[@uname=$n]", n=self.node)
             if not nodes:
                 known = ", ".join(cib.node_names()) or "none"
-                raise NotFound(
-                    f"node attribute {self.name!r}: node {self.node!r} is not in the cluster (known: {known})"
-                )
-            parent, set_tag, wanted_id = nodes[0], "instance_attributes", f"nodes-{nodes[0].get('id')}"
+                raise NotFound(f"node {what} {self.name!r}: node {self.node!r} is not in the cluster (known: {known})")
+            parent, wanted_id = nodes[0], f"nodes-{nodes[0].get('id')}{suffix}"
         else:
             section_name, set_tag, default_id = self.SCOPES[self.scope]
             parent = cib.section(section_name, create=self.value is not None)
@@ -87,7 +93,7 @@ class AttributeSpec(Spec):
         found = nvsets.effective(parent, set_tag, self.name, first_id)
         if found is not None:
             nvset = found.getparent()
-        elif self.scope in ("property", "node"):
+        elif self.scope in ("property", *_NODE_SETS):
             # Where crm_attribute (and pcs) write a new one: cib-bootstrap-options, nodes-<node id>.
             nvset = next(iter(parent.xpath(f"{set_tag}[@id=$i]", i=wanted_id)), None)
         else:
