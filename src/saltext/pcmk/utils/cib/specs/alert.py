@@ -7,7 +7,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import Spec, check_id, check_mapping
+from .base import Spec, check_id, check_mapping, remove_from_section, set_attr
 
 # ``select`` entries and the element each one is (Pacemaker's alert filters).
 _SELECT = {
@@ -83,17 +83,14 @@ class AlertSpec(Spec):
             raise SpecError(f"alert {self.id!r}: the id is already used by a <{existing.tag}>")
         if not self.present:
             if existing is not None:
-                alerts = existing.getparent()
-                alerts.remove(existing)
-                if len(alerts) == 0:
-                    alerts.getparent().remove(alerts)
+                remove_from_section(existing)
             return
         alert = existing
         if alert is None:
             alert = etree.SubElement(cib.section("alerts", create=True), "alert", id=self.id)
-        _set_attr(alert, "path", self.path)
+        set_attr(alert, "path", self.path)
         if self.description is not None:
-            _set_attr(alert, "description", self.description or None)
+            set_attr(alert, "description", self.description or None)
         if self.select is not None:
             self._sync_select(alert)
         nvsets.sync(cib, alert, "meta_attributes", self.meta, set_id=f"{self.id}-meta_attributes")
@@ -131,16 +128,7 @@ class AlertSpec(Spec):
                     value=wanted["value"],
                 )
             if "description" in wanted:
-                _set_attr(element, "description", wanted["description"] or None)
+                set_attr(element, "description", wanted["description"] or None)
             rid = element.get("id")
             nvsets.sync(cib, element, "meta_attributes", wanted["meta"], set_id=f"{rid}-meta_attributes")
             nvsets.sync(cib, element, "instance_attributes", wanted["params"], set_id=f"{rid}-instance_attributes")
-
-
-def _set_attr(element, name, value):
-    """Set (or with None remove) an attribute, writing only a change."""
-    if value is None:
-        if name in element.attrib:
-            del element.attrib[name]
-    elif element.get(name) != value:
-        element.set(name, value)

@@ -21,6 +21,23 @@ def check_id(ident, what):
     return ident
 
 
+def set_attr(element, name, value):
+    """Set an attribute (None: remove it), touching the element only when it changes."""
+    if value is None:
+        if name in element.attrib:
+            del element.attrib[name]
+    elif element.get(name) != value:
+        element.set(name, value)
+
+
+def remove_from_section(element):
+    """Remove ``element``, and its section (``<tags>``, ``<alerts>``) once that is empty."""
+    section = element.getparent()
+    section.remove(element)
+    if len(section) == 0:
+        section.getparent().remove(section)
+
+
 def clone_id_for(name, clone_id=None):
     """The id of ``name``'s clone: ``clone_id`` when given, else ``<name>-clone`` (as pcs names it).
 

@@ -22,6 +22,7 @@ from .base import (
     role_for,
     role_meaning,
     same_duration,
+    set_attr,
 )
 from .constraint import remove_constraints_referring
 from .placement import CloneSpec, place, place_new
@@ -224,17 +225,9 @@ class ResourceSpec(Spec):
             ("provider", self.agent.provider),
             ("type", self.agent.type),
         ):
-            if value is None:
-                if attr in primitive.attrib:
-                    del primitive.attrib[attr]
-            elif primitive.get(attr) != value:
-                primitive.set(attr, value)
+            set_attr(primitive, attr, value)
         if self.description is not None:
-            if self.description:
-                if primitive.get("description") != self.description:
-                    primitive.set("description", self.description)
-            elif "description" in primitive.attrib:
-                del primitive.attrib["description"]
+            set_attr(primitive, "description", self.description or None)
         params = self.params
         if params is not None and self.local_secrets:
             params = ctx.keep_local(self.id, params, self.secrets(ctx)[self.id])

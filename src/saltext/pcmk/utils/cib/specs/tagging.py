@@ -6,7 +6,7 @@ from lxml import etree
 
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import Spec, check_id
+from .base import Spec, check_id, remove_from_section
 
 
 @dataclass
@@ -39,10 +39,7 @@ class TagSpec(Spec):
             raise SpecError(f"tag {self.id!r}: the id is already used by a <{existing.tag}>")
         if not self.present:
             if existing is not None:
-                tags = existing.getparent()
-                tags.remove(existing)
-                if len(tags) == 0:
-                    tags.getparent().remove(tags)
+                remove_from_section(existing)
             return
         if existing is None:
             existing = etree.SubElement(cib.section("tags", create=True), "tag", id=self.id)
