@@ -150,42 +150,6 @@ def orch_steps(result) -> dict:
 # ---- waiting -----------------------------------------------------------------------
 
 
-def watch(
-    checks: dict[str, Callable[[], object]],
-    timeout: float,
-    began: float | None = None,
-    interval: float = 0.5,
-    abort: threading.Event | None = None,
-) -> dict[str, float]:
-    """Poll every check (each in a thread of its own) until each has held once; return seconds
-    from ``began`` to each first success.  Fails naming the checks still false at the timeout
-    (or when ``abort`` is set)."""
-    began = time.monotonic() if began is None else began
-    deadline = began + timeout
-    abort = abort or threading.Event()
-
-    def first_success(check):
-        while True:
-            try:
-                if check():
-                    return time.monotonic() - began
-            except Exception:  # pylint: disable=broad-except  # a node still coming back: not yet
-                pass
-            if time.monotonic() > deadline or abort.wait(interval):
-                return None
-
-    with concurrent.futures.ThreadPoolExecutor(len(checks)) as pool:
-        futures = {name: pool.submit(first_success, check) for name, check in checks.items()}
-        reached = {name: future.result() for name, future in futures.items()}
-    pending = sorted(name for name, seconds in reached.items() if seconds is None)
-    if pending:
-        raise AssertionError(
-            f"not reached after {timeout}s: {pending} "
-            f"(reached: { {k: round(v, 1) for k, v in reached.items() if v is not None} })"
-        )
-    return reached
-
-
 # ---- the stack -----------------------------------------------------------------------
 
 
@@ -340,6 +304,10 @@ class Stack:
             self.live_node().run(["crm_mon", "--one-shot", "--inactive", "--output-as=xml"]).stdout.encode()
         )
 
+    def explain(self) -> str:
+        """The cluster's account of what is not running, for a failed wait."""
+        return daemons.explain_cluster(self.cluster)
+
     def settle(self, timeout: int = 180) -> None:
         """Until the cluster has no action pending (crm_resource --wait)."""
         self.live_node().run(["crm_resource", "--wait", f"--timeout={timeout}s"], timeout=timeout + 30)
@@ -436,7 +404,9 @@ def stack(tmp_path_factory, request):
         abort = threading.Event()
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             applied = time.monotonic()
-            watching = pool.submit(watch, stack_.checks(), BRING_UP_TIMEOUT, applied, 1.0, abort)
+            watching = pool.submit(
+                daemons.watch, stack_.checks(), BRING_UP_TIMEOUT, applied, 1.0, abort, stack_.explain
+            )
             try:
                 result = bed.salt("*", "state.apply", timeout=900)
                 stack_.first_apply = result
@@ -609,7 +579,7 @@ def test_node_loss_and_return(stack):
         ),
         "rabbitmq: 2 running": lambda: all(daemons.rabbit_running(n) == rabbits for n in surviving),
     }
-    for name, seconds in watch(checks, FAILOVER_TIMEOUT, killed).items():
+    for name, seconds in daemons.watch(checks, FAILOVER_TIMEOUT, killed, explain=stack.explain).items():
         stack.timings[f"failover ({victim} lost): {name}"] = seconds
     assert daemons.redis_healthy(surviving) in survivors or redis_serving()
     if vip_at == victim:
@@ -628,7 +598,7 @@ def test_node_loss_and_return(stack):
     # At boot the init system starts what it has enabled: memcached.
     started = bed.salt(stack.minion(victim), "service.start", "memcached")
     assert started.data == {stack.minion(victim): True}, started
-    for name, seconds in watch(stack.checks(), REJOIN_TIMEOUT, back).items():
+    for name, seconds in daemons.watch(stack.checks(), REJOIN_TIMEOUT, back, explain=stack.explain).items():
         stack.timings[f"rejoin ({victim} back): {name} healthy"] = seconds
     stack.timings[f"rejoin ({victim} back): all healthy"] = time.monotonic() - back
     stack.memcached[victim] = stack.memcached_pid(victim)
@@ -691,7 +661,7 @@ def test_rollout_restarts_galera_once_rolling_without_losing_primary(stack):
         result = bed.orchestrate(ROLLOUT, timeout=ROLLOUT_TIMEOUT)  # the highstate on every controller, then the runner
         rollout_seconds = time.monotonic() - began
         assert result.returncode == 0, result
-        watch(stack.checks(), 180)
+        daemons.watch(stack.checks(), 180, explain=stack.explain)
     finally:
         poller.stop()
     samples = poller.samples

@@ -75,6 +75,9 @@ class NextGen:
     def nodes(self, names=NODES):
         return [self.cluster.node(n) for n in names]
 
+    def explain(self) -> str:
+        return daemons.explain_cluster(self.cluster)
+
     def apply(self, sls: str, text: str) -> dict:
         self.minion.write_sls(sls, text)
         results = self.minion.apply(sls)
@@ -89,24 +92,6 @@ def host_snapshot() -> dict[str, tuple]:
             st = path.lstat()
             found[str(path)] = (st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns)
     return found
-
-
-def watch(checks: dict[str, Callable[[], object]], timeout: float, began: float | None = None) -> dict[str, float]:
-    """Poll every check until each has held once; return seconds from ``began`` to each first success.
-
-    Fails naming the checks still false at the timeout.
-    """
-    began = time.monotonic() if began is None else began
-    pending, reached = dict(checks), {}
-    while pending:
-        for name, check in list(pending.items()):
-            if check():
-                reached[name] = time.monotonic() - began
-                del pending[name]
-        if pending and time.monotonic() - began > timeout:
-            raise AssertionError(f"not reached after {timeout}s: {sorted(pending)} (reached: {reached})")
-        time.sleep(0.5)
-    return reached
 
 
 def healthy_checks(bed: NextGen, names=NODES) -> dict[str, Callable[[], object]]:
@@ -152,7 +137,7 @@ def nextgen(tmp_path_factory, request):
         applied = time.monotonic()
         bed.apply("nextgen", daemons.nextgen_sls())
         bed.timings["salt-call state.apply nextgen"] = time.monotonic() - applied
-        for name, seconds in watch(healthy_checks(bed), BRING_UP_TIMEOUT, applied).items():
+        for name, seconds in daemons.watch(healthy_checks(bed), BRING_UP_TIMEOUT, applied, explain=bed.explain).items():
             bed.timings[f"bring-up: {name} healthy"] = seconds
         bed.timings["bring-up: total from nothing"] = time.monotonic() - began
         yield bed
@@ -220,13 +205,13 @@ vip-prefers-{victim}:
     - score: 100
 """,
     )
-    watch({"vip on the victim": lambda: daemons.vip_holders(bed.nodes()) == [victim]}, 60)
+    daemons.watch({"vip on the victim": lambda: daemons.vip_holders(bed.nodes()) == [victim]}, 60, explain=bed.explain)
     memcached_before = {n: bed.memcached[n] for n in survivors}
 
     killed = time.monotonic()
     bed.node(victim).kill_all()
     surviving = bed.nodes(survivors)
-    for name, seconds in watch(
+    for name, seconds in daemons.watch(
         {
             "galera Primary with 2": lambda: all(daemons.galera_primary(n, 2) for n in surviving),
             "redis new primary": lambda: daemons.redis_healthy(surviving),
@@ -239,6 +224,7 @@ vip-prefers-{victim}:
         },
         FAILOVER_TIMEOUT,
         killed,
+        explain=bed.explain,
     ).items():
         bed.timings[f"failover ({victim} lost): {name}"] = seconds
     assert daemons.redis_healthy(surviving) in survivors
@@ -248,7 +234,7 @@ vip-prefers-{victim}:
     back = time.monotonic()
     bed.cluster.restart_node(victim)
     bed.memcached[victim] = daemons.start_memcached(bed.node(victim))  # its init system would
-    for name, seconds in watch(healthy_checks(bed), REJOIN_TIMEOUT, back).items():
+    for name, seconds in daemons.watch(healthy_checks(bed), REJOIN_TIMEOUT, back, explain=bed.explain).items():
         bed.timings[f"rejoin ({victim} back): {name}"] = seconds
     assert daemons.vip_holders(bed.nodes()) == [victim]  # its preference brings the VIP back
     assert {n: daemons.memcached_pid(bed.node(n)) for n in survivors} == memcached_before

@@ -36,6 +36,7 @@ Standard library only (plus PyYAML for :func:`nextgen_sls`, which Salt needs any
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import pwd
@@ -43,7 +44,9 @@ import secrets
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tests.support.cluster import Cluster, NamespaceHolder, Node, namespace_id, wait_for
@@ -113,7 +116,10 @@ NEXTGEN_RESOURCES: dict[str, dict] = {
         "agent": "ocf:heartbeat:rabbitmq-cluster",
         "params": {"set_policy": 'ha-all ^(?!amq\\.).* {"ha-mode":"exactly","ha-params":2}'},
         "ops": [
-            {"name": "start", "interval": "0s", "timeout": "100s"},
+            # 200s as TripleO runs it, not the agent's 100s: a broker joining on a loaded
+            # machine (two test workers on two cores) can take longer, and a start that
+            # times out is fatal on that node (start-failure-is-fatal).
+            {"name": "start", "interval": "0s", "timeout": "200s"},
             {"name": "stop", "interval": "0s", "timeout": "90s"},
             {"name": "monitor", "interval": "10s", "timeout": "40s"},
         ],
@@ -648,3 +654,87 @@ def assert_stack_whole(cluster: Cluster, nodes: list[Node]) -> None:
     assert primary and redis_replication(cluster.node(primary))["connected_slaves"] == "2"
     holders = vip_holders(nodes)
     assert len(holders) == 1 and vip_answer(cluster) == holders[0], holders
+
+
+# --------------------------------------------------------------------------
+# Waiting for the stack, and saying why it did not come
+# --------------------------------------------------------------------------
+
+
+def watch(
+    checks: dict[str, Callable[[], object]],
+    timeout: float,
+    began: float | None = None,
+    interval: float = 0.5,
+    abort: threading.Event | None = None,
+    explain: Callable[[], str] | None = None,
+) -> dict[str, float]:
+    """Poll every check (each in a thread of its own) until each has held once; return seconds
+    from ``began`` to each first success.  Fails naming the checks still false at the timeout
+    (or when ``abort`` is set), followed by ``explain()``: a flake in a real-daemon test is
+    only worth something with the cluster's own account of it."""
+    began = time.monotonic() if began is None else began
+    deadline = began + timeout
+    abort = abort or threading.Event()
+
+    def first_success(check):
+        while True:
+            try:
+                if check():
+                    return time.monotonic() - began
+            except Exception:  # pylint: disable=broad-except  # a node still coming back: not yet
+                pass
+            if time.monotonic() > deadline or abort.wait(interval):
+                return None
+
+    with concurrent.futures.ThreadPoolExecutor(len(checks)) as pool:
+        futures = {name: pool.submit(first_success, check) for name, check in checks.items()}
+        reached = {name: future.result() for name, future in futures.items()}
+    pending = sorted(name for name, seconds in reached.items() if seconds is None)
+    if pending:
+        message = (
+            f"not reached after {timeout}s: {pending} "
+            f"(reached: { {k: round(v, 1) for k, v in reached.items() if v is not None} })"
+        )
+        if explain is not None:
+            try:
+                message += "\n" + explain()
+            except Exception as exc:  # pylint: disable=broad-except  # the failure above matters more
+                message += f"\n(no explanation: {exc})"
+        raise AssertionError(message)
+    return reached
+
+
+def explain_cluster(cluster: Cluster) -> str:
+    """:func:`cluster_account` as a node still running the cluster sees it."""
+    for node in cluster.nodes:
+        if node.holder_alive() and node.pacemaker_pids("pacemaker-based"):
+            proc = run_quiet(node, ["crm_mon", "--one-shot", "--inactive", "--output-as=xml"], timeout=30)
+            return cluster_account(proc.stdout.encode())
+    return "crm_mon: no node runs the cluster"
+
+
+def cluster_account(mon_xml: bytes) -> str:
+    """What ``crm_mon --output-as=xml`` says is wrong: resources not running where expected
+    (stopped, failed, blocked, unmanaged) and the failed actions with their exit reasons."""
+    from lxml import etree  # pylint: disable=import-outside-toplevel
+
+    mon = etree.fromstring(mon_xml)
+    lines = []
+    for node in mon.iterfind("nodes/node"):
+        if node.get("online") != "true" or node.get("standby") == "true":
+            lines.append(f"node {node.get('name')}: online={node.get('online')} standby={node.get('standby')}")
+    for rsc in mon.iter("resource"):
+        on = [n.get("name") for n in rsc.iterfind("node")]
+        flags = [f for f in ("failed", "blocked", "orphaned") if rsc.get(f) == "true"]
+        if rsc.get("managed") == "false":
+            flags.append("unmanaged")
+        if rsc.get("active") != "true" or flags:
+            lines.append(f"resource {rsc.get('id')}: role={rsc.get('role')} on={on} {' '.join(flags)}".rstrip())
+    for failure in mon.iterfind("failures/failure"):
+        lines.append(
+            "failed action {op_key} on {node}: {status} (exit {exitstatus}) {exitreason}".format(
+                **{k: failure.get(k, "") for k in ("op_key", "node", "status", "exitstatus", "exitreason")}
+            ).rstrip()
+        )
+    return "crm_mon: " + ("; ".join(lines) if lines else "every resource active, no failed action")
