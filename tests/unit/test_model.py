@@ -178,6 +178,8 @@ def test_bad_ids_are_refused():
     with pytest.raises(SpecError, match="not a valid Pacemaker id"):
         model.ResourceSpec.build("1abc", "ocf:pacemaker:Dummy")
     with pytest.raises(SpecError, match="params must be a mapping"):
+        model.ResourceSpec.build("r", "ocf:pacemaker:Dummy", params="a")
+    with pytest.raises(SpecError, match="params set 1 must be a mapping with 'values'"):
         model.ResourceSpec.build("r", "ocf:pacemaker:Dummy", params=["a"])
 
 

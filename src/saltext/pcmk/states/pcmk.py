@@ -49,6 +49,12 @@ AGGREGATABLE = {
     "rsc_defaults_absent",
     "op_defaults",
     "op_defaults_absent",
+    "property_set",
+    "property_set_absent",
+    "rsc_defaults_set",
+    "rsc_defaults_set_absent",
+    "op_defaults_set",
+    "op_defaults_set_absent",
     "node_attribute",
     "node_attribute_absent",
     "node_utilization",
@@ -79,6 +85,16 @@ def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
     return [specs.ConstraintSpec.build(constraint_id or name, kind, **kwargs)]
 
 
+def _option_set_builder(kind, present=True):
+    def build(name, values=None, score=None, rule=None):
+        return [specs.OptionSetSpec.build(kind, name, values, score, rule, present=present)]
+
+    def build_absent(name):
+        return [specs.OptionSetSpec.build(kind, name, present=False)]
+
+    return build if present else build_absent
+
+
 BUILDERS = {
     "resource": _resource_specs,
     "resource_absent": lambda name: [specs.ResourceAbsentSpec(name)],
@@ -94,6 +110,8 @@ BUILDERS = {
     "rsc_defaults_absent": lambda name: [specs.AttributeSpec.build("rsc_defaults", name, None)],
     "op_defaults": lambda name, value=None: [specs.AttributeSpec.build("op_defaults", name, value)],
     "op_defaults_absent": lambda name: [specs.AttributeSpec.build("op_defaults", name, None)],
+    **{f"{kind}_set": _option_set_builder(kind) for kind in specs.OptionSetSpec.KINDS},
+    **{f"{kind}_set_absent": _option_set_builder(kind, present=False) for kind in specs.OptionSetSpec.KINDS},
     "node_attribute": lambda name, node=None, value=None, attribute=None: [
         specs.AttributeSpec.build("node", attribute or name, value, node=node)
     ],
@@ -590,6 +608,105 @@ def op_defaults_absent(name, **kwargs):
           pcmk.op_defaults_absent
     """
     return _converge(name, "op_defaults_absent", kwargs)
+
+
+@_errors_as_result
+def property_set(name, values, score=None, rule=None, **kwargs):
+    """
+    Ensure the cluster property set ``name`` holds exactly ``values``, read
+    when its ``rule`` holds, in the order of its ``score`` (highest first).
+    Properties Pacemaker writes itself (``dc-version`` ...) are left alone.
+    The rule's shape is the one location constraints take (docs/states.md).
+
+    .. code-block:: yaml
+
+        weekend-maintenance:
+          pcmk.property_set:
+            - score: 100
+            - rule:
+                expressions:
+                  - date: {operation: date_spec, date_spec: {weekdays: "6-7"}}
+            - values:
+                maintenance-mode: true
+    """
+    return _converge(name, "property_set", kwargs, values=values, score=score, rule=rule)
+
+
+@_errors_as_result
+def property_set_absent(name, **kwargs):
+    """
+    Ensure the cluster property set ``name`` does not exist.
+
+    .. code-block:: yaml
+
+        weekend-maintenance:
+          pcmk.property_set_absent
+    """
+    return _converge(name, "property_set_absent", kwargs)
+
+
+@_errors_as_result
+def rsc_defaults_set(name, values, score=None, rule=None, **kwargs):
+    """
+    Ensure the resource defaults set ``name`` holds exactly ``values`` (when
+    its ``rule`` holds; a ``resource`` expression makes defaults for one agent).
+
+    .. code-block:: yaml
+
+        ipaddr-defaults:
+          pcmk.rsc_defaults_set:
+            - rule:
+                expressions:
+                  - resource: {class: ocf, provider: heartbeat, type: IPaddr2}
+            - values:
+                resource-stickiness: 200
+    """
+    return _converge(name, "rsc_defaults_set", kwargs, values=values, score=score, rule=rule)
+
+
+@_errors_as_result
+def rsc_defaults_set_absent(name, **kwargs):
+    """
+    Ensure the resource defaults set ``name`` does not exist.
+
+    .. code-block:: yaml
+
+        ipaddr-defaults:
+          pcmk.rsc_defaults_set_absent
+    """
+    return _converge(name, "rsc_defaults_set_absent", kwargs)
+
+
+@_errors_as_result
+def op_defaults_set(name, values, score=None, rule=None, **kwargs):
+    """
+    Ensure the operation defaults set ``name`` holds exactly ``values`` (when
+    its ``rule`` holds; an ``op`` expression makes defaults for one operation).
+
+    .. code-block:: yaml
+
+        monitor-defaults:
+          pcmk.op_defaults_set:
+            - rule:
+                expressions:
+                  - op: {name: monitor}
+            - values:
+                timeout: 40s
+    """
+    return _converge(name, "op_defaults_set", kwargs, values=values, score=score, rule=rule)
+
+
+@_errors_as_result
+def op_defaults_set_absent(name, **kwargs):
+    """
+    Ensure the operation defaults set ``name`` does not exist.
+
+    .. code-block:: yaml
+
+        monitor-defaults:
+          pcmk.op_defaults_set_absent
+    """
+    return _converge(name, "op_defaults_set_absent", kwargs)
 
 
 @_errors_as_result

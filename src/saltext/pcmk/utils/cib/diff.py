@@ -82,6 +82,8 @@ def _flatten(element, prefix=""):
                 label = f"{label}[{child.get('id')}]"
             else:
                 plain_seen.add(label)
+            if child.get("score") is not None:
+                flat[f"{prefix}{label} score"] = child.get("score")
             for nvpair in child.findall("nvpair"):
                 _put(flat, f"{prefix}{label}.{_nvpair_name(nvpair)}", _nvpair_value(nvpair))
             for rule in child.findall("rule"):

@@ -3,11 +3,18 @@
 Reconciling keeps the ids of nvpairs that already exist, whoever made them
 (pcs, crmsh, an operator), so adopting a foreign resource causes no churn.
 New ids follow Pacemaker's convention ``<set id>-<name>``.
+
+A declaration is either a mapping (the object's one unconditional set) or a
+list of sets, each ``{values: {...}, id:, score:, rule:}`` (every set of the
+object, exactly: several unconditional ones, rule-based ones); see
+:func:`sync_sets`.
 """
 
 import re
 
 from lxml import etree
+
+from saltext.pcmk.utils.cib import rules
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _TRUE = {"true", "yes", "on", "y", "1"}
@@ -112,6 +119,9 @@ def sync(cib, parent, tag, wanted, *, set_id, keep=(), insert_at=None, defaults=
     """
     if wanted is None:
         return
+    if isinstance(wanted, list):
+        sync_sets(cib, parent, tag, wanted, set_id=set_id, keep=keep, insert_at=insert_at)
+        return
     defaults = defaults or {}
     current = values(parent, tag)
     wanted = {
@@ -128,6 +138,12 @@ def sync(cib, parent, tag, wanted, *, set_id, keep=(), insert_at=None, defaults=
             parent.append(nvset)
         else:
             parent.insert(insert_at, nvset)
+    if _sync_pairs(cib, nvset, wanted, keep, defaults) and len(nvset) == 0:
+        parent.remove(nvset)
+
+
+def _sync_pairs(cib, nvset, wanted, keep, defaults):
+    """Make ``nvset``'s pairs ``wanted`` (keeping ``keep`` and names at their ``defaults``); whether any went."""
     removed_any = False
     for nvpair in list(nvset.findall("nvpair")):
         name, value = resolved(nvpair)
@@ -138,8 +154,97 @@ def sync(cib, parent, tag, wanted, *, set_id, keep=(), insert_at=None, defaults=
     for name, value in wanted.items():
         # A second nvpair of a declared name is shadowed (Pacemaker reads the first): left as found.
         set_value(cib, nvset, name, value)
-    if removed_any and len(nvset) == 0:
-        parent.remove(nvset)
+    return removed_any
+
+
+def sync_sets(cib, parent, tag, declared, *, set_id, keep=(), insert_at=None):
+    """Make the ``tag`` sets of ``parent`` exactly ``declared``, a list of
+    ``{values, id, score, rule}`` (checked by ``specs.check_nvsets``), in that order.
+
+    A declared set is matched to an existing one by ``id``, else to the first
+    unmatched one with the same rule (or none), so sets another tool made keep
+    their ids. Sets not declared are removed; names in ``keep`` are never
+    removed from a set that holds them. Order matters to Pacemaker (sets of
+    equal score are read last first), so a different order is written.
+    """
+    existing = parent.findall(tag)
+    matched = [None] * len(declared)
+    by_id = {element.get("id"): element for element in existing}
+    for index, wanted in enumerate(declared):
+        if wanted.get("id") in by_id:
+            matched[index] = by_id[wanted["id"]]
+    for index, wanted in enumerate(declared):
+        if matched[index] is not None or wanted.get("id"):
+            continue
+        free = [e for e in existing if e not in matched and e.get("id") not in {w.get("id") for w in declared}]
+        meaning = _rule_meaning(wanted)
+        same = [e for e in free if _rule_meaning_of(e) == meaning]
+        if same:
+            matched[index] = same[0]
+    for element in existing:
+        if element not in matched:
+            parent.remove(element)
+    for index, wanted in enumerate(declared):
+        nvset = matched[index]
+        if nvset is None:
+            default_id = set_id if index == 0 else f"{set_id}-{index + 1}"
+            nvset = matched[index] = etree.Element(tag, id=cib.unique_id(wanted.get("id") or default_id))
+            siblings = [e for e in parent if e.tag == tag]
+            if siblings:
+                siblings[-1].addnext(nvset)
+            elif insert_at is not None:
+                parent.insert(insert_at, nvset)
+            else:
+                parent.append(nvset)
+        sync_set(cib, nvset, wanted, keep)
+    current = [element for element in parent if element.tag == tag]
+    if current != matched:
+        # Move the declared sets, in order, to where the first of them stands (or insert_at).
+        position = parent.index(current[0]) if current else (len(parent) if insert_at is None else insert_at)
+        for element in matched:
+            parent.remove(element)
+        for offset, element in enumerate(matched):
+            parent.insert(position + offset, element)
+
+
+def sync_set(cib, nvset, wanted, keep=()):
+    """Make one set its declaration ``{values, score, rule}``: score, rule (by meaning) and pairs exact."""
+    score = wanted.get("score")
+    if score is None:
+        nvset.attrib.pop("score", None)
+    elif rules.norm_score(nvset.get("score", "")) != score:
+        nvset.set("score", score)
+    found_rule = nvset.find("rule")
+    if _rule_meaning(wanted) != _rule_meaning_of(nvset):
+        if found_rule is not None:
+            nvset.remove(found_rule)
+        if wanted.get("rule") is not None:
+            rule_id = found_rule.get("id") if found_rule is not None else cib.unique_id(f"{nvset.get('id')}-rule")
+            nvset.insert(0, rules.to_element(wanted["rule"], rule_id))
+    _sync_pairs(cib, nvset, wanted.get("values") or {}, keep, {})
+
+
+def _rule_meaning(wanted):
+    rule = wanted.get("rule")
+    return None if rule is None else rules.canonical(rules.to_element(rule, "x"), scored=False)
+
+
+def _rule_meaning_of(nvset):
+    rule = nvset.find("rule")
+    return None if rule is None else rules.canonical(rule, scored=False)
+
+
+def declared_values(wanted):
+    """What a declaration (mapping or list of sets) gives each name, as the unconditional
+    sets give it (the first set that has it); rule-based sets are left out."""
+    if wanted is None or isinstance(wanted, dict):
+        return wanted
+    found: dict = {}
+    for nvset in wanted:
+        if nvset.get("rule") is None:
+            for name, value in (nvset.get("values") or {}).items():
+                found.setdefault(name, value)
+    return found
 
 
 def set_value(cib, nvset, name, value):
@@ -173,3 +278,12 @@ def values(parent, tag):
     for nvpair in nvset.findall("nvpair"):
         found.setdefault(*resolved(nvpair))  # the first is what Pacemaker reads
     return found
+
+
+def declared_names(wanted):
+    """Every name a declaration (mapping or list of sets) sets, in any set."""
+    if wanted is None:
+        return set()
+    if isinstance(wanted, dict):
+        return set(wanted)
+    return {name for nvset in wanted for name in (nvset.get("values") or {})}

@@ -12,12 +12,21 @@ what the declaration asks for is changed.
 ``base`` (Spec, id and mapping checks, durations) is below every other
 module; ``placement`` (where a resource sits: top level, group, clone) is
 shared by ``resource``, ``group`` and ``clone``; ``constraint``,
-``attribute``, ``fencing``, ``tagging`` and ``alert`` stand alone.
+``attribute``, ``optionset``, ``fencing``, ``tagging`` and ``alert`` stand alone.
 """
 
 from .alert import AlertSpec
 from .attribute import AttributeSpec, ResourceMetaSpec
-from .base import OPERATOR_META, Spec, check_id, check_mapping, clone_id_for, duration_ms, same_duration
+from .base import (
+    OPERATOR_META,
+    Spec,
+    check_id,
+    check_mapping,
+    check_nvsets,
+    clone_id_for,
+    duration_ms,
+    same_duration,
+)
 from .clone import CloneOfSpec
 from .constraint import (
     CONSTRAINT_ARGS,
@@ -29,6 +38,7 @@ from .constraint import (
 )
 from .fencing import FencingLevelSpec
 from .group import GroupSpec
+from .optionset import OptionSetSpec
 from .placement import CloneSpec
 from .resource import RESOURCE_ARGUMENTS, OpSpec, ResourceAbsentSpec, ResourceSpec, declares_clone
 from .tagging import TagSpec
@@ -47,6 +57,7 @@ __all__ = [
     "FencingLevelSpec",
     "GroupSpec",
     "OpSpec",
+    "OptionSetSpec",
     "ResourceAbsentSpec",
     "ResourceMetaSpec",
     "ResourceSpec",
@@ -54,6 +65,7 @@ __all__ = [
     "TagSpec",
     "check_id",
     "check_mapping",
+    "check_nvsets",
     "clone_id_for",
     "declares_clone",
     "duration_ms",

@@ -2,7 +2,7 @@
 
 import re
 
-from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.cib import nvsets, rules
 from saltext.pcmk.utils.errors import SpecError
 
 RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
@@ -79,6 +79,40 @@ def check_mapping(value, culprit):
         if isinstance(item, (dict, list)):
             raise SpecError(f"{culprit}.{key} must be a plain value, got {type(item).__name__}")
     return {str(k): v for k, v in value.items()}
+
+
+_SET_KEYS = ("values", "id", "score", "rule")
+
+
+def check_nvsets(value, culprit):
+    """A mapping (the one unconditional set) or a list of sets ``{values, id, score, rule}``."""
+    if value is None or isinstance(value, dict):
+        return check_mapping(value, culprit)
+    if not isinstance(value, list):
+        raise SpecError(
+            f"{culprit} must be a mapping of name: value, or a list of sets ({{values: ..., rule: ..., score: ...}}),"
+            f" got {type(value).__name__}"
+        )
+    checked = []
+    for index, nvset in enumerate(value, start=1):
+        where = f"{culprit} set {index}"
+        if not isinstance(nvset, dict) or "values" not in nvset:
+            raise SpecError(f"{where} must be a mapping with 'values' (and optionally id, score, rule), got {nvset!r}")
+        unknown = sorted(set(nvset) - set(_SET_KEYS))
+        if unknown:
+            raise SpecError(f"{where}: unknown key {unknown[0]!r} (takes {', '.join(_SET_KEYS)})")
+        entry = {"values": check_mapping(nvset["values"] or {}, f"{where} values")}
+        if nvset.get("id") is not None:
+            entry["id"] = check_id(nvset["id"], f"{where} id")
+        if nvset.get("score") is not None:
+            entry["score"] = rules.norm_score(nvset["score"])
+        if nvset.get("rule") is not None:
+            entry["rule"] = rules.check(nvset["rule"], f"{where} rule")
+        checked.append(entry)
+    ids = [entry["id"] for entry in checked if "id" in entry]
+    if len(set(ids)) != len(ids):
+        raise SpecError(f"{culprit}: two sets share an id")
+    return checked
 
 
 class Spec:

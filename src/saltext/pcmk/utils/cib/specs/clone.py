@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import Spec, check_id, check_mapping, clone_id_for
+from .base import Spec, check_id, check_nvsets, clone_id_for
 from .placement import CloneSpec, clone_of, sync_clone_meta
 
 
@@ -22,7 +22,7 @@ class CloneOfSpec(Spec):
             rsc,
             CloneSpec(
                 check_id(clone_id_for(rsc, clone_id), "clone"),
-                check_mapping(meta, f"clone of {rsc!r} meta"),
+                check_nvsets(meta, f"clone of {rsc!r} meta"),
                 bool(promotable),
             ),
         )

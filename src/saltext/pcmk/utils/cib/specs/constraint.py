@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.cib import rules as rules_mod
+from saltext.pcmk.utils.cib.rules import norm_score
 from saltext.pcmk.utils.errors import SpecError
 
 from .base import Spec, check_id, role_for, role_meaning
@@ -21,14 +23,6 @@ _IDENTITY = {
     "colocation": ("rsc", "with-rsc"),
     "order": ("first", "then"),
     "ticket": ("rsc", "ticket"),
-}
-_SCORE_ALIASES = {
-    "inf": "INFINITY",
-    "+inf": "INFINITY",
-    "infinity": "INFINITY",
-    "+infinity": "INFINITY",
-    "-inf": "-INFINITY",
-    "-infinity": "-INFINITY",
 }
 # Attribute values Pacemaker assumes when absent; equal to them means "not set".
 _DEFAULTS = {
@@ -85,11 +79,6 @@ _SET_ATTRS = {
     "score": "score",
     "kind": "kind",
 }
-
-
-def norm_score(value):
-    text = nvsets.as_text(value).strip()
-    return _SCORE_ALIASES.get(text.lower(), text)
 
 
 def _canonical(element):
@@ -179,13 +168,8 @@ class ConstraintSpec(Spec):
         if rules is not None and (not isinstance(rules, list) or not rules):
             raise SpecError(f"{culprit}: rules must be a non-empty list")
         if rules is not None:
-            for index, rule in enumerate(rules):
-                if (
-                    not isinstance(rule, dict)
-                    or not isinstance(rule.get("expressions"), list)
-                    or not rule["expressions"]
-                ):
-                    raise SpecError(f"{culprit}: rule {index + 1} needs an 'expressions' list")
+            for index, rule in enumerate(rules, start=1):
+                rules_mod.check(rule, f"{culprit} rule {index}", scored=True)
         return cls(name, kind, attrs, rules, sets, score_if_new)
 
     def references(self):
@@ -209,22 +193,7 @@ class ConstraintSpec(Spec):
         rules = self.rules or []
         for index, rule in enumerate(rules, start=1):
             rule_id = f"{ident}-rule" if len(rules) == 1 else f"{ident}-rule-{index}"
-            rule_el = etree.SubElement(element, "rule", id=rule_id)
-            for key in ("score", "score_attribute", "role"):
-                if key in rule:
-                    rule_el.set(
-                        key.replace("_", "-"), norm_score(rule[key]) if key == "score" else nvsets.as_text(rule[key])
-                    )
-            if "boolean_op" in rule:
-                rule_el.set("boolean-op", nvsets.as_text(rule["boolean_op"]))
-            if "score" not in rule and "score_attribute" not in rule:
-                rule_el.set("score", "INFINITY")
-            for number, expr in enumerate(rule["expressions"]):
-                expr_id = f"{rule_id}-expr" + (f"-{number}" if number else "")
-                expr_el = etree.SubElement(rule_el, "expression", id=expr_id)
-                for key in ("attribute", "operation", "value", "type", "value_source"):
-                    if key in expr:
-                        expr_el.set(key.replace("value_source", "value-source"), nvsets.as_text(expr[key]))
+            element.append(rules_mod.to_element(rule, rule_id, scored=True))
         return element
 
     def _identity(self):

@@ -7,7 +7,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import OPERATOR_META, Spec, check_id, check_mapping
+from .base import OPERATOR_META, Spec, check_id, check_nvsets
 from .placement import detach, resources_section
 
 
@@ -28,7 +28,7 @@ class GroupSpec(Spec):
             check_id(member, f"group {name!r} member")
         if len(set(resources)) != len(resources):
             raise SpecError(f"group {name!r}: a member is listed twice")
-        return cls(name, list(resources), check_mapping(meta, f"group {name!r} meta"))
+        return cls(name, list(resources), check_nvsets(meta, f"group {name!r} meta"))
 
     def references(self):
         return list(self.members)
@@ -76,6 +76,6 @@ class GroupSpec(Spec):
             "meta_attributes",
             self.meta,
             set_id=f"{self.id}-meta_attributes",
-            keep=OPERATOR_META - set(self.meta or ()),
+            keep=OPERATOR_META - nvsets.declared_names(self.meta),
             insert_at=0,
         )

@@ -78,6 +78,9 @@ CLONE_META_DEFAULTS = {
 
 def sync_clone_meta(cib, clone, clone_spec):
     """Clone meta attributes as declared; ``promotable`` adds promotable=true (a <master> is promotable already)."""
+    if isinstance(clone_spec.meta, list):
+        _sync_clone_meta_sets(cib, clone, clone_spec)
+        return
     meta = dict(clone_spec.meta) if clone_spec.meta is not None else None
     if clone_spec.promotable and clone.tag == "clone":
         meta = {**(meta if meta is not None else nvsets.values(clone, "meta_attributes")), "promotable": "true"}
@@ -95,6 +98,30 @@ def sync_clone_meta(cib, clone, clone_spec):
         keep=OPERATOR_META - set(meta or ()),
         insert_at=0,
         defaults=defaults,
+    )
+
+
+def _sync_clone_meta_sets(cib, clone, clone_spec):
+    """Clone meta declared as a list of sets: promotable goes in the first unconditional one."""
+    sets = [{**nvset, "values": dict(nvset["values"])} for nvset in clone_spec.meta]
+    plain = next((nvset for nvset in sets if nvset.get("rule") is None), None)
+    if clone_spec.promotable and clone.tag == "clone":
+        if plain is None:
+            plain = {"values": {}}
+            sets.insert(0, plain)
+        plain["values"]["promotable"] = "true"
+    if clone.tag == "master":
+        for nvset in sets:
+            if nvsets.same_value(nvsets.as_text(nvset["values"].get("promotable")), "true"):
+                nvset["values"].pop("promotable")
+    nvsets.sync_sets(
+        cib,
+        clone,
+        "meta_attributes",
+        sets,
+        set_id=f"{clone.get('id')}-meta_attributes",
+        keep=OPERATOR_META - nvsets.declared_names(sets),
+        insert_at=0,
     )
 
 

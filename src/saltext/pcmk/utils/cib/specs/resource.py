@@ -17,6 +17,7 @@ from .base import (
     Spec,
     check_id,
     check_mapping,
+    check_nvsets,
     clone_id_for,
     duration_ms,
     role_for,
@@ -73,10 +74,10 @@ def _op_key(element):
 # state's, and the pillar's per-service keys all come from this one table
 # (build checks the values in depth).
 RESOURCE_ARGUMENTS = {
-    "params": dict,
-    "meta": dict,
+    "params": (dict, list),
+    "meta": (dict, list),
     "ops": list,
-    "utilization": dict,
+    "utilization": (dict, list),
     "clone": (bool, dict),
     "clone_id": str,
     "clone_meta": dict,
@@ -170,15 +171,17 @@ class ResourceSpec(Spec):
             check_id(group, "group")
         if secret_params is not None and not isinstance(secret_params, (list, tuple, set, frozenset)):
             raise SpecError(f"{culprit}: secret_params must be a list of parameter names")
+        if not secrets_in_cib and isinstance(params, list):
+            raise SpecError(f"{culprit}: secrets_in_cib false takes params as a mapping (one set), not a list of sets")
         if not isinstance(default_ops, bool):
             raise SpecError(f"{culprit}: default_ops must be true or false, got {default_ops!r}")
         return cls(
             id=name,
             agent=agent_ref,
-            params=check_mapping(params, f"{culprit} params"),
-            meta=check_mapping(meta, f"{culprit} meta"),
+            params=check_nvsets(params, f"{culprit} params"),
+            meta=check_nvsets(meta, f"{culprit} meta"),
             ops=op_specs,
-            utilization=check_mapping(utilization, f"{culprit} utilization"),
+            utilization=check_nvsets(utilization, f"{culprit} utilization"),
             clone=clone_spec,
             group=group,
             secret_params=frozenset(secret_params or ()),
@@ -211,10 +214,11 @@ class ResourceSpec(Spec):
             # Parameters an older agent took may stay as the CIB holds them
             # (adopting a cluster made years ago); undeclared params of an
             # existing resource are left alone, so none is demanded either.
+            declared = nvsets.declared_values(self.params)
             agent_meta.check_params(
                 self.id,
-                self.params if self.params is not None else {},
-                legacy=set() if created else _held(primitive, self.params or {}),
+                declared if declared is not None else {},
+                legacy=set() if created else _held(primitive, declared or {}),
                 required=created or self.params is not None,
             )
         if primitive is None:
@@ -232,9 +236,9 @@ class ResourceSpec(Spec):
         if params is not None and self.local_secrets:
             params = ctx.keep_local(self.id, params, self.secrets(ctx)[self.id])
         nvsets.sync(cib, primitive, "instance_attributes", params, set_id=f"{self.id}-instance_attributes")
-        meta_keep = (OPERATOR_META | set(self.created_meta or ())) - set(self.meta or ())
+        meta_keep = (OPERATOR_META | set(self.created_meta or ())) - nvsets.declared_names(self.meta)
         meta = self.meta
-        if created and self.created_meta:
+        if created and self.created_meta and not isinstance(meta, list):
             meta = {**self.created_meta, **(meta or {})}
         nvsets.sync(cib, primitive, "meta_attributes", meta, set_id=f"{self.id}-meta_attributes", keep=meta_keep)
         nvsets.sync(cib, primitive, "utilization", self.utilization, set_id=f"{self.id}-utilization")
