@@ -168,7 +168,7 @@ def sync_sets(cib, parent, tag, declared, *, set_id, keep=(), insert_at=None):
     equal score are read last first), so a different order is written.
     """
     existing = parent.findall(tag)
-    matched = [None] * len(declared)
+    matched: list = [None] * len(declared)
     by_id = {element.get("id"): element for element in existing}
     for index, wanted in enumerate(declared):
         if wanted.get("id") in by_id:
