@@ -31,6 +31,20 @@ def test_agent_is_derived_from_systemd_or_binary():
         )
 
 
+def test_a_service_made_from_a_template_has_no_agent_of_its_own():
+    decl = ServicePillar(
+        {"services": {"nova-api": {"ha": True, "template": "api-template"}}}, systemd=True
+    ).declaration("nova-api")
+    assert decl.agent is None
+    spec = decl.resource_spec()
+    assert (spec.template, spec.agent) == ("api-template", None)
+    both = ServicePillar(
+        {"services": {"nova-api": {"ha": True, "template": "api-template", "agent": "systemd:nova-api"}}}, systemd=True
+    )
+    with pytest.raises(SpecError, match="give agent or template, not both"):
+        both.declaration("nova-api").resource_spec()
+
+
 def test_agent_is_an_lsb_script_where_the_host_has_one(tmp_path):
     (tmp_path / "haproxy").write_text("#!/bin/sh\n")
     pillar = ServicePillar({"services": {"haproxy": {"ha": True}}}, systemd=False, init_dir=tmp_path)

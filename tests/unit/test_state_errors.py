@@ -91,3 +91,21 @@ def test_resource_state_arguments_are_what_resource_spec_builds_from():
     assert set(inspect.signature(state.resource).parameters) - {"kwargs", "name", "agent"} == set(RESOURCE_ARGUMENTS)
     builder_args = set(inspect.signature(ResourceSpec.build).parameters) - {"cls", "name", "agent"}
     assert builder_args - {"created_meta"} == set(RESOURCE_ARGUMENTS)
+
+
+def test_resource_template_state_arguments_are_what_template_spec_builds_from():
+    """The template state, its builder and TEMPLATE_ARGUMENTS (a part of RESOURCE_ARGUMENTS) agree."""
+    import inspect  # pylint: disable=import-outside-toplevel
+
+    from saltext.pcmk.states import pcmk as state  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.cib.specs import (  # pylint: disable=import-outside-toplevel
+        RESOURCE_ARGUMENTS,
+        TEMPLATE_ARGUMENTS,
+        TemplateSpec,
+    )
+
+    signature = set(inspect.signature(state.resource_template).parameters) - {"kwargs"}
+    assert signature == state._LOW_KEYS["resource_template"]  # pylint: disable=protected-access
+    assert signature - {"name", "agent"} == set(TEMPLATE_ARGUMENTS)
+    assert set(inspect.signature(TemplateSpec.build).parameters) - {"cls", "name", "agent"} == set(TEMPLATE_ARGUMENTS)
+    assert set(TEMPLATE_ARGUMENTS) < set(RESOURCE_ARGUMENTS)

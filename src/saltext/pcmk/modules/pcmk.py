@@ -224,17 +224,18 @@ def verify(path=None):
 
 # -- writing -------------------------------------------------------------------
 @_errors_as_salt
-def resource_create(resource_id, agent, params=None, meta=None, ops=None, test=False, **kwargs):
+def resource_create(resource_id, agent=None, params=None, meta=None, ops=None, test=False, **kwargs):
     """
     Create a primitive; fails if ``resource_id`` exists. Accepts the same
     arguments as the ``pcmk.resource`` state (``clone``, ``group``,
-    ``utilization``, ``secret_params`` ...).
+    ``utilization``, ``secret_params``, ``template`` instead of ``agent`` ...).
 
     CLI Example:
 
     .. code-block:: bash
 
         salt '*' pcmk.resource_create vip ocf:heartbeat:IPaddr2 params='{ip: 192.0.2.10, cidr_netmask: 24}'
+        salt '*' pcmk.resource_create vm1 template=vm-template params='{config: /etc/libvirt/qemu/vm1.xml}'
     """
     session = _session()
     if session.cib.by_id(resource_id) is not None:
@@ -259,7 +260,11 @@ def resource_update(resource_id, agent=None, params=None, meta=None, ops=None, t
     element = session.cib.resource(resource_id)
     if element is None or element.tag != "primitive":
         raise NotFound(f"primitive {resource_id!r} does not exist")
-    agent = agent or str(AgentRef.of_primitive(element))
+    if agent is None and "template" not in kwargs:
+        if element.get("template") is not None:  # made from a template: stays so
+            kwargs["template"] = element.get("template")
+        else:
+            agent = str(AgentRef.of_primitive(element))
     spec = specs.ResourceSpec.build(resource_id, agent, params=params, meta=meta, ops=ops, **_clean(kwargs))
     return _outcome(session.converge([spec], test=test))
 

@@ -39,6 +39,8 @@ __virtualname__ = "pcmk"
 # resource_absent is not among them: it stops and waits before removing.
 AGGREGATABLE = {
     "resource",
+    "resource_template",
+    "resource_template_absent",
     "group",
     "clone",
     "constraint",
@@ -77,8 +79,14 @@ def _resource_specs(name, **kwargs):
     return [specs.ResourceSpec.build(name, **kwargs)]
 
 
-# What a state may say of a resource besides its id: its agent and every resource argument.
+def _template_specs(name, **kwargs):
+    return [specs.TemplateSpec.build(name, **kwargs)]
+
+
+# What a state may say of a resource (a template) besides its id: its agent and
+# every resource (template) argument.
 _RESOURCE_ARGS = frozenset({"name", "agent", *specs.RESOURCE_ARGUMENTS})
+_TEMPLATE_ARGS = frozenset({"name", "agent", *specs.TEMPLATE_ARGUMENTS})
 
 
 def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
@@ -98,6 +106,8 @@ def _option_set_builder(kind, present=True):
 BUILDERS = {
     "resource": _resource_specs,
     "resource_absent": lambda name: [specs.ResourceAbsentSpec(name)],
+    "resource_template": _template_specs,
+    "resource_template_absent": lambda name: [specs.TemplateAbsentSpec.build(name)],
     "group": lambda name, resources=None, meta=None: [specs.GroupSpec.build(name, resources, meta)],
     "clone": lambda name, clone_id=None, meta=None, promotable=False: [
         specs.CloneOfSpec.build(name, clone_id, meta, promotable)
@@ -147,6 +157,7 @@ _LOW_KEYS = {
     fun: (set(inspect.signature(builder).parameters) - {"kwargs"})
     | (specs.CONSTRAINT_ARGS if fun == "constraint" else set())
     | (_RESOURCE_ARGS if fun == "resource" else set())
+    | (_TEMPLATE_ARGS if fun == "resource_template" else set())
     for fun, builder in BUILDERS.items()
 }
 
@@ -214,7 +225,9 @@ def _converge(name, fun, extra, **kwargs):
         # An earlier state wrote this one's part when Salt aggregated them.
         outcome = session.aggregated.pop(own_tag)
         note = " (written by an aggregated pcmk state)"
-    if fun == "resource" and (kwargs.get("check_agent") is False or not saltglue.agent_checks_on(__opts__)):
+    if fun in ("resource", "resource_template") and (
+        kwargs.get("check_agent") is False or not saltglue.agent_checks_on(__opts__)
+    ):
         why = "check_agent: false" if kwargs.get("check_agent") is False else "pcmk.check_agents: false"
         note += f" (agent meta-data check skipped: {why})"
     if not outcome.changed:
@@ -249,7 +262,7 @@ def mod_aggregate(low, chunks, running):
 @_errors_as_result
 def resource(
     name,
-    agent,
+    agent=None,
     params=None,
     meta=None,
     ops=None,
@@ -264,6 +277,7 @@ def resource(
     default_ops=True,
     check_agent=True,
     description=None,
+    template=None,
     **kwargs,
 ):
     """
@@ -274,6 +288,19 @@ def resource(
     agent
         ``ocf:<provider>:<type>``, ``systemd:<unit>``, ``lsb:<script>`` or ``stonith:<type>``.
         Parameters are checked against the agent's meta-data on this node.
+    template
+        Instead of ``agent``: the id of a resource template
+        (``pcmk.resource_template``, or a crmsh ``rsc_template``) the
+        primitive is made from (``template="<id>"``, no class or type of its
+        own). It takes the template's agent, params, meta, utilization and
+        ops; its own ``params``, ``meta``, ``utilization`` add to or override
+        them, and an op of its own replaces the template's op of the same
+        name and role (completed from it, then from the agent's advice). A
+        new primitive gets no advised ops of its own (Pacemaker gives it the
+        template's), and the agent's required parameters may come from the
+        template. The template must exist, or be declared by a state before
+        this one (or required by it). Give exactly one of ``agent`` and
+        ``template``.
     params, meta, utilization
         Mappings; when given they become exact (undeclared entries are
         removed, except ``target-role`` and ``is-managed`` in ``meta``, which
@@ -326,12 +353,19 @@ def resource(
             - clone: true
             - ops:
               - {name: monitor, interval: 10s}
+        vm1:
+          pcmk.resource:
+            - template: vm-template
+            - params: {config: /etc/libvirt/qemu/vm1.xml}
+            - require:
+              - pcmk: vm-template
     """
     return _converge(
         name,
         "resource",
         kwargs,
         agent=agent,
+        template=template,
         params=params,
         meta=meta,
         ops=ops,
@@ -371,6 +405,80 @@ def resource_absent(name, wait=True, timeout=120, **kwargs):
     else:
         ret["comment"] = f"{name} is already absent"
     return ret
+
+
+@_errors_as_result
+def resource_template(
+    name,
+    agent,
+    params=None,
+    meta=None,
+    ops=None,
+    utilization=None,
+    secret_params=None,
+    default_ops=True,
+    check_agent=True,
+    description=None,
+    **kwargs,
+):
+    """
+    Ensure a resource template (``<template>`` in ``<resources>``) exists
+    exactly as declared: what primitives made from it (``pcmk.resource``
+    with ``template: <name>``) share. A constraint may name the template
+    wherever it names a resource, and then applies to every primitive made
+    from it.
+
+    agent
+        As for ``pcmk.resource``; parameters are checked against the
+        agent's meta-data on this node, but the ones it requires are not
+        demanded (each primitive may give them).
+    params, meta, utilization, ops, default_ops, secret_params, description, check_agent
+        As for ``pcmk.resource``: given, they are exact; left out, not
+        managed. A new template gets the operations its agent advises,
+        completed by the ones named in ``ops``.
+
+    .. code-block:: yaml
+
+        vm-template:
+          pcmk.resource_template:
+            - agent: ocf:heartbeat:VirtualDomain
+            - params: {hypervisor: "qemu:///system"}
+            - meta: {allow-migrate: true}
+            - utilization: {memory: 2048}
+            - ops:
+              - {name: monitor, interval: 30s, timeout: 60s}
+    """
+    return _converge(
+        name,
+        "resource_template",
+        kwargs,
+        agent=agent,
+        params=params,
+        meta=meta,
+        ops=ops,
+        utilization=utilization,
+        secret_params=secret_params,
+        default_ops=default_ops,
+        check_agent=check_agent,
+        description=description,
+    )
+
+
+@_errors_as_result
+def resource_template_absent(name, **kwargs):
+    """
+    Ensure no resource template ``name`` exists; constraints naming it go
+    with it. Refused, naming them, while primitives are made from it:
+    remove them first (``pcmk.resource_absent``, required by this state).
+
+    .. code-block:: yaml
+
+        vm-template:
+          pcmk.resource_template_absent:
+            - require:
+              - pcmk: vm1-gone
+    """
+    return _converge(name, "resource_template_absent", kwargs)
 
 
 @_errors_as_result

@@ -64,7 +64,7 @@ def session_for_run(context, opts, instance_id):
 
 
 def declared_resources(lowstate):
-    """Resource ids (and their clone ids) declared by pcmk states in this run."""
+    """Resource ids (and their clone ids) and resource template ids declared by pcmk states in this run."""
     declared = set()
     for chunk in lowstate or ():
         if chunk.get("state") != "pcmk":
@@ -77,6 +77,8 @@ def declared_resources(lowstate):
                 declared.add(chunk.get("group"))
         elif chunk.get("fun") == "clone":
             declared.add(clone_id_for(chunk.get("name"), chunk.get("clone_id")))
+        elif chunk.get("fun") == "resource_template":
+            declared.add(chunk.get("name"))
     return declared
 
 

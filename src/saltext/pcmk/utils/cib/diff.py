@@ -1,6 +1,6 @@
 """What a change does, per CIB object, in words an operator reads.
 
-Each object (a resource, a constraint, a property set, a node, a fencing
+Each object (a resource, a resource template, a constraint, a property set, a node, a fencing
 level) is flattened to ``path -> value`` pairs such as ``params.ip`` or
 ``op monitor 10s.timeout``; two CIBs are compared object by object. Secret
 parameters are masked here, the only place changes are rendered, so they can
@@ -14,6 +14,7 @@ from lxml import etree
 MASK = "********"
 OBJECT_TAGS = {
     "primitive": "resource",
+    "template": "template",
     "group": "group",
     "clone": "clone",
     "master": "clone",
@@ -148,7 +149,8 @@ def objects(cib, secrets_by_resource=None):
 
 
 def _masked(key, flat, secrets_by_resource):
-    secrets = secrets_by_resource.get(key.split(" ", 1)[1], ()) if key.startswith("resource ") else ()
+    # Resources and resource templates share the id space: a template's secrets are under its id.
+    secrets = secrets_by_resource.get(key.split(" ", 1)[1], ()) if key.startswith(("resource ", "template ")) else ()
     if not secrets:
         return flat
     return {

@@ -158,6 +158,11 @@ class Cib:
         """Ids of ``<tag>``s: a constraint may name one instead of a resource."""
         return set(self.root.xpath("configuration/tags/tag/@id"))
 
+    def template_ids(self):
+        """Ids of resource ``<template>``s: a constraint may name one instead of a
+        resource, and then applies to every primitive made from it."""
+        return set(self.root.xpath("configuration/resources/template/@id"))
+
     def node_names(self):
         return [n.get("uname") for n in self.root.iterfind("configuration/nodes/node") if n.get("uname")]
 

@@ -122,23 +122,26 @@ class AgentMetadata:
     def private_parameters(self):
         return {name for name, info in self.parameters.items() if info.private}
 
-    def check_params(self, resource_id, params, *, legacy=(), required=True):
-        """Raise SpecError naming the resource and the parameter.
+    def check_params(self, resource_id, params, *, legacy=(), required=True, inherited=(), kind="resource"):
+        """Raise SpecError naming the resource (``kind`` ``template`` for a
+        resource template) and the parameter.
 
         ``legacy``: parameter names the agent no longer lists that are accepted
         anyway (the CIB already holds them with the declared value).
         ``required``: whether the agent's required parameters must be given.
+        ``inherited``: parameter names given elsewhere (a primitive's template),
+        which count as given.
         """
         params = params or {}
         for name in params:
             if name not in self.parameters and not self._implicit(name) and name not in legacy:
                 known = ", ".join(sorted(self.parameters)) or "none"
                 raise SpecError(
-                    f"resource {resource_id!r}: agent {self.agent} has no parameter {name!r} (it takes: {known})"
+                    f"{kind} {resource_id!r}: agent {self.agent} has no parameter {name!r} (it takes: {known})"
                 )
         for name, info in self.parameters.items():
-            if required and info.required and name not in params:
-                raise SpecError(f"resource {resource_id!r}: agent {self.agent} requires parameter {name!r}")
+            if required and info.required and name not in params and name not in inherited:
+                raise SpecError(f"{kind} {resource_id!r}: agent {self.agent} requires parameter {name!r}")
 
     def _implicit(self, name):
         # Fencing devices also take the fencer's own pcmk_* options.
@@ -190,13 +193,13 @@ class MetadataCache:
     def forget(self, agent):
         self._cache.pop(str(agent), None)
 
-    def get(self, agent, *, resource_id=None):
+    def get(self, agent, *, resource_id=None, kind="resource"):
         key = str(agent)
         if key not in self._cache:
             try:
                 proc = self.runner.run(["crm_resource", "--show-metadata", key])
             except ToolError as exc:
-                who = f"resource {resource_id!r}: " if resource_id else ""
+                who = f"{kind} {resource_id!r}: " if resource_id else ""
                 raise SpecError(f"{who}agent {key} is not installed on this node ({exc})") from exc
             self._cache[key] = parse_metadata(agent, proc.stdout)
         return self._cache[key]

@@ -113,7 +113,8 @@ class Session:
 
     @staticmethod
     def _check_references(specs, candidate, declared):
-        existing = candidate.resource_ids() | candidate.tag_ids()
+        # A constraint may name a tag or a resource template instead of a resource.
+        existing = candidate.resource_ids() | candidate.tag_ids() | candidate.template_ids()
         for spec in specs:
             for ref in spec.references():
                 if ref in existing:

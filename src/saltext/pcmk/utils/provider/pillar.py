@@ -312,7 +312,7 @@ class ServicePillar:
             raise SpecError(
                 f"pillar {where}:restart must be one of {', '.join(RESTART_POLICIES)}, got {decl.restart!r}"
             )
-        if decl.ha and not decl.agent:
+        if decl.ha and not decl.agent and not decl.args.get("template"):  # a template gives the agent
             if self.systemd:
                 decl.agent = f"systemd:{service}"
             elif (decl.args.get("params") or {}).get("binary"):

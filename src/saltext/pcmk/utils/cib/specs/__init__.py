@@ -11,7 +11,8 @@ what the declaration asks for is changed.
 
 ``base`` (Spec, id and mapping checks, durations) is below every other
 module; ``placement`` (where a resource sits: top level, group, clone) is
-shared by ``resource``, ``group`` and ``clone``; ``constraint``,
+shared by ``resource``, ``group`` and ``clone``; ``template`` (resource
+templates) builds on ``resource``'s AgentSpec; ``constraint``,
 ``attribute``, ``optionset``, ``fencing``, ``tagging`` and ``alert`` stand alone.
 """
 
@@ -40,14 +41,17 @@ from .fencing import FencingLevelSpec
 from .group import GroupSpec
 from .optionset import OptionSetSpec
 from .placement import CloneSpec
-from .resource import RESOURCE_ARGUMENTS, OpSpec, ResourceAbsentSpec, ResourceSpec, declares_clone
+from .resource import RESOURCE_ARGUMENTS, AgentSpec, OpSpec, ResourceAbsentSpec, ResourceSpec, declares_clone
 from .tagging import TagSpec
+from .template import TEMPLATE_ARGUMENTS, TemplateAbsentSpec, TemplateSpec
 
 __all__ = [
     "CONSTRAINT_ARGS",
     "CONSTRAINT_TAGS",
     "OPERATOR_META",
     "RESOURCE_ARGUMENTS",
+    "TEMPLATE_ARGUMENTS",
+    "AgentSpec",
     "AlertSpec",
     "AttributeSpec",
     "CloneOfSpec",
@@ -63,6 +67,8 @@ __all__ = [
     "ResourceSpec",
     "Spec",
     "TagSpec",
+    "TemplateAbsentSpec",
+    "TemplateSpec",
     "check_id",
     "check_mapping",
     "check_nvsets",

@@ -1,7 +1,9 @@
-"""A primitive as declared (agent, params, meta, ops, placement), and any resource absent.
+"""A primitive as declared (agent or template, params, meta, ops, placement), and any resource absent.
 
-Operations are completed from the agent's advice: see
-:meth:`ResourceSpec._operations`.
+What a primitive shares with a resource template (:mod:`.template`) is
+:class:`AgentSpec`: the agent and its meta-data checks, params, meta,
+utilization, description, and operations completed from the agent's advice
+(see :meth:`AgentSpec._operations`).
 """
 
 from dataclasses import dataclass, field
@@ -88,6 +90,7 @@ RESOURCE_ARGUMENTS = {
     "default_ops": bool,
     "check_agent": bool,
     "description": str,
+    "template": str,
 }
 
 
@@ -97,35 +100,190 @@ def declares_clone(args):
 
 
 @dataclass
-class ResourceSpec(Spec):
-    """A primitive, optionally cloned or in a group.
+class AgentSpec(Spec):
+    """What a primitive and a resource template share: an agent whose meta-data
+    checks the parameters and advises the operations, ``params``, ``meta``,
+    ``utilization``, ``ops`` and a description.
 
     ``params``, ``meta``, ``ops``, ``utilization`` set to None are not managed
     (a resource adopted from pcs keeps its default operations); a value makes
-    that part exact. ``clone``/``group`` None leave the placement alone, False
-    says "not cloned"/"not grouped".
+    that part exact. ``description`` None is left as found, ``""`` removes it.
     """
 
+    KIND = "resource"  # how errors name the object
+
     id: str
-    agent: AgentRef
+    agent: AgentRef | None
     params: dict | None = None
     meta: dict | None = None
     ops: list | None = None
     utilization: dict | None = None
-    clone: CloneSpec | bool | None = None
-    group: str | bool | None = None
     secret_params: frozenset = frozenset()
     check_agent: bool = True
-    local_secrets: bool = False
     default_ops: bool = True  # on create, the operations the agent advises (pcs resource create does the same)
-    created_meta: dict | None = None  # meta attributes set only when this spec creates the resource
     description: str | None = None  # None: left as found; "": none
+
+    @classmethod
+    def agent_fields(
+        cls,
+        name,
+        agent,
+        *,
+        params=None,
+        meta=None,
+        ops=None,
+        utilization=None,
+        secret_params=None,
+        check_agent=True,
+        default_ops=True,
+        description=None,
+    ):
+        """The checked keyword arguments of :class:`AgentSpec` (``agent`` None: none given)."""
+        check_id(name, cls.KIND)
+        culprit = f"{cls.KIND} {name!r}"
+        op_specs = None
+        if ops is not None:
+            if not isinstance(ops, list):
+                raise SpecError(f"{culprit}: ops must be a list of mappings")
+            op_specs = [OpSpec.parse(op, culprit) for op in ops]
+            keys = [op.key() for op in op_specs]
+            if len(set(keys)) != len(keys):
+                raise SpecError(f"{culprit}: two ops share the same name and interval")
+        if secret_params is not None and not isinstance(secret_params, (list, tuple, set, frozenset)):
+            raise SpecError(f"{culprit}: secret_params must be a list of parameter names")
+        if not isinstance(default_ops, bool):
+            raise SpecError(f"{culprit}: default_ops must be true or false, got {default_ops!r}")
+        return {
+            "id": name,
+            "agent": None if agent is None else AgentRef.parse(agent, culprit=culprit),
+            "params": check_nvsets(params, f"{culprit} params"),
+            "meta": check_nvsets(meta, f"{culprit} meta"),
+            "ops": op_specs,
+            "utilization": check_nvsets(utilization, f"{culprit} utilization"),
+            "secret_params": frozenset(secret_params or ()),
+            "check_agent": check_agent,
+            "default_ops": default_ops,
+            "description": None if description is None else nvsets.as_text(description),
+        }
+
+    def agent_in_use(self):
+        """The agent whose meta-data applies (a primitive made from a template: the template's)."""
+        return self.agent
+
+    def secrets(self, ctx):
+        found = set(self.secret_params)
+        agent = self.agent_in_use()
+        if self.check_agent and ctx is not None and ctx.metadata is not None and agent is not None:
+            found |= ctx.metadata.get(agent, resource_id=self.id, kind=self.KIND).private_parameters
+        return {self.id: found}
+
+    def checked_agent(self, ctx, agent, element, *, required, inherited=()):
+        """The agent's meta-data once ``params`` passed its check (None: checks off).
+
+        Parameters an older agent took may stay as the CIB holds them
+        (adopting a cluster made years ago); ``required``: whether the agent's
+        required parameters must be given (``inherited``: names given elsewhere).
+        """
+        if not self.check_agent or ctx is None or ctx.metadata is None:
+            return None
+        agent_meta = ctx.metadata.get(agent, resource_id=self.id, kind=self.KIND)
+        declared = nvsets.declared_values(self.params)
+        agent_meta.check_params(
+            self.id,
+            declared if declared is not None else {},
+            legacy=set() if element is None else _held(element, declared or {}),
+            required=required,
+            inherited=inherited,
+            kind=self.KIND,
+        )
+        return agent_meta
+
+    def sync_parts(self, cib, element, agent_meta, created, *, params, meta, meta_keep, inherited_ops=None):
+        """Description, params, meta, utilization and ops of ``element`` as declared.
+
+        ``inherited_ops`` (a primitive made from a template): the template's
+        ops, which the primitive takes from Pacemaker; no advised op is added
+        on create, and a declared op is completed from the template's op of
+        the same name and role (the one it replaces) before the agent's advice.
+        """
+        if self.description is not None:
+            set_attr(element, "description", self.description or None)
+        nvsets.sync(cib, element, "instance_attributes", params, set_id=f"{self.id}-instance_attributes")
+        nvsets.sync(cib, element, "meta_attributes", meta, set_id=f"{self.id}-meta_attributes", keep=meta_keep)
+        nvsets.sync(cib, element, "utilization", self.utilization, set_id=f"{self.id}-utilization")
+        ops, keep = self._operations(agent_meta, created, cib, inherited_ops)
+        if ops is not None:
+            _sync_ops(cib, element, ops, keep=keep)
+
+    def _operations(self, agent_meta, created, cib, inherited_ops=None):
+        """The ops to make exact, and the op names to leave as they are.
+
+        A declared op is completed from the agent's advice for the same
+        operation (an explicit attribute wins), so ``{name: monitor, interval:
+        10s}`` keeps the advised timeout. Operations the agent advises that the
+        declaration does not name are added on create (unless ``default_ops``
+        is false; a monitor always is) and left alone on an existing resource,
+        which is what makes a pcs-made resource adoptable without churn. A
+        primitive made from a template (``inherited_ops`` not None) gets none
+        of them on create: Pacemaker gives it the template's.
+        """
+        if agent_meta is None and not inherited_ops:
+            return self.ops, set()
+        culprit = f"{self.KIND} {self.id!r}"
+        advised = (
+            []
+            if agent_meta is None
+            else [OpSpec.parse(op, culprit) for op in _roles_for(cib, agent_meta.advised_operations())]
+        )
+        declared_names = {op.name for op in self.ops or ()}
+        completed = [_complete(op, [*(inherited_ops or ()), *advised]) for op in self.ops or ()]
+        if created:
+            wanted = [
+                op
+                for op in advised
+                if inherited_ops is None
+                and op.name not in declared_names
+                and (self.default_ops or (op.name == "monitor" and "monitor" not in declared_names))
+            ]
+            return completed + wanted, set()
+        if self.ops is None:
+            return None, set()
+        return completed, (agent_meta.operation_names - declared_names) if agent_meta is not None else set()
+
+
+def set_agent(element, agent):
+    """``class``, ``provider`` and ``type`` of ``element`` as ``agent`` says (None: removed)."""
+    for attr, value in (
+        ("class", None if agent is None else agent.standard),
+        ("provider", None if agent is None else agent.provider),
+        ("type", None if agent is None else agent.type),
+    ):
+        set_attr(element, attr, value)
+
+
+@dataclass
+class ResourceSpec(AgentSpec):
+    """A primitive, from an agent or a resource template, optionally cloned or in a group.
+
+    ``clone``/``group`` None leave the placement alone, False says "not
+    cloned"/"not grouped". With ``template`` the primitive takes its agent,
+    params, meta, utilization and ops from that ``<template>`` (Pacemaker
+    merges them; what the primitive holds wins), and ``agent`` is None.
+    """
+
+    clone: CloneSpec | bool | None = None
+    group: str | bool | None = None
+    local_secrets: bool = False
+    created_meta: dict | None = None  # meta attributes set only when this spec creates the resource
+    template: str | None = None
+    # The template's agent, as the last apply found it (for secrets()).
+    template_agent: AgentRef | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(
         cls,
         name,
-        agent,
+        agent=None,
         *,
         params=None,
         meta=None,
@@ -142,18 +300,35 @@ class ResourceSpec(Spec):
         default_ops=True,
         created_meta=None,
         description=None,
+        template=None,
     ):
         check_id(name, "resource")
         culprit = f"resource {name!r}"
-        agent_ref = AgentRef.parse(agent, culprit=culprit)
-        op_specs = None
-        if ops is not None:
-            if not isinstance(ops, list):
-                raise SpecError(f"{culprit}: ops must be a list of mappings")
-            op_specs = [OpSpec.parse(op, culprit) for op in ops]
-            keys = [op.key() for op in op_specs]
-            if len(set(keys)) != len(keys):
-                raise SpecError(f"{culprit}: two ops share the same name and interval")
+        if agent is not None and template is not None:
+            raise SpecError(
+                f"{culprit}: give agent or template, not both (agent {agent!r}, template {template!r}): "
+                "a primitive made from a template takes the template's agent"
+            )
+        if agent is None and template is None:
+            raise SpecError(
+                f"{culprit}: an agent (such as ocf:heartbeat:IPaddr2) or a template (a pcmk.resource_template id) is needed"
+            )
+        if template is not None:
+            check_id(template, f"{culprit} template")
+            if template == name:
+                raise SpecError(f"{culprit}: a primitive cannot be made from itself as template")
+        fields = cls.agent_fields(
+            name,
+            agent,
+            params=params,
+            meta=meta,
+            ops=ops,
+            utilization=utilization,
+            secret_params=secret_params,
+            check_agent=check_agent,
+            default_ops=default_ops,
+            description=description,
+        )
         clone_spec = clone
         if declares_clone({"clone": clone, "promotable": promotable, "clone_meta": clone_meta}):
             if isinstance(clone, dict):
@@ -169,37 +344,22 @@ class ResourceSpec(Spec):
             )
         if group:
             check_id(group, "group")
-        if secret_params is not None and not isinstance(secret_params, (list, tuple, set, frozenset)):
-            raise SpecError(f"{culprit}: secret_params must be a list of parameter names")
         if not secrets_in_cib and isinstance(params, list):
             raise SpecError(f"{culprit}: secrets_in_cib false takes params as a mapping (one set), not a list of sets")
-        if not isinstance(default_ops, bool):
-            raise SpecError(f"{culprit}: default_ops must be true or false, got {default_ops!r}")
         return cls(
-            id=name,
-            agent=agent_ref,
-            params=check_nvsets(params, f"{culprit} params"),
-            meta=check_nvsets(meta, f"{culprit} meta"),
-            ops=op_specs,
-            utilization=check_nvsets(utilization, f"{culprit} utilization"),
+            **fields,
             clone=clone_spec,
             group=group,
-            secret_params=frozenset(secret_params or ()),
-            check_agent=check_agent,
             local_secrets=not secrets_in_cib,
-            default_ops=default_ops,
             created_meta=created_meta,
-            description=None if description is None else nvsets.as_text(description),
+            template=template,
         )
 
     def references(self):
         return []
 
-    def secrets(self, ctx):
-        found = set(self.secret_params)
-        if self.check_agent and ctx.metadata is not None:
-            found |= ctx.metadata.get(self.agent, resource_id=self.id).private_parameters
-        return {self.id: found}
+    def agent_in_use(self):
+        return self.template_agent if self.template is not None else self.agent
 
     def apply(self, cib, ctx):
         # A Pacemaker Remote connection resource has the id of its <node type="remote"> entry.
@@ -208,71 +368,59 @@ class ResourceSpec(Spec):
         if primitive is not None and primitive.tag != "primitive":
             raise SpecError(f"resource {self.id!r}: the id is already used by a <{primitive.tag}>")
         created = primitive is None
-        agent_meta = None
-        if self.check_agent and ctx.metadata is not None:
-            agent_meta = ctx.metadata.get(self.agent, resource_id=self.id)
-            # Parameters an older agent took may stay as the CIB holds them
-            # (adopting a cluster made years ago); undeclared params of an
-            # existing resource are left alone, so none is demanded either.
-            declared = nvsets.declared_values(self.params)
-            agent_meta.check_params(
-                self.id,
-                declared if declared is not None else {},
-                legacy=set() if created else _held(primitive, declared or {}),
-                required=created or self.params is not None,
-            )
+        agent, inherited_params, inherited_ops = self.agent, set(), None
+        if self.template is not None:
+            template = template_element(cib, self.template, culprit=f"resource {self.id!r}")
+            agent = self.template_agent = AgentRef.of_primitive(template)
+            inherited_params = {nvsets.resolved(nv)[0] for nv in template.iterfind("instance_attributes/nvpair")}
+            inherited_ops = [
+                OpSpec(op.get("name"), op.get("interval", "0s"), _op_attrs(op))
+                for op in template.iterfind("operations/op")
+            ]
+        # Undeclared params of an existing resource are left alone, so none is demanded either.
+        agent_meta = self.checked_agent(
+            ctx, agent, primitive, required=created or self.params is not None, inherited=inherited_params
+        )
         if primitive is None:
             primitive = etree.Element("primitive", id=self.id)
             place_new(cib, primitive, self)
-        for attr, value in (
-            ("class", self.agent.standard),
-            ("provider", self.agent.provider),
-            ("type", self.agent.type),
-        ):
-            set_attr(primitive, attr, value)
-        if self.description is not None:
-            set_attr(primitive, "description", self.description or None)
+        set_agent(primitive, None if self.template is not None else agent)
+        set_attr(primitive, "template", self.template)
         params = self.params
         if params is not None and self.local_secrets:
             params = ctx.keep_local(self.id, params, self.secrets(ctx)[self.id])
-        nvsets.sync(cib, primitive, "instance_attributes", params, set_id=f"{self.id}-instance_attributes")
-        meta_keep = (OPERATOR_META | set(self.created_meta or ())) - nvsets.declared_names(self.meta)
         meta = self.meta
         if created and self.created_meta and not isinstance(meta, list):
             meta = {**self.created_meta, **(meta or {})}
-        nvsets.sync(cib, primitive, "meta_attributes", meta, set_id=f"{self.id}-meta_attributes", keep=meta_keep)
-        nvsets.sync(cib, primitive, "utilization", self.utilization, set_id=f"{self.id}-utilization")
-        ops, keep = self._operations(agent_meta, created, cib)
-        if ops is not None:
-            _sync_ops(cib, primitive, ops, keep=keep)
+        self.sync_parts(
+            cib,
+            primitive,
+            agent_meta,
+            created,
+            params=params,
+            meta=meta,
+            meta_keep=(OPERATOR_META | set(self.created_meta or ())) - nvsets.declared_names(self.meta),
+            inherited_ops=inherited_ops,
+        )
         place(cib, primitive, self)
 
-    def _operations(self, agent_meta, created, cib):
-        """The ops to make exact, and the op names to leave as they are.
 
-        A declared op is completed from the agent's advice for the same
-        operation (an explicit attribute wins), so ``{name: monitor, interval:
-        10s}`` keeps the advised timeout. Operations the agent advises that the
-        declaration does not name are added on create (unless ``default_ops``
-        is false; a monitor always is) and left alone on an existing resource,
-        which is what makes a pcs-made resource adoptable without churn.
-        """
-        if agent_meta is None:
-            return self.ops, set()
-        advised = [OpSpec.parse(op, f"resource {self.id!r}") for op in _roles_for(cib, agent_meta.advised_operations())]
-        declared_names = {op.name for op in self.ops or ()}
-        completed = [_complete(op, advised) for op in self.ops or ()]
-        if created:
-            wanted = [
-                op
-                for op in advised
-                if op.name not in declared_names
-                and (self.default_ops or (op.name == "monitor" and "monitor" not in declared_names))
-            ]
-            return completed + wanted, set()
-        if self.ops is None:
-            return None, set()
-        return completed, agent_meta.operation_names - declared_names
+def template_element(cib, ident, *, culprit):
+    """The ``<template>`` called ``ident`` in the candidate, or SpecError naming it."""
+    found = cib.configuration.xpath("resources/template[@id=$i]", i=ident)
+    if found:
+        return found[0]
+    other = cib.by_id(ident)
+    if other is not None:
+        raise SpecError(f"{culprit}: template {ident!r} is a <{other.tag}>, not a resource template")
+    raise SpecError(
+        f"{culprit}: template {ident!r} does not exist, neither in the CIB nor made by a "
+        "pcmk.resource_template state before this one in this run (declare it first, or require it)"
+    )
+
+
+def _op_attrs(op):
+    return {k: v for k, v in op.attrib.items() if k not in ("id", "name", "interval")}
 
 
 def _held(primitive, params):
