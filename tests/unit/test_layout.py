@@ -29,6 +29,7 @@ ALLOWED = {
     "cib.metadata": {"errors", "tools", "cib.document"},
     "cib.validate": {"errors", "tools", "cib.document"},
     "cib.specs": {"errors", "cib.rules", "cib.nvsets", "cib.metadata"},
+    "cib.export": {"errors", "cib.rules", "cib.nvsets", "cib.metadata", "cib.specs"},
     "cib.session": {"errors", "tools", "cib.document", "cib.diff", "cib.validate", "cib.metadata", "cib.secretfiles"},
     "cib": set(),  # cib/__init__.py: a docstring
     "cluster": {"errors", "tools", "cib"},

@@ -36,7 +36,7 @@ def test_every_state_function_has_the_one_error_path(node):
     ids=["positional", "keywords"],
 )
 def test_an_error_becomes_result_false_with_the_culprit(call):
-    @states._errors_as_result  # pylint: disable=protected-access
+    @states._errors_as_result
     def resource(name, agent, params=None, **kwargs):
         """Ensure a resource."""
         raise SpecError(f"resource {name!r}: params must be a mapping")
@@ -51,7 +51,7 @@ def test_an_error_becomes_result_false_with_the_culprit(call):
 
 
 def test_other_exceptions_and_results_pass_through():
-    @states._errors_as_result  # pylint: disable=protected-access
+    @states._errors_as_result
     def broken(name):
         raise KeyError(name)
 
@@ -85,7 +85,7 @@ def test_resource_state_arguments_are_what_resource_spec_builds_from():
     from saltext.pcmk.states import pcmk as state  # pylint: disable=import-outside-toplevel
     from saltext.pcmk.utils.cib.specs import RESOURCE_ARGUMENTS, ResourceSpec  # pylint: disable=import-outside-toplevel
 
-    assert set(inspect.signature(state.resource).parameters) - {"kwargs"} == state._LOW_KEYS["resource"]  # pylint: disable=protected-access
+    assert set(inspect.signature(state.resource).parameters) - {"kwargs"} == state.LOW_KEYS["resource"]
     # One table, RESOURCE_ARGUMENTS, says what a resource takes: the state, the
     # spec builder and the pillar's per-service keys all follow it.
     assert set(inspect.signature(state.resource).parameters) - {"kwargs", "name", "agent"} == set(RESOURCE_ARGUMENTS)
@@ -105,7 +105,7 @@ def test_resource_template_state_arguments_are_what_template_spec_builds_from():
     )
 
     signature = set(inspect.signature(state.resource_template).parameters) - {"kwargs"}
-    assert signature == state._LOW_KEYS["resource_template"]  # pylint: disable=protected-access
+    assert signature == state.LOW_KEYS["resource_template"]
     assert signature - {"name", "agent"} == set(TEMPLATE_ARGUMENTS)
     assert set(inspect.signature(TemplateSpec.build).parameters) - {"cls", "name", "agent"} == set(TEMPLATE_ARGUMENTS)
     assert set(TEMPLATE_ARGUMENTS) < set(RESOURCE_ARGUMENTS)

@@ -14,9 +14,11 @@ from salt.exceptions import CommandExecutionError
 from saltext.pcmk.utils import agents, restarts, saltglue
 from saltext.pcmk.utils.cib import diff as diffmod
 from saltext.pcmk.utils.cib import document as cibmod
+from saltext.pcmk.utils.cib import export as exportmod
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib import validate as validatemod
 from saltext.pcmk.utils.cib.metadata import AgentRef, MetadataCache
+from saltext.pcmk.utils.cib.specs import builders
 from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import NotFound
@@ -118,10 +120,62 @@ def cib_dump(path=None):
     text = cibmod.read(saltglue.runner_from_opts(__opts__)).to_text()
     if path is None:
         return text
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    return path
+    return saltglue.write_file(path, text, mode=0o600)
+
+
+@_errors_as_salt
+def export(path=None, secret_params=None, pillar_path=None):
+    """
+    The cluster's configuration as an SLS of ``pcmk.*`` states, so an existing
+    cluster (made by pcs, crmsh, TripleO or by hand) comes under Salt in one
+    command. Applying the SLS onto the CIB it came from changes nothing and
+    writes nothing: every exported state is checked against that CIB with
+    ``test=True`` before it is written out, and an object no state can declare
+    exactly is left out, with a note at the top of the SLS (the cluster keeps
+    it; undeclared objects are never touched).
+
+    Secret parameters (agent parameters marked private, ``lrm://`` values,
+    names containing ``pass``, ``secret`` or ``token``, and ``secret_params``)
+    become pillar references ``pcmk:secrets:<resource>:<parameter>``; their
+    values are never written. ``pillar_path`` writes the skeleton of those
+    pillar keys (empty values, mode 0600) to fill in.
+
+    Returns the SLS text, or with ``path`` writes it there (the directory must
+    exist) and returns ``{path, states, not_exported, secrets}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call pcmk.export path=/srv/salt/cluster/init.sls
+        salt-call pcmk.export secret_params='[ipmi_password]' pillar_path=/srv/pillar/pcmk-secrets.sls
+    """
+    session = _session()
+    cib = session.cib
+    verifying = saltglue.session_from_opts(__opts__, cib=cib)
+    result = exportmod.export(
+        cib,
+        metadata=session.metadata,
+        secret_names=secret_params or (),
+        verify=exportmod.verifier(verifying, builders.build),
+    )
+    source = __opts__.get("pcmk.cib_file") or "the live CIB"
+    header = (
+        f"Exported by saltext-pcmk pcmk.export from {source}, CIB {'.'.join(map(str, cib.version))}.\n"
+        "Applying it onto that CIB changes nothing; see docs/export.md."
+    )
+    text = result.sls(header=header)
+    if pillar_path is not None:
+        saltglue.write_file(pillar_path, exportmod.secrets_pillar(result.secret_keys()), mode=0o600)
+    if path is None:
+        return text
+    saltglue.write_file(path, text, mode=0o644)
+    return {
+        "path": path,
+        "states": len(result.states),
+        "not_exported": result.notes,
+        "secrets": result.secret_keys(),
+    }
 
 
 @_errors_as_salt

@@ -19,7 +19,6 @@ identical run writes nothing. ``test=True`` shows the exact diff.
 """
 
 import functools
-import inspect
 import logging
 
 import salt.loader
@@ -27,6 +26,7 @@ import salt.loader
 from saltext.pcmk.utils import agents, restarts, saltglue
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
+from saltext.pcmk.utils.cib.specs.builders import BUILDERS, LOW_KEYS
 from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.errors import PcmkError
 from saltext.pcmk.utils.provider.pillar import ServicePillar
@@ -74,97 +74,9 @@ def __virtual__():
     return __virtualname__
 
 
-# -- spec builders: state arguments -> specs ------------------------------------------
-def _resource_specs(name, **kwargs):
-    return [specs.ResourceSpec.build(name, **kwargs)]
-
-
-def _template_specs(name, **kwargs):
-    return [specs.TemplateSpec.build(name, **kwargs)]
-
-
-# What a state may say of a resource (a template) besides its id: its agent and
-# every resource (template) argument.
-_RESOURCE_ARGS = frozenset({"name", "agent", *specs.RESOURCE_ARGUMENTS})
-_TEMPLATE_ARGS = frozenset({"name", "agent", *specs.TEMPLATE_ARGUMENTS})
-
-
-def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
-    return [specs.ConstraintSpec.build(constraint_id or name, kind, **kwargs)]
-
-
-def _option_set_builder(kind, present=True):
-    def build(name, values=None, score=None, rule=None):
-        return [specs.OptionSetSpec.build(kind, name, values, score, rule, present=present)]
-
-    def build_absent(name):
-        return [specs.OptionSetSpec.build(kind, name, present=False)]
-
-    return build if present else build_absent
-
-
-BUILDERS = {
-    "resource": _resource_specs,
-    "resource_absent": lambda name: [specs.ResourceAbsentSpec(name)],
-    "resource_template": _template_specs,
-    "resource_template_absent": lambda name: [specs.TemplateAbsentSpec.build(name)],
-    "group": lambda name, resources=None, meta=None: [specs.GroupSpec.build(name, resources, meta)],
-    "clone": lambda name, clone_id=None, meta=None, promotable=False: [
-        specs.CloneOfSpec.build(name, clone_id, meta, promotable)
-    ],
-    "constraint": _constraint_specs,
-    "constraint_absent": lambda name, constraint_id=None: [specs.ConstraintAbsentSpec(constraint_id or name)],
-    "property": lambda name, value=None: [specs.AttributeSpec.build("property", name, value)],
-    "property_absent": lambda name: [specs.AttributeSpec.build("property", name, None)],
-    "rsc_defaults": lambda name, value=None: [specs.AttributeSpec.build("rsc_defaults", name, value)],
-    "rsc_defaults_absent": lambda name: [specs.AttributeSpec.build("rsc_defaults", name, None)],
-    "op_defaults": lambda name, value=None: [specs.AttributeSpec.build("op_defaults", name, value)],
-    "op_defaults_absent": lambda name: [specs.AttributeSpec.build("op_defaults", name, None)],
-    **{f"{kind}_set": _option_set_builder(kind) for kind in specs.OptionSetSpec.KINDS},
-    **{f"{kind}_set_absent": _option_set_builder(kind, present=False) for kind in specs.OptionSetSpec.KINDS},
-    "node_attribute": lambda name, node=None, value=None, attribute=None: [
-        specs.AttributeSpec.build("node", attribute or name, value, node=node)
-    ],
-    "node_attribute_absent": lambda name, node=None, attribute=None: [
-        specs.AttributeSpec.build("node", attribute or name, None, node=node)
-    ],
-    "node_utilization": lambda name, node=None, value=None, attribute=None: [
-        specs.AttributeSpec.build("node_utilization", attribute or name, value, node=node)
-    ],
-    "node_utilization_absent": lambda name, node=None, attribute=None: [
-        specs.AttributeSpec.build("node_utilization", attribute or name, None, node=node)
-    ],
-    "fencing_level": lambda name, target=None, index=1, devices=None, target_pattern=None, target_attribute=None, target_value=None: [
-        specs.FencingLevelSpec.build(
-            target or name, index, devices, pattern=target_pattern, attribute=target_attribute, value=target_value
-        )
-    ],
-    "fencing_level_absent": lambda name, target=None, index=1, target_pattern=None, target_attribute=None, target_value=None: [
-        specs.FencingLevelSpec.build(
-            target or name, index, present=False, pattern=target_pattern, attribute=target_attribute, value=target_value
-        )
-    ],
-    "tag": lambda name, resources=None: [specs.TagSpec.build(name, resources)],
-    "tag_absent": lambda name: [specs.TagSpec.build(name, present=False)],
-    "alert": lambda name, path=None, description=None, meta=None, params=None, recipients=None, select=None: [
-        specs.AlertSpec.build(name, path, description, meta, params, recipients, select)
-    ],
-    "alert_absent": lambda name: [specs.AlertSpec.build(name, present=False)],
-}
-# Low-chunk keys that are state arguments, per function (constraint takes its
-# attributes as keyword arguments).
-_LOW_KEYS = {
-    fun: (set(inspect.signature(builder).parameters) - {"kwargs"})
-    | (specs.CONSTRAINT_ARGS if fun == "constraint" else set())
-    | (_RESOURCE_ARGS if fun == "resource" else set())
-    | (_TEMPLATE_ARGS if fun == "resource_template" else set())
-    for fun, builder in BUILDERS.items()
-}
-
-
 def _specs_from_chunk(chunk):
     fun = chunk["fun"]
-    kwargs = {k: v for k, v in chunk.items() if k in _LOW_KEYS[fun]}
+    kwargs = {k: v for k, v in chunk.items() if k in LOW_KEYS[fun]}
     return BUILDERS[fun](**kwargs)
 
 

@@ -5,6 +5,8 @@ and ``runners/`` short and the rules in one place.
 """
 
 import functools
+import os
+import tempfile
 
 from saltext.pcmk.utils import agents
 from saltext.pcmk.utils.cib.session import Session
@@ -41,9 +43,36 @@ def runner_from_opts(opts):
     return ToolRunner(cib_file=opts.get("pcmk.cib_file") or None)
 
 
-def session_from_opts(opts):
-    """A Session honouring ``pcmk.cib_file`` and ``pcmk.check_agents`` (false: no agent meta-data checks)."""
-    return Session(runner_from_opts(opts), check_agents=agent_checks_on(opts))
+def session_from_opts(opts, cib=None):
+    """A Session honouring ``pcmk.cib_file`` and ``pcmk.check_agents`` (false: no agent meta-data checks);
+    ``cib``: work on this CIB instead of reading one."""
+    return Session(runner_from_opts(opts), check_agents=agent_checks_on(opts), cib=cib)
+
+
+def write_file(path, text, *, mode):
+    """Write ``text`` to ``path`` whole or not at all, with ``mode`` whatever a file there had.
+
+    A new file in the same directory is renamed over the old one, so a
+    symlink at ``path`` is replaced, never followed, and a reader never sees
+    half a file. Errors name the path and the cause.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise SpecError(f"cannot write {path}: it is a directory")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".pcmk-")
+    except OSError as exc:
+        raise SpecError(f"cannot write {path}: {exc.strerror or exc} ({directory})") from exc
+    try:
+        with os.fdopen(fd, "w") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        os.unlink(temporary)
+        raise SpecError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
 
 
 def agent_checks_on(opts):

@@ -53,12 +53,12 @@ class Outcome:
 
 
 class Session:
-    def __init__(self, runner, *, check_agents=True, verify=True, secret_files=None):
+    def __init__(self, runner, *, check_agents=True, verify=True, secret_files=None, cib=None):
         self.runner = runner
         self.metadata = MetadataCache(runner) if check_agents else None
         self.verify = verify
         self.secret_files = secret_files or SecretFiles()
-        self._cib = None
+        self._cib = cib  # given: this CIB instead of a first read
         self._predicted = None  # test mode: the CIB as earlier states of this run would leave it
         self.aggregated = {}  # state tag -> Outcome written on its behalf by an aggregated state
         self._verify_cache = {}
@@ -72,6 +72,10 @@ class Session:
 
     def refresh(self):
         self._cib = None
+
+    def forget_predictions(self):
+        """Start ``test=True`` predictions again from the CIB as read."""
+        self._predicted = None
 
     # -- the converge step -------------------------------------------------------
     def _compute(self, groups, declared, original, candidate):

@@ -39,7 +39,7 @@ _DEFAULTS = {
     "resource_set": {"sequential": "true", "require-all": "true"},
     "rule": {"boolean-op": "and"},
 }
-_ARG_ATTRS = {
+ARGUMENT_ATTRIBUTES = {
     "location": {
         "rsc": "rsc",
         "rsc_pattern": "rsc-pattern",
@@ -68,9 +68,9 @@ _ARG_ATTRS = {
     },
     "ticket": {"rsc": "rsc", "rsc_role": "rsc-role", "ticket": "ticket", "loss_policy": "loss-policy"},
 }
-CONSTRAINT_ARGS = frozenset({"kind", "rules", "sets"}).union(*_ARG_ATTRS.values())
+CONSTRAINT_ARGS = frozenset({"kind", "rules", "sets"}).union(*ARGUMENT_ATTRIBUTES.values())
 _ROLE_ATTRS = ("role", "rsc-role", "with-rsc-role")
-_SET_ATTRS = {
+SET_ATTRIBUTES = {
     "sequential": "sequential",
     "require_all": "require-all",
     "role": "role",
@@ -126,7 +126,7 @@ class ConstraintSpec(Spec):
         culprit = f"constraint {name!r}"
         if kind not in CONSTRAINT_TAGS:
             raise SpecError(f"{culprit}: kind must be one of {sorted(CONSTRAINT_TAGS)}, got {kind!r}")
-        allowed = _ARG_ATTRS[kind]
+        allowed = ARGUMENT_ATTRIBUTES[kind]
         unknown = sorted(set(args) - set(allowed))
         if unknown:
             raise SpecError(
@@ -142,7 +142,7 @@ class ConstraintSpec(Spec):
             for index, rset in enumerate(sets):
                 if not isinstance(rset, dict) or not isinstance(rset.get("resources"), list) or not rset["resources"]:
                     raise SpecError(f"{culprit}: set {index + 1} needs a 'resources' list")
-                bad = sorted(set(rset) - set(_SET_ATTRS) - {"resources"})
+                bad = sorted(set(rset) - set(SET_ATTRIBUTES) - {"resources"})
                 if bad:
                     raise SpecError(f"{culprit}: set {index + 1} has unknown key {bad[0]!r}")
         if rules is not None and kind != "location":
@@ -187,7 +187,7 @@ class ConstraintSpec(Spec):
             set_el = etree.SubElement(element, "resource_set", id=f"{ident}-set-{index}")
             for key, value in rset.items():
                 if key != "resources":
-                    set_el.set(_SET_ATTRS[key], norm_score(value) if key == "score" else nvsets.as_text(value))
+                    set_el.set(SET_ATTRIBUTES[key], norm_score(value) if key == "score" else nvsets.as_text(value))
             for rsc in rset["resources"]:
                 etree.SubElement(set_el, "resource_ref", id=rsc)
         rules = self.rules or []

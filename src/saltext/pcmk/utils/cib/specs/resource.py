@@ -48,7 +48,12 @@ class OpSpec:
             raise SpecError(
                 f"{culprit}: each op must be a mapping with a 'name' (e.g. name: monitor, interval: 10s), got {raw!r}"
             )
-        attrs = {str(k): nvsets.as_text(v) for k, v in raw.items() if k not in ("name", "interval", "params")}
+        # An attribute given as null is "not set", so the agent's advice does not fill it in.
+        attrs = {
+            str(k): None if v is None else nvsets.as_text(v)
+            for k, v in raw.items()
+            if k not in ("name", "interval", "params")
+        }
         return cls(
             str(raw["name"]),
             nvsets.as_text(raw.get("interval", "0s")),
@@ -59,7 +64,7 @@ class OpSpec:
 
     def key(self):
         ms = duration_ms(self.interval)
-        return (self.name, ms if ms is not None else self.interval, role_meaning(self.attrs.get("role", "")))
+        return (self.name, ms if ms is not None else self.interval, role_meaning(self.attrs.get("role") or ""))
 
 
 def _op_key(element):
@@ -243,7 +248,9 @@ class AgentSpec(Spec):
                 for op in advised
                 if inherited_ops is None
                 and op.name not in declared_names
-                and (self.default_ops or (op.name == "monitor" and "monitor" not in declared_names))
+                # default_ops false: a monitor, as pcs --no-default-ops gives, unless ops are
+                # declared, which are then exactly what the resource gets.
+                and (self.default_ops or (self.ops is None and op.name == "monitor"))
             ]
             return completed + wanted, set()
         if self.ops is None:
@@ -445,8 +452,8 @@ def _roles_for(cib, ops):
 def _complete(op, advised):
     """``op`` with the attributes the agent advises for the same operation and role filled in."""
     for candidate in advised:
-        if candidate.name == op.name and role_meaning(candidate.attrs.get("role", "")) == role_meaning(
-            op.attrs.get("role", "")
+        if candidate.name == op.name and role_meaning(candidate.attrs.get("role") or "") == role_meaning(
+            op.attrs.get("role") or ""
         ):
             interval = op.interval if op.interval_given else candidate.interval
             advised = {k: v for k, v in candidate.attrs.items() if k not in op.attrs}
@@ -486,7 +493,10 @@ def _sync_ops(cib, primitive, ops, keep=frozenset()):
             del op.attrib[attr]
         for attr, value in attrs.items():
             current = op.get(attr)
-            if attr == "role":  # Master and Promoted are one role; a new spelling is the schema's
+            if value is None:
+                if current is not None:
+                    del op.attrib[attr]
+            elif attr == "role":  # Master and Promoted are one role; a new spelling is the schema's
                 if role_meaning(current) != role_meaning(value):
                     op.set(attr, role_for(cib, value))
             elif current is None or not (
