@@ -275,3 +275,9 @@ def test_any_difference_in_the_configuration_is_reported():
     changes = diff.compare(cib, renamed)
     assert list(changes) == ["resource d1"] and changes["resource d1"]
     assert "resource d1" in diff.render(changes)
+
+
+def test_a_group_member_s_place_in_the_diff_is_among_members_only():
+    cib = apply(Cib.from_text(EMPTY), dummy("a"), dummy("b"), model.GroupSpec.build("g", ["a", "b"]))
+    with_meta = apply(cib, model.GroupSpec.build("g", ["a", "b"], meta={"target-role": "Stopped"}))
+    assert diff.compare(cib, with_meta) == {"group g": {"added": {"meta.target-role": "Stopped"}}}
