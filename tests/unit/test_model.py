@@ -364,3 +364,15 @@ def test_a_group_member_s_place_in_the_diff_is_among_members_only():
     cib = apply(Cib.from_text(EMPTY), dummy("a"), dummy("b"), model.GroupSpec.build("g", ["a", "b"]))
     with_meta = apply(cib, model.GroupSpec.build("g", ["a", "b"], meta={"target-role": "Stopped"}))
     assert diff.compare(cib, with_meta) == {"group g": {"added": {"meta.target-role": "Stopped"}}}
+
+
+def test_a_bundle_is_written_as_the_cib_s_schema_spells_it():
+    old = Cib.from_text(EMPTY.replace("pacemaker-3.9", "pacemaker-2.10"))
+    docker = apply(old, bundle(container={"kind": "docker", "image": "img", "promoted_max": 1}))
+    assert dict(docker.by_id("b").find("docker").attrib) == {"image": "img", "masters": "1"}
+    with pytest.raises(
+        SpecError, match="podman needs the CIB schema pacemaker-3.2 or later; this CIB validates with pacemaker-2.10"
+    ):
+        apply(old, bundle())
+    with pytest.raises(SpecError, match="bundles need the CIB schema pacemaker-2.8 or later"):
+        apply(Cib.from_text(EMPTY.replace("pacemaker-3.9", "pacemaker-2.7")), bundle())

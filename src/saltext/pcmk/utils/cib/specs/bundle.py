@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from lxml import etree
 
 from saltext.pcmk.utils.cib import nvsets
-from saltext.pcmk.utils.errors import SpecError
+from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import OPERATOR_META, Spec, check_id, schema_before, set_attr
+from .base import OPERATOR_META, Spec, check_id, check_mapping, schema_before, set_attr
 from .placement import detach, resources_section
 
 CONTAINER_KINDS = ("docker", "podman", "rkt")
@@ -256,13 +256,6 @@ class BundleSpec(Spec):
             _unique_keys(storage_maps, _storage_key, culprit, "storage mapping")
         if primitive is not None:
             check_id(primitive, f"{culprit} primitive")
-        if meta is not None:
-            if not isinstance(meta, dict):
-                raise SpecError(f"{culprit} meta must be a mapping of name: value, got {type(meta).__name__}")
-            for key, item in meta.items():
-                if isinstance(item, (dict, list)):
-                    raise SpecError(f"{culprit} meta.{key} must be a plain value, got {type(item).__name__}")
-            meta = {str(k): v for k, v in meta.items()}
         return cls(
             id=name,
             kind=kind,
@@ -271,12 +264,11 @@ class BundleSpec(Spec):
             port_mappings=ports,
             storage=storage_maps,
             primitive=primitive,
-            meta=meta,
+            meta=check_mapping(meta, f"{culprit} meta"),
             description=None if description is None else nvsets.as_text(description),
         )
 
     def references(self):
-        # A missing primitive is reported by the session, once, naming it (apply skips it).
         return [self.primitive] if self.primitive else []
 
     def apply(self, cib, ctx):
@@ -328,14 +320,21 @@ class BundleSpec(Spec):
             else:
                 inner.getparent().remove(inner)
             bundle.append(inner)
+        _check_reachable(bundle, culprit)
 
     def _primitive(self, cib, bundle, culprit):
-        """The declared primitive's element (None: none declared, or missing), refused where it may not move from."""
+        """The declared primitive's element (None: none declared); refused when missing or where it may not move from."""
         if self.primitive is None:
             return None
         element = cib.resource(self.primitive)
         if element is None:
-            return None
+            # Refused here rather than left to the session's reference check: with
+            # state_aggregate, a primitive created after this spec in the same write
+            # would pass that check and stay outside the bundle.
+            raise NotFound(
+                f"{culprit}: primitive {self.primitive!r} does not exist (if a state of this run declares it, "
+                "require that state)"
+            )
         if element.tag != "primitive":
             raise SpecError(f"{culprit}: {self.primitive!r} is a <{element.tag}>; a bundle holds one primitive")
         held = bundle.find("primitive") if bundle is not None else None
@@ -390,6 +389,24 @@ class BundleSpec(Spec):
 
     def _storage_id(self, attrs):  # pylint: disable=unused-argument
         return f"{self.id}-storage-map"
+
+
+def _check_reachable(bundle, culprit):
+    """Pacemaker reaches a bundle's primitive through ip-range-start or control-port.
+
+    Without either, Pacemaker 2.1.5 ignores the whole bundle ("Cannot control
+    <bundle> inside <primitive> without either ip-range-start or
+    control-port"), and ``crm_verify`` prints that only with ``-V``, so the
+    session's check would not see it: refused here.
+    """
+    primitive = bundle.find("primitive")
+    network = bundle.find("network")
+    if primitive is None or (network is not None and (network.get("ip-range-start") or network.get("control-port"))):
+        return
+    raise SpecError(
+        f"{culprit}: Pacemaker cannot reach primitive {primitive.get('id')!r} inside the bundle without "
+        "network ip_range_start or control_port"
+    )
 
 
 def _position(bundle, tag):
