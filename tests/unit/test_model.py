@@ -376,3 +376,17 @@ def test_a_bundle_is_written_as_the_cib_s_schema_spells_it():
         apply(old, bundle())
     with pytest.raises(SpecError, match="bundles need the CIB schema pacemaker-2.8 or later"):
         apply(Cib.from_text(EMPTY.replace("pacemaker-3.9", "pacemaker-2.7")), bundle())
+
+
+def test_a_bundle_s_meta_may_be_a_list_of_sets_and_keeps_operator_meta():
+    found = Cib.from_text(
+        EMPTY.replace(
+            "<resources/>",
+            '<resources><bundle id="b"><podman image="img"/><meta_attributes id="b-meta_attributes">'
+            '<nvpair id="b-tr" name="target-role" value="Stopped"/><nvpair id="b-x" name="x" value="1"/>'
+            "</meta_attributes></bundle></resources>",
+        )
+    )
+    declared = apply(found, bundle(meta=[{"values": {"x": 2}}, {"id": "b-late", "score": 5, "values": {"y": 1}}]))
+    assert nvsets.values(declared.by_id("b"), "meta_attributes") == {"target-role": "Stopped", "x": "2"}
+    assert [s.get("id") for s in declared.by_id("b").findall("meta_attributes")] == ["b-meta_attributes", "b-late"]

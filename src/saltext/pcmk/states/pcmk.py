@@ -575,7 +575,8 @@ def bundle(name, container, network=None, storage=None, primitive=None, meta=Non
         on it later leaves it in the bundle.
     meta
         The bundle's meta attributes, exact when given (``target-role`` and
-        ``is-managed`` are left alone unless named).
+        ``is-managed`` are left alone unless named); a mapping, or a list of
+        sets ``{values, id, score, rule}`` as ``pcmk.group``'s ``meta``.
     description
         The bundle's description (``""``: none).
 

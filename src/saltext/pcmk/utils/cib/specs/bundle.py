@@ -40,7 +40,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import OPERATOR_META, Spec, check_id, check_mapping, schema_before, set_attr
+from .base import OPERATOR_META, Spec, check_id, check_nvsets, schema_before, set_attr
 from .placement import detach, resources_section
 
 CONTAINER_KINDS = ("docker", "podman", "rkt")
@@ -227,7 +227,7 @@ class BundleSpec(Spec):
     port_mappings: list | None = None
     storage: list | None = None
     primitive: str | None = None
-    meta: dict | None = None
+    meta: dict | list | None = None  # one mapping, or a list of sets {values, id, score, rule}
     description: str | None = None  # None: left as found; "": none
 
     @classmethod
@@ -264,7 +264,7 @@ class BundleSpec(Spec):
             port_mappings=ports,
             storage=storage_maps,
             primitive=primitive,
-            meta=check_mapping(meta, f"{culprit} meta"),
+            meta=check_nvsets(meta, f"{culprit} meta"),
             description=None if description is None else nvsets.as_text(description),
         )
 
@@ -311,7 +311,7 @@ class BundleSpec(Spec):
             "meta_attributes",
             self.meta,
             set_id=f"{self.id}-meta_attributes",
-            keep=OPERATOR_META - set(self.meta or ()),
+            keep=OPERATOR_META - nvsets.declared_names(self.meta),
             insert_at=_position(bundle, "meta_attributes"),
         )
         if inner is not None and inner.getparent() is not bundle:
