@@ -275,3 +275,118 @@ def test_any_difference_in_the_configuration_is_reported():
     changes = diff.compare(cib, renamed)
     assert list(changes) == ["resource d1"] and changes["resource d1"]
     assert "resource d1" in diff.render(changes)
+
+
+# -- issue 11: bundles ------------------------------------------------------------------------
+def bundle(**args):
+    return model.BundleSpec.build("b", **{"container": {"kind": "podman", "image": "img"}, **args})
+
+
+@pytest.mark.parametrize(
+    "args, culprit",
+    [
+        ({"container": {"image": "img"}}, "bundle 'b': container needs a kind"),
+        ({"container": {"kind": "podman"}}, "bundle 'b': container needs an image"),
+        (
+            {"container": {"kind": "podman", "image": "i", "replicas": True}},
+            "replicas must be a positive integer, got True",
+        ),
+        ({"container": {"kind": "podman", "image": "i", "replicas": 0}}, "replicas must be a positive integer, got 0"),
+        (
+            {"container": {"kind": "podman", "image": "i", "masters": 1, "promoted_max": 1}},
+            "'masters' and 'promoted_max' say the same",
+        ),
+        ({"container": {"kind": "podman", "image": "i", "run-command": "a", "run_command": "a"}}, "say the same"),
+        ({"network": {"add_host": "maybe"}}, "network add_host must be true or false, got 'maybe'"),
+        ({"network": {"port_mappings": [{"internal_port": 80}]}}, "port mapping 1 needs either port"),
+        ({"network": {"port_mappings": [{"range": "80-90", "internal_port": 80}]}}, "internal_port goes with port"),
+        ({"network": {"port_mappings": [{"range": "80:90"}]}}, "range must be a port range"),
+        ({"network": {"port_mappings": [{"port": 80}, {"port": "80"}]}}, "two port mappings for port 80"),
+        ({"network": {"port_mappings": [{"port": 70000}]}}, r"port must be a port number \(1-65535\), got 70000"),
+        ({"storage": [{"source_dir": "/a"}]}, "storage mapping 1 needs target_dir"),
+        ({"storage": [{"source_dir": "/a", "source_dir_root": "/b", "target_dir": "/c"}]}, "either source_dir or"),
+        (
+            {"storage": [{"id": "9x", "source_dir": "/a", "target_dir": "/c"}]},
+            "storage mapping 1 id '9x' is not a valid",
+        ),
+        ({"storage": {"source_dir": "/a"}}, "storage mappings must be a list"),
+        ({"primitive": "no good"}, "bundle 'b' primitive 'no good' is not a valid"),
+        ({"meta": {"a": [1]}}, r"bundle 'b' meta.a must be a plain value"),
+    ],
+)
+def test_bad_bundle_names_the_key_and_value(args, culprit):
+    with pytest.raises(SpecError, match=culprit):
+        bundle(**args)
+
+
+def test_a_bundle_s_network_and_storage_declared_empty_go_and_found_empty_stay():
+    cib = apply(
+        Cib.from_text(EMPTY),
+        bundle(
+            network={"control_port": 3121, "port_mappings": [{"port": 80}]},
+            storage=[{"source_dir": "/a", "target_dir": "/b"}],
+        ),
+    )
+    assert [c.tag for c in cib.by_id("b")] == ["podman", "network", "storage"]
+    emptied = apply(cib, bundle(network={"port_mappings": []}, storage=[]))
+    assert [c.tag for c in emptied.by_id("b")] == ["podman"]
+    found_empty = Cib.from_text(
+        EMPTY.replace(
+            "<resources/>", '<resources><bundle id="b"><podman image="img"/><network/><storage/></bundle></resources>'
+        )
+    )
+    again = apply(found_empty, bundle(network={}, storage=[]))
+    assert again.same_configuration(found_empty)
+
+
+def test_a_bundle_s_attributes_at_pacemaker_s_default_are_the_same_written_or_not():
+    found = Cib.from_text(
+        EMPTY.replace(
+            "<resources/>",
+            '<resources><bundle id="b"><podman image="img" replicas="2" promoted-max="2" replicas-per-host="1"/><network add-host="1"/></bundle></resources>',
+        )
+    )
+    # replicas defaults to promoted-max; replicas-per-host to 1; add-host to true.
+    same = apply(found, bundle(container={"kind": "podman", "image": "img", "promoted_max": 2}, network={}))
+    assert same.same_configuration(found)
+    fewer = apply(
+        found, bundle(container={"kind": "podman", "image": "img", "promoted_max": 1}, network={"add_host": False})
+    )
+    assert dict(fewer.by_id("b").find("podman").attrib) == {
+        "image": "img",
+        "promoted-max": "1",
+        "replicas-per-host": "1",
+    }
+    assert fewer.by_id("b").find("network").get("add-host") == "false"
+
+
+def test_a_group_member_s_place_in_the_diff_is_among_members_only():
+    cib = apply(Cib.from_text(EMPTY), dummy("a"), dummy("b"), model.GroupSpec.build("g", ["a", "b"]))
+    with_meta = apply(cib, model.GroupSpec.build("g", ["a", "b"], meta={"target-role": "Stopped"}))
+    assert diff.compare(cib, with_meta) == {"group g": {"added": {"meta.target-role": "Stopped"}}}
+
+
+def test_a_bundle_is_written_as_the_cib_s_schema_spells_it():
+    old = Cib.from_text(EMPTY.replace("pacemaker-3.9", "pacemaker-2.10"))
+    docker = apply(old, bundle(container={"kind": "docker", "image": "img", "promoted_max": 1}))
+    assert dict(docker.by_id("b").find("docker").attrib) == {"image": "img", "masters": "1"}
+    with pytest.raises(
+        SpecError, match="podman needs the CIB schema pacemaker-3.2 or later; this CIB validates with pacemaker-2.10"
+    ):
+        apply(old, bundle())
+    with pytest.raises(SpecError, match="bundles need the CIB schema pacemaker-2.8 or later"):
+        apply(Cib.from_text(EMPTY.replace("pacemaker-3.9", "pacemaker-2.7")), bundle())
+
+
+def test_a_bundle_s_meta_may_be_a_list_of_sets_and_keeps_operator_meta():
+    found = Cib.from_text(
+        EMPTY.replace(
+            "<resources/>",
+            '<resources><bundle id="b"><podman image="img"/><meta_attributes id="b-meta_attributes">'
+            '<nvpair id="b-tr" name="target-role" value="Stopped"/><nvpair id="b-x" name="x" value="1"/>'
+            "</meta_attributes></bundle></resources>",
+        )
+    )
+    declared = apply(found, bundle(meta=[{"values": {"x": 2}}, {"id": "b-late", "score": 5, "values": {"y": 1}}]))
+    assert nvsets.values(declared.by_id("b"), "meta_attributes") == {"target-role": "Stopped", "x": "2"}
+    assert [s.get("id") for s in declared.by_id("b").findall("meta_attributes")] == ["b-meta_attributes", "b-late"]

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "pcmk"
 
 # State functions whose specs can be merged into one CIB write.
-# resource_absent is not among them: it stops and waits before removing.
+# resource_absent and bundle_absent are not among them: they stop and wait before removing.
 AGGREGATABLE = {
     "resource",
     "resource_template",
@@ -67,6 +67,7 @@ AGGREGATABLE = {
     "tag_absent",
     "alert",
     "alert_absent",
+    "bundle",
 }
 
 
@@ -299,7 +300,8 @@ def resource(
 def resource_absent(name, wait=True, timeout=120, **kwargs):
     """
     Ensure a resource is gone: stopped first (waiting at most ``timeout``
-    seconds), then removed with every constraint that names it.
+    seconds), then removed with every constraint that names it. A group,
+    clone or bundle goes with what it holds (and the constraints naming that).
 
     .. code-block:: yaml
 
@@ -307,11 +309,15 @@ def resource_absent(name, wait=True, timeout=120, **kwargs):
           pcmk.resource_absent:
             - timeout: 60
     """
+    return _absent(name, "resource_absent", None, wait, timeout, kwargs)
+
+
+def _absent(name, fun, kind, wait, timeout, kwargs):
     if __opts__.get("test") or not wait:
-        return _converge(name, "resource_absent", kwargs)
+        return _converge(name, fun, kwargs)
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-    outcome = operations.delete(session, name, wait=True, timeout=timeout)
+    outcome = operations.delete(session, name, wait=True, timeout=timeout, kind=kind)
     if outcome.changed:
         ret.update(changes=outcome.changes, comment=f"stopped and removed:\n{outcome.render()}")
     else:
@@ -434,6 +440,108 @@ def tag_absent(name, **kwargs):
           pcmk.tag_absent: []
     """
     return _converge(name, "tag_absent", kwargs)
+
+
+@_errors_as_result
+def bundle(name, container, network=None, storage=None, primitive=None, meta=None, description=None, **kwargs):
+    """
+    Ensure a bundle: Pacemaker runs ``container`` as replicas (one per node
+    unless ``replicas_per_host`` says more) and, when ``primitive`` is given,
+    that primitive inside each replica, through Pacemaker Remote.
+
+    Keys are spelt with underscores (``run_command``) or as the XML spells
+    them (``run-command``). A part left out is left as found (an existing
+    bundle keeps it); a part given is exact. An attribute at the value
+    Pacemaker assumes when it is absent (``replicas`` 1 or ``promoted_max``,
+    ``replicas_per_host`` 1, ``promoted_max`` 0, ``add_host`` true,
+    ``host_netmask`` 32) is the same written or not.
+
+    container
+        ``{kind, image, replicas, replicas_per_host, promoted_max,
+        run_command, network, options}``; ``kind`` is ``docker``, ``podman``
+        or ``rkt``, ``image`` is required, ``promoted_max`` (``masters`` in
+        the old schema, whose spelling a bundle keeps) makes the primitive
+        promotable. ``network`` here is the container runtime's own option
+        (``host``, ``bridge`` ...).
+    network
+        ``{ip_range_start, control_port, host_interface, host_netmask,
+        add_host, port_mappings}``; ``port_mappings`` is a list of ``{id,
+        port, internal_port}`` or ``{id, range}``, exact when given, each
+        matched by ``id`` when given, else by port (or range), so the
+        ``<bundle>-port-map-<port>`` ones pcs makes keep their ids. A
+        bundle with a primitive needs ``ip_range_start`` or
+        ``control_port``.
+    storage
+        List of ``{id, source_dir or source_dir_root, target_dir,
+        options}``, exact; matched by ``id`` when given, else by
+        ``target_dir`` (pcs names them ``<bundle>-storage-map``, ``-1`` ...).
+    primitive
+        The id of the primitive the bundle runs (existing, or made by an
+        earlier state of the run, which this state must ``require``): it is
+        moved into the bundle from the top level or a group. One in a clone
+        or in another bundle, or a second one, is refused. ``pcmk.resource``
+        on it later leaves it in the bundle.
+    meta
+        The bundle's meta attributes, exact when given (``target-role`` and
+        ``is-managed`` are left alone unless named); a mapping, or a list of
+        sets ``{values, id, score, rule}`` as ``pcmk.group``'s ``meta``.
+    description
+        The bundle's description (``""``: none).
+
+    .. code-block:: yaml
+
+        haproxy:
+          pcmk.resource:
+            - agent: ocf:heartbeat:haproxy
+            - check_agent: false    # the agent lives in the image
+        haproxy-bundle:
+          pcmk.bundle:
+            - container:
+                kind: podman
+                image: cluster.common.tag/haproxy:pcmklatest
+                replicas: 3
+                network: host
+                options: --user=root --log-driver=journald
+                run_command: /bin/bash /usr/local/bin/kolla_start
+            - network:
+                control_port: 3121
+                port_mappings: [{port: 8080}]
+            - storage:
+              - source_dir: /var/lib/kolla/config_files/haproxy.json
+                target_dir: /var/lib/kolla/config_files/config.json
+                options: ro
+            - primitive: haproxy
+            - meta: {container-attribute-target: host}
+            - require: [{pcmk: haproxy}]
+    """
+    return _converge(
+        name,
+        "bundle",
+        kwargs,
+        container=container,
+        network=network,
+        storage=storage,
+        primitive=primitive,
+        meta=meta,
+        description=description,
+    )
+
+
+@_errors_as_result
+def bundle_absent(name, wait=True, timeout=120, **kwargs):
+    """
+    Ensure no bundle ``name`` exists: as ``pcmk.resource_absent``, stopped
+    first (waiting at most ``timeout`` seconds), then removed with its
+    primitive and every constraint naming either. An id that is not a
+    bundle is refused, not removed.
+
+    .. code-block:: yaml
+
+        haproxy-bundle:
+          pcmk.bundle_absent:
+            - timeout: 60
+    """
+    return _absent(name, "bundle_absent", "bundle", wait, timeout, kwargs)
 
 
 @_errors_as_result

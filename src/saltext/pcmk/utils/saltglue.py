@@ -98,7 +98,7 @@ def declared_resources(lowstate):
     for chunk in lowstate or ():
         if chunk.get("state") != "pcmk":
             continue
-        if chunk.get("fun") in ("resource", "group", "service_provider"):
+        if chunk.get("fun") in ("resource", "group", "bundle", "service_provider"):
             declared.add(chunk.get("name"))
             if chunk.get("fun") == "resource" and declares_clone(chunk):
                 declared.add(clone_id_for(chunk.get("name"), chunk.get("clone_id")))

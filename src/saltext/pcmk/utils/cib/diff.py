@@ -69,11 +69,14 @@ def _flatten(element, prefix=""):
         if name != "id":
             flat[f"{prefix}{name}"] = value
     plain_seen = set()
+    # A member's value is its place among the members (a group's order), not among every child:
+    # a bundle's network or a group's meta attributes written before it do not move it.
+    members = [c for c in element if isinstance(c.tag, str) and _is_nested_object(c)]
     for child in element:
         if not isinstance(child.tag, str):
             continue
         if _is_nested_object(child):
-            flat[f"{prefix}member {child.get('id')}"] = str(list(element).index(child))
+            flat[f"{prefix}member {child.get('id')}"] = str(members.index(child))
             continue
         if child.tag in _SET_NAMES or (child.tag == "meta_attributes"):
             label = _SET_NAMES.get(child.tag, child.tag)

@@ -63,14 +63,21 @@ def start(session: Session, resource_id: str, *, wait: bool = True, timeout: flo
 
 
 def delete(
-    session: Session, resource_id: str, *, wait: bool = True, timeout: float = 120, test: bool = False
+    session: Session,
+    resource_id: str,
+    *,
+    wait: bool = True,
+    timeout: float = 120,
+    test: bool = False,
+    kind: str | None = None,
 ) -> Outcome:
-    """Stop (waiting) and remove a resource with the constraints naming it."""
-    if session.cib.resource(resource_id) is None:
+    """Stop (waiting) and remove a resource with the constraints naming it (``kind``: only a resource of that tag)."""
+    spec = ResourceAbsentSpec(resource_id, kind=kind)
+    if spec.found(session.cib) is None:
         return session.converge([], test=True)
     if not test and wait and not session.runner.offline:
         stop(session, resource_id, wait=True, timeout=timeout)
-    return session.converge([ResourceAbsentSpec(resource_id)], test=test)
+    return session.converge([spec], test=test)
 
 
 def ban(session: Session, resource_id: str, node: str, *, test: bool = False) -> Outcome:

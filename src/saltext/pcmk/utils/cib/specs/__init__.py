@@ -11,7 +11,7 @@ what the declaration asks for is changed.
 
 ``base`` (Spec, id and mapping checks, durations) is below every other
 module; ``placement`` (where a resource sits: top level, group, clone) is
-shared by ``resource``, ``group`` and ``clone``; ``template`` (resource
+shared by ``resource``, ``group``, ``clone`` and ``bundle``; ``template`` (resource
 templates) builds on ``resource``'s AgentSpec; ``constraint``,
 ``attribute``, ``optionset``, ``fencing``, ``tagging`` and ``alert`` stand alone.
 """
@@ -28,6 +28,7 @@ from .base import (
     duration_ms,
     same_duration,
 )
+from .bundle import CONTAINER_KINDS, BundleSpec
 from .clone import CloneOfSpec
 from .constraint import (
     CONSTRAINT_ARGS,
@@ -47,6 +48,7 @@ from .template import TEMPLATE_ARGUMENTS, TemplateAbsentSpec, TemplateSpec
 
 __all__ = [
     "CONSTRAINT_ARGS",
+    "CONTAINER_KINDS",
     "CONSTRAINT_TAGS",
     "OPERATOR_META",
     "RESOURCE_ARGUMENTS",
@@ -54,6 +56,7 @@ __all__ = [
     "AgentSpec",
     "AlertSpec",
     "AttributeSpec",
+    "BundleSpec",
     "CloneOfSpec",
     "CloneSpec",
     "ConstraintAbsentSpec",

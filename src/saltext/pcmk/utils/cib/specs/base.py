@@ -57,10 +57,15 @@ def role_meaning(role):
     return NEW_ROLES.get(role, role) if role is not None else None
 
 
+def schema_before(cib, version):
+    """Whether the CIB's ``validate-with`` is a numbered schema older than ``version`` (``(3, 7)``)."""
+    match = re.match(r"pacemaker-(\d+)\.(\d+)", cib.validate_with)
+    return match is not None and (int(match.group(1)), int(match.group(2))) < version
+
+
 def legacy_schema(cib):
     """Whether the CIB's schema predates Promoted/Unpromoted (pacemaker-3.7)."""
-    match = re.match(r"pacemaker-(\d+)\.(\d+)", cib.validate_with)
-    return match is not None and (int(match.group(1)), int(match.group(2))) < (3, 7)
+    return schema_before(cib, (3, 7))
 
 
 def role_for(cib, role):

@@ -10,6 +10,7 @@ import inspect
 
 from .alert import AlertSpec
 from .attribute import AttributeSpec
+from .bundle import BundleSpec
 from .clone import CloneOfSpec
 from .constraint import CONSTRAINT_ARGS, ConstraintAbsentSpec, ConstraintSpec
 from .fencing import FencingLevelSpec
@@ -95,6 +96,10 @@ BUILDERS = {
         AlertSpec.build(name, path, description, meta, params, recipients, select)
     ],
     "alert_absent": lambda name: [AlertSpec.build(name, present=False)],
+    "bundle": lambda name, container=None, network=None, storage=None, primitive=None, meta=None, description=None: [
+        BundleSpec.build(name, container, network, storage, primitive, meta, description)
+    ],
+    "bundle_absent": lambda name: [ResourceAbsentSpec(name, kind="bundle")],
 }
 # Low-chunk keys that are state arguments, per function (constraint takes its
 # attributes as keyword arguments).

@@ -511,12 +511,24 @@ def _sync_ops(cib, primitive, ops, keep=frozenset()):
 
 @dataclass
 class ResourceAbsentSpec(Spec):
-    """Remove a resource (primitive, group or clone) and what refers to it."""
+    """Remove a resource (primitive, group, clone or bundle), what it holds, and what refers to any of them.
+
+    ``kind`` (a tag such as ``bundle``): refuse a resource of another kind
+    with that id rather than remove it.
+    """
 
     id: str
+    kind: str | None = None
+
+    def found(self, cib):
+        """The resource to remove (None: already gone); one of another ``kind`` is refused."""
+        element = cib.resource(self.id)
+        if element is not None and self.kind is not None and element.tag != self.kind:
+            raise SpecError(f"{self.kind} {self.id!r}: the id is a <{element.tag}>, not a <{self.kind}>; not removed")
+        return element
 
     def apply(self, cib, ctx):
-        element = cib.resource(self.id)
+        element = self.found(cib)
         if element is None:
             return
         gone = {e.get("id") for e in element.iter() if e.get("id")}
