@@ -82,9 +82,11 @@ def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
 BUILDERS = {
     "resource": _resource_specs,
     "resource_absent": lambda name: [specs.ResourceAbsentSpec(name)],
-    "group": lambda name, resources=None, meta=None: [specs.GroupSpec.build(name, resources, meta)],
-    "clone": lambda name, clone_id=None, meta=None, promotable=False: [
-        specs.CloneOfSpec.build(name, clone_id, meta, promotable)
+    "group": lambda name, resources=None, meta=None, params=None: [
+        specs.GroupSpec.build(name, resources, meta, params)
+    ],
+    "clone": lambda name, clone_id=None, meta=None, promotable=False, params=None: [
+        specs.CloneOfSpec.build(name, clone_id, meta, promotable, params)
     ],
     "constraint": _constraint_specs,
     "constraint_absent": lambda name, constraint_id=None: [specs.ConstraintAbsentSpec(constraint_id or name)],
@@ -356,17 +358,26 @@ def resource_absent(name, wait=True, timeout=120, **kwargs):
 
 
 @_errors_as_result
-def group(name, resources, meta=None, **kwargs):
+def group(name, resources, meta=None, params=None, **kwargs):
     """
     Ensure an ordered group of primitives exists with exactly these members.
+
+    meta
+        The group's meta attributes, exact when given (``target-role`` and
+        ``is-managed`` are left alone unless named).
+    params
+        The group's own instance attributes, exact when given: Pacemaker
+        passes them to every member (a member's own value of the same name
+        wins). Left out: left as they are.
 
     .. code-block:: yaml
 
         web:
           pcmk.group:
             - resources: [web-vip, web-server]
+            - params: {trace_ra: 1}
     """
-    return _converge(name, "group", kwargs, resources=resources, meta=meta)
+    return _converge(name, "group", kwargs, resources=resources, meta=meta, params=params)
 
 
 @_errors_as_result
@@ -450,18 +461,26 @@ def alert_absent(name, **kwargs):
 
 
 @_errors_as_result
-def clone(name, clone_id=None, meta=None, promotable=False, **kwargs):
+def clone(name, clone_id=None, meta=None, promotable=False, params=None, **kwargs):
     """
     Ensure a primitive or group ``name`` runs as a clone (id ``<name>-clone``
     unless ``clone_id``), or a promotable clone.
+
+    meta
+        The clone's meta attributes, exact when given.
+    params
+        The clone's own instance attributes, exact when given: Pacemaker
+        passes them to the cloned resource (its own value of the same name
+        wins). Left out: left as they are.
 
     .. code-block:: yaml
 
         rabbitmq:
           pcmk.clone:
             - meta: {interleave: true}
+            - params: {trace_ra: 1}
     """
-    return _converge(name, "clone", kwargs, clone_id=clone_id, meta=meta, promotable=promotable)
+    return _converge(name, "clone", kwargs, clone_id=clone_id, meta=meta, promotable=promotable, params=params)
 
 
 @_errors_as_result

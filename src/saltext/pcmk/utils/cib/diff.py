@@ -68,11 +68,13 @@ def _flatten(element, prefix=""):
         if name != "id":
             flat[f"{prefix}{name}"] = value
     plain_seen = set()
+    # A member's place among the members (a set added or removed before them moves no member).
+    members = [child for child in element if isinstance(child.tag, str) and _is_nested_object(child)]
     for child in element:
         if not isinstance(child.tag, str):
             continue
         if _is_nested_object(child):
-            flat[f"{prefix}member {child.get('id')}"] = str(list(element).index(child))
+            flat[f"{prefix}member {child.get('id')}"] = str(members.index(child))
             continue
         if child.tag in _SET_NAMES or (child.tag == "meta_attributes"):
             label = _SET_NAMES.get(child.tag, child.tag)
