@@ -162,3 +162,172 @@ def test_group_params_that_are_not_a_mapping_are_refused(salt_env):
     cib_create(salt_env.cib_file, "resources", '<primitive id="a" class="ocf" provider="pacemaker" type="Dummy"/>')
     refused(salt_env, "g:\n  pcmk.group:\n    - resources: [a]\n    - params: [fake]\n", "g", "group 'g' params")
     refused(salt_env, "a:\n  pcmk.clone:\n    - params: {fake: {x: 1}}\n", "a", "clone of 'a' params.fake")
+
+
+# -- pcmk.node ------------------------------------------------------------------------------
+def two_nodes_and_a_resource(cib_file):
+    with_node_and_no_fencing(cib_file)
+    cib_create(cib_file, "nodes", '<node id="2" uname="n2"/>')
+    cib_create(cib_file, "resources", '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>')
+
+
+def node_as_simulated(cib_file, node, *extra):
+    """The node as ``crm_simulate`` sees it once ``node`` is up: its standby and maintenance flags."""
+    result = simulate(cib_file, *extra)
+    return result.xpath("(//nodes/node[@name=$n])[last()]", n=node)[0]
+
+
+SCORE_SLS = """
+n1:
+  pcmk.node:
+    - score: {score}
+    - description: {description}
+"""
+
+
+def test_a_node_score_of_minus_infinity_keeps_every_resource_off_the_node(salt_env):
+    two_nodes_and_a_resource(salt_env.cib_file)
+    both = ("n1", "n2")
+    assert len(planned(salt_env.cib_file, "start", nodes=both)) == 1  # d starts on one of them
+    sls = SCORE_SLS.format(score="-INFINITY", description="spare")
+    before = salt_env.cib_file.read_bytes()
+    dry = salt_env.sls(sls, test=True)
+    assert dry["n1"]["result"] is None, dry.raw
+    assert dry["n1"]["changes"] == {"node n1": {"added": {"description": "spare", "score": "-INFINITY"}}}
+    assert "+ score = -INFINITY" in dry["n1"]["comment"], dry["n1"]["comment"]
+    assert salt_env.cib_file.read_bytes() == before
+
+    real = salt_env.sls(sls)
+    assert real.changed == {"n1"} and real["n1"]["changes"] == dry["n1"]["changes"], real.raw
+    entry = element(salt_env.cib_file, "//nodes/node[@uname='n1']")
+    assert (entry.get("score"), entry.get("description")) == ("-INFINITY", "spare")
+    # Pacemaker: d may only go to n2 now; with n2 scored alike, nowhere.
+    assert planned(salt_env.cib_file, "start", nodes=both) == {("d", "n2")}
+    unchanged_on_rerun(salt_env, sls)
+    unchanged_on_rerun(salt_env, SCORE_SLS.format(score="-inf", description="spare"))  # the same score
+
+    n2 = "n2:\n  pcmk.node:\n    - score: -INFINITY\n"
+    assert salt_env.sls(n2).changed == {"n2"}
+    assert planned(salt_env.cib_file, "start", nodes=both) == set()
+
+    # 0 is what an absent score reads as: declaring it removes the attribute, then changes nothing.
+    cleared = SCORE_SLS.format(score=0, description='""')
+    result = salt_env.sls(cleared)
+    assert result["n1"]["changes"] == {"node n1": {"removed": {"description": "spare", "score": "-INFINITY"}}}
+    assert element(salt_env.cib_file, "//nodes/node[@uname='n1']").attrib == {"id": "1", "uname": "n1"}
+    assert planned(salt_env.cib_file, "start", nodes=both) == {("d", "n1")}
+    unchanged_on_rerun(salt_env, cleared)
+
+
+STANDBY_SLS = """
+node-n1:
+  pcmk.node:
+    - node: n1
+    - standby: {standby}
+    - maintenance: {maintenance}
+"""
+RUNNING_ON_N1 = ("-i", "d_monitor_0@n1=0")  # crm_simulate: d is found running on n1
+
+
+def test_standby_empties_the_node_and_maintenance_leaves_its_resources_alone(salt_env):
+    with_node_and_no_fencing(salt_env.cib_file)
+    cib_create(salt_env.cib_file, "resources", '<primitive id="d" class="ocf" provider="pacemaker" type="Dummy"/>')
+    assert ("d", "n1") not in planned(salt_env.cib_file, "stop", *RUNNING_ON_N1)
+
+    sls = STANDBY_SLS.format(standby="true", maintenance="false")
+    before = salt_env.cib_file.read_bytes()
+    dry = salt_env.sls(sls, test=True)
+    assert dry["node-n1"]["changes"] == {"node n1": {"added": {"params.standby": "on"}}}, dry.raw
+    assert salt_env.cib_file.read_bytes() == before
+    assert salt_env.sls(sls).changed == {"node-n1"}
+    # Where crm_attribute --node n1 --name standby writes it, and what Pacemaker makes of it.
+    assert element(salt_env.cib_file, "//node[@uname='n1']/instance_attributes[@id='nodes-1']/nvpair").attrib == {
+        "id": "nodes-1-standby",
+        "name": "standby",
+        "value": "on",
+    }
+    assert offline(salt_env.cib_file, "crm_standby", "-N", "n1", "-G", "-q").stdout.strip() == "on"
+    assert node_as_simulated(salt_env.cib_file, "n1").get("standby") == "true"
+    assert planned(salt_env.cib_file, "stop", *RUNNING_ON_N1) == {("d", "n1")}
+    unchanged_on_rerun(salt_env, sls)
+
+    # Maintenance: out of standby, and d is left as it runs (unmanaged, nothing planned).
+    maintained = STANDBY_SLS.format(standby="false", maintenance="true")
+    result = salt_env.sls(maintained)
+    assert result["node-n1"]["changes"] == {
+        "node n1": {"added": {"params.maintenance": "on"}, "removed": {"params.standby": "on"}}
+    }, result.raw
+    seen = node_as_simulated(salt_env.cib_file, "n1", *RUNNING_ON_N1)
+    assert (seen.get("standby"), seen.get("maintenance")) == ("false", "true")
+    assert planned(salt_env.cib_file, "stop", *RUNNING_ON_N1) == set()
+    unchanged_on_rerun(salt_env, maintained)
+
+    # Left out: left as found.
+    unchanged_on_rerun(salt_env, "n1:\n  pcmk.node: []\n")
+    back = salt_env.sls(STANDBY_SLS.format(standby="false", maintenance="false"))
+    assert back.changed == {"node-n1"}
+    assert element(salt_env.cib_file, "//node[@uname='n1']/instance_attributes") is None
+
+
+def test_a_standby_pcs_or_crm_attribute_made_is_adopted_with_no_write(salt_env):
+    two_nodes_and_a_resource(salt_env.cib_file)
+    subprocess.run(["pcs", "-f", str(salt_env.cib_file), "node", "standby", "n1"], check=True)
+    offline(salt_env.cib_file, "crm_attribute", "--node", "n2", "--name", "standby", "--update", "true")
+    offline(salt_env.cib_file, "crm_attribute", "--node", "n2", "--name", "maintenance", "--update", "yes")
+    sls = """
+    n1:
+      pcmk.node:
+        - standby: true
+        - maintenance: false
+    n2:
+      pcmk.node:
+        - standby: true
+        - maintenance: true
+    """
+    unchanged_on_rerun(salt_env, sls)
+
+
+def test_a_remote_node_gets_its_entry_as_crm_attribute_makes_it(salt_env, tmp_path):
+    with_node_and_no_fencing(salt_env.cib_file)
+    remote = '<primitive id="rn1" class="ocf" provider="pacemaker" type="remote"/>'
+    guest = (
+        '<primitive id="vm1" class="ocf" provider="pacemaker" type="Dummy"><meta_attributes id="vm1-meta">'
+        '<nvpair id="vm1-meta-remote-node" name="remote-node" value="guest1"/></meta_attributes></primitive>'
+    )
+    for xml in (remote, guest):
+        cib_create(salt_env.cib_file, "resources", xml)
+    # What crm_attribute makes of the same, on a copy.
+    theirs = tmp_path / "theirs.xml"
+    theirs.write_bytes(salt_env.cib_file.read_bytes())
+    for name in ("rn1", "guest1"):
+        offline(theirs, "crm_attribute", "--node", name, "--name", "standby", "--update", "on")
+
+    # Nothing to set on a node without an entry: no entry is made.
+    unchanged_on_rerun(salt_env, "rn1:\n  pcmk.node:\n    - standby: false\n    - score: 0\n")
+    sls = "rn1:\n  pcmk.node:\n    - standby: true\nguest1:\n  pcmk.node:\n    - standby: true\n"
+    result = salt_env.sls(sls)
+    assert result.changed == {"rn1", "guest1"}, result.raw
+
+    def entries(path):
+        nodes = etree.fromstring(path.read_bytes()).xpath("configuration/nodes/node[@type='remote']")
+        return sorted(etree.tostring(n, method="c14n") for n in nodes)
+
+    assert entries(salt_env.cib_file) == entries(theirs)
+    assert node_as_simulated(salt_env.cib_file, "rn1").get("standby") == "true"
+    unchanged_on_rerun(salt_env, sls)
+    # The node attribute and utilization states find remote nodes the same way.
+    more = "rn1-cpu:\n  pcmk.node_utilization:\n    - node: rn1\n    - attribute: cpu\n    - value: 2\n"
+    assert salt_env.sls(more).changed == {"rn1-cpu"}
+    assert element(salt_env.cib_file, "//node[@uname='rn1']/utilization/nvpair[@name='cpu']/@value") == "2"
+
+
+def test_bad_node_declarations_are_refused_naming_the_culprit(salt_env):
+    with_node_and_no_fencing(salt_env.cib_file)
+    refused(salt_env, "n1:\n  pcmk.node:\n    - standby: maybe\n", "n1", "node 'n1'", "standby must be true or false")
+    refused(
+        salt_env, "n1:\n  pcmk.node:\n    - maintenance: 1\n", "n1", "node 'n1'", "maintenance must be true or false"
+    )
+    refused(salt_env, "n1:\n  pcmk.node:\n    - score: INFINITYx\n", "n1", "node 'n1'", "'INFINITYx' is not a score")
+    refused(salt_env, "n9:\n  pcmk.node:\n    - standby: true\n", "n9", "node 'n9' is not in the cluster (known: n1)")
+    refused(salt_env, "x:\n  pcmk.node:\n    - node: bad name\n    - standby: true\n", "x", "'bad name' is not a valid")
+    refused(salt_env, "n1:\n  pcmk.node:\n    - weight: 5\n", "n1", "unknown argument 'weight'")

@@ -53,6 +53,7 @@ AGGREGATABLE = {
     "node_attribute_absent",
     "node_utilization",
     "node_utilization_absent",
+    "node",
     "fencing_level",
     "fencing_level_absent",
     "tag",
@@ -107,6 +108,9 @@ BUILDERS = {
     ],
     "node_utilization_absent": lambda name, node=None, attribute=None: [
         specs.AttributeSpec.build("node_utilization", attribute or name, None, node=node)
+    ],
+    "node": lambda name, node=None, score=None, description=None, standby=None, maintenance=None: [
+        specs.NodeSpec.build(node or name, score, description, standby, maintenance)
     ],
     "fencing_level": lambda name, target=None, index=1, devices=None, target_pattern=None, target_attribute=None, target_value=None: [
         specs.FencingLevelSpec.build(
@@ -678,6 +682,63 @@ def node_utilization_absent(name, node, attribute=None, **kwargs):
             - attribute: cpu
     """
     return _converge(name, "node_utilization_absent", kwargs, node=node, attribute=attribute)
+
+
+@_errors_as_result
+def node(name, node=None, score=None, description=None, standby=None, maintenance=None, **kwargs):  # pylint: disable=redefined-outer-name
+    """
+    Ensure a cluster node's entry in ``<nodes>`` says what is declared; an
+    argument left out (or null) is left as found.
+
+    node
+        The node's name (``crm_node --name``); default the state name. A node
+        not in the CIB is refused, unless it is a Pacemaker Remote node (an
+        ``ocf:pacemaker:remote`` resource) or a guest node (``remote-node``
+        meta attribute), whose entry is made as ``crm_attribute`` makes it.
+    score
+        The node's own score (an integer, ``INFINITY``, ``-INFINITY``), added
+        to every resource's score for the node: ``-INFINITY`` keeps every
+        resource off it. ``0`` removes it (absent reads as 0).
+    description
+        The node's description (``""``: none).
+    standby
+        ``true``: the node's resources move away and none starts there;
+        ``false``: out of standby. The permanent node attribute ``standby``,
+        as ``pcs node standby`` and ``crm_standby`` set it (a standby they set
+        is adopted as it is).
+    maintenance
+        ``true``: the resources on the node are left alone (not monitored,
+        started or stopped); ``false``: managed again. The permanent node
+        attribute ``maintenance``, as ``pcs node maintenance`` sets it.
+
+    Rolling maintenance by pillar: name the node being worked on in pillar,
+    apply the state, do the work, clear the pillar, apply again.
+
+    .. code-block:: yaml
+
+        {% set draining = salt['pillar.get']('cluster:draining', []) %}
+        {% for n in ['ctl1', 'ctl2', 'ctl3'] %}
+        node-{{ n }}:
+          pcmk.node:
+            - node: {{ n }}
+            - standby: {{ n in draining }}
+        {% endfor %}
+
+        ctl3:
+          pcmk.node:
+            - score: -INFINITY
+            - description: spare, runs nothing
+    """
+    return _converge(
+        name,
+        "node",
+        kwargs,
+        node=node,
+        score=score,
+        description=description,
+        standby=standby,
+        maintenance=maintenance,
+    )
 
 
 @_errors_as_result

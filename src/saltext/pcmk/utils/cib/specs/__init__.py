@@ -11,24 +11,36 @@ what the declaration asks for is changed.
 
 ``base`` (Spec, id and mapping checks, durations) is below every other
 module; ``placement`` (where a resource sits: top level, group, clone) is
-shared by ``resource``, ``group`` and ``clone``; ``constraint``,
-``attribute``, ``fencing``, ``tagging`` and ``alert`` stand alone.
+shared by ``resource``, ``group`` and ``clone``; ``node`` (a node's own
+entry) sets its standby and maintenance through ``attribute``;
+``constraint``, ``attribute``, ``fencing``, ``tagging`` and ``alert`` stand
+alone.
 """
 
 from .alert import AlertSpec
 from .attribute import AttributeSpec, ResourceMetaSpec
-from .base import OPERATOR_META, Spec, check_id, check_mapping, clone_id_for, duration_ms, same_duration
+from .base import (
+    OPERATOR_META,
+    Spec,
+    check_id,
+    check_mapping,
+    check_score,
+    clone_id_for,
+    duration_ms,
+    norm_score,
+    same_duration,
+)
 from .clone import CloneOfSpec
 from .constraint import (
     CONSTRAINT_ARGS,
     CONSTRAINT_TAGS,
     ConstraintAbsentSpec,
     ConstraintSpec,
-    norm_score,
     remove_constraints_referring,
 )
 from .fencing import FencingLevelSpec
 from .group import GroupSpec
+from .node import NodeSpec
 from .placement import CloneSpec
 from .resource import RESOURCE_ARGUMENTS, OpSpec, ResourceAbsentSpec, ResourceSpec, declares_clone
 from .tagging import TagSpec
@@ -46,6 +58,7 @@ __all__ = [
     "ConstraintSpec",
     "FencingLevelSpec",
     "GroupSpec",
+    "NodeSpec",
     "OpSpec",
     "ResourceAbsentSpec",
     "ResourceMetaSpec",
@@ -54,6 +67,7 @@ __all__ = [
     "TagSpec",
     "check_id",
     "check_mapping",
+    "check_score",
     "clone_id_for",
     "declares_clone",
     "duration_ms",

@@ -38,6 +38,31 @@ def remove_from_section(element):
         section.getparent().remove(section)
 
 
+# -- scores ---------------------------------------------------------------------
+_SCORE_ALIASES = {
+    "inf": "INFINITY",
+    "+inf": "INFINITY",
+    "infinity": "INFINITY",
+    "+infinity": "INFINITY",
+    "-inf": "-INFINITY",
+    "-infinity": "-INFINITY",
+}
+_SCORE = re.compile(r"^(-?INFINITY|[+-]?[0-9]+)$")
+
+
+def norm_score(value):
+    text = nvsets.as_text(value).strip()
+    return _SCORE_ALIASES.get(text.lower(), text)
+
+
+def check_score(value, culprit):
+    """``value`` as a score Pacemaker's schema takes (an integer, ``INFINITY``, ``-INFINITY``), or SpecError."""
+    text = norm_score(value)
+    if isinstance(value, bool) or not _SCORE.match(text):
+        raise SpecError(f"{culprit} {value!r} is not a score (an integer, INFINITY or -INFINITY)")
+    return text
+
+
 def clone_id_for(name, clone_id=None):
     """The id of ``name``'s clone: ``clone_id`` when given, else ``<name>-clone`` (as pcs names it).
 

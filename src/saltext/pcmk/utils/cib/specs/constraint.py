@@ -7,7 +7,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import Spec, check_id, role_for, role_meaning
+from .base import Spec, check_id, norm_score, role_for, role_meaning
 
 CONSTRAINT_TAGS = {
     "location": "rsc_location",
@@ -21,14 +21,6 @@ _IDENTITY = {
     "colocation": ("rsc", "with-rsc"),
     "order": ("first", "then"),
     "ticket": ("rsc", "ticket"),
-}
-_SCORE_ALIASES = {
-    "inf": "INFINITY",
-    "+inf": "INFINITY",
-    "infinity": "INFINITY",
-    "+infinity": "INFINITY",
-    "-inf": "-INFINITY",
-    "-infinity": "-INFINITY",
 }
 # Attribute values Pacemaker assumes when absent; equal to them means "not set".
 _DEFAULTS = {
@@ -85,11 +77,6 @@ _SET_ATTRS = {
     "score": "score",
     "kind": "kind",
 }
-
-
-def norm_score(value):
-    text = nvsets.as_text(value).strip()
-    return _SCORE_ALIASES.get(text.lower(), text)
 
 
 def _canonical(element):
