@@ -331,3 +331,137 @@ def test_bad_node_declarations_are_refused_naming_the_culprit(salt_env):
     refused(salt_env, "n9:\n  pcmk.node:\n    - standby: true\n", "n9", "node 'n9' is not in the cluster (known: n1)")
     refused(salt_env, "x:\n  pcmk.node:\n    - node: bad name\n    - standby: true\n", "x", "'bad name' is not a valid")
     refused(salt_env, "n1:\n  pcmk.node:\n    - weight: 5\n", "n1", "unknown argument 'weight'")
+
+
+# -- pcmk.ticket ----------------------------------------------------------------------------
+TICKETED_SLS = """
+d:
+  pcmk.resource:
+    - agent: ocf:pacemaker:Dummy
+    - default_ops: false
+d-needs-t1:
+  pcmk.constraint:
+    - kind: ticket
+    - rsc: d
+    - ticket: t1
+    - loss_policy: stop
+    - require: [{{pcmk: d}}]
+t1:
+  pcmk.ticket:
+    - granted: {granted}
+    - standby: {standby}
+"""
+
+
+def ticket_state(cib_file, ticket):
+    """The ticket's ``<ticket_state>`` attributes in the status section, as crm_ticket wrote them."""
+    found = element(cib_file, "status/tickets/ticket_state[@id=$t]", t=ticket)
+    return None if found is None else {k: v for k, v in found.attrib.items() if k != "last-granted"}
+
+
+def test_a_granted_ticket_lets_its_resource_start_and_a_revoked_one_stops_it(salt_env):
+    with_node_and_no_fencing(salt_env.cib_file)
+    granted = TICKETED_SLS.format(granted="true", standby="false")
+    dry = salt_env.sls(granted, test=True)
+    assert dry.all_ok, dry.failures()
+    assert dry["t1"]["result"] is None and dry["t1"]["changes"] == {
+        "ticket t1": {"changed": {"granted": {"old": "false", "new": "true"}}}
+    }, dry.raw
+    assert "~ granted: false -> true" in dry["t1"]["comment"]
+    assert ticket_state(salt_env.cib_file, "t1") is None and element(salt_env.cib_file, "//primitive") is None
+
+    real = salt_env.sls(granted)
+    assert real.all_ok, real.failures()
+    assert real.changed == {"d", "d-needs-t1", "t1"}
+    assert real["t1"]["changes"] == dry["t1"]["changes"]
+    assert ticket_state(salt_env.cib_file, "t1") == {"id": "t1", "granted": "true"}
+    assert offline(salt_env.cib_file, "crm_ticket", "--ticket", "t1", "--get-attr", "granted").stdout.strip() == "true"
+    # Pacemaker reads the ticket from the status section: d is planned to start.
+    assert planned(salt_env.cib_file, "start") == {("d", "n1")}
+    unchanged_on_rerun(salt_env, granted)
+
+    # Revoked: d, found running, is stopped by the loss-policy.
+    revoked = TICKETED_SLS.format(granted="false", standby="null")
+    before = salt_env.cib_file.read_bytes()
+    dry = salt_env.sls(revoked, test=True)
+    assert dry.changed == {"t1"} and "~ granted: true -> false" in dry["t1"]["comment"], dry.raw
+    assert salt_env.cib_file.read_bytes() == before
+    assert salt_env.sls(revoked).changed == {"t1"}
+    assert ticket_state(salt_env.cib_file, "t1") == {"id": "t1", "granted": "false"}
+    assert planned(salt_env.cib_file, "stop", *RUNNING_ON_N1) == {("d", "n1")}
+    assert planned(salt_env.cib_file, "start") == set()
+    unchanged_on_rerun(salt_env, revoked)
+
+
+def test_a_standby_ticket_stops_its_resource_until_activated(salt_env):
+    with_node_and_no_fencing(salt_env.cib_file)
+    assert salt_env.sls(TICKETED_SLS.format(granted="true", standby="true")).all_ok
+    assert ticket_state(salt_env.cib_file, "t1") == {"id": "t1", "granted": "true", "standby": "true"}
+    assert planned(salt_env.cib_file, "start") == set()
+    assert planned(salt_env.cib_file, "stop", *RUNNING_ON_N1) == {("d", "n1")}
+
+    active = TICKETED_SLS.format(granted="true", standby="false")
+    result = salt_env.sls(active)
+    assert result["t1"]["changes"] == {"ticket t1": {"changed": {"standby": {"old": "true", "new": "false"}}}}
+    assert planned(salt_env.cib_file, "start") == {("d", "n1")}
+    unchanged_on_rerun(salt_env, active)
+
+
+def test_ticket_changes_run_in_a_careful_order():
+    from saltext.pcmk.utils.cluster.tickets import TicketSpec, TicketState
+
+    # Standby before the revoke, the grant before activating.
+    going = TicketSpec.build("t1", granted=False, standby=True).steps(TicketState(granted=True, standby=False))
+    assert [options for _, _, options in going] == [["--standby"], ["--revoke", "--force"]]
+    coming = TicketSpec.build("t1", granted=True, standby=False).steps(TicketState(granted=False, standby=True))
+    assert [options for _, _, options in coming] == [["--grant", "--force"], ["--activate"]]
+    assert TicketSpec.build("t1").steps(TicketState(granted=True, standby=True)) == []
+
+
+def test_a_configuration_write_after_a_ticket_change_is_not_refused_as_stale(cib_file):
+    from saltext.pcmk.utils.cib.session import Session
+    from saltext.pcmk.utils.cib.specs import AttributeSpec
+    from saltext.pcmk.utils.cluster import tickets
+    from saltext.pcmk.utils.tools import ToolRunner
+
+    runner = ToolRunner(cib_file=cib_file)
+    session = Session(runner, check_agents=False)
+    assert session.cib is not None  # the run's one read, before the ticket moves the CIB's version on
+    assert tickets.converge(session, tickets.TicketSpec.build("t1", granted=True)).written
+    assert session.converge([AttributeSpec.build("property", "no-quorum-policy", "freeze")]).written
+    # One patch, accepted at once: the session re-read after the ticket's write.
+    assert runner.count("crm_diff") == 1 and runner.count("crm_ticket") == 1
+
+
+def test_a_ticket_crm_ticket_granted_is_adopted_with_no_write(salt_env):
+    offline(salt_env.cib_file, "crm_ticket", "--ticket", "t1", "--grant", "--force")
+    offline(salt_env.cib_file, "crm_ticket", "--ticket", "t2", "--standby")
+    sls = """
+    t1:
+      pcmk.ticket:
+        - granted: true
+        - standby: false
+    t2:
+      pcmk.ticket:
+        - granted: false
+        - standby: true
+    never-granted:
+      pcmk.ticket:
+        - ticket: t3
+        - granted: false
+        - standby: false
+    """
+    unchanged_on_rerun(salt_env, sls)
+    assert ticket_state(salt_env.cib_file, "t3") is None
+
+
+def test_bad_ticket_declarations_are_refused_naming_the_culprit(salt_env):
+    refused(
+        salt_env, "t1:\n  pcmk.ticket:\n    - granted: maybe\n", "t1", "ticket 't1'", "granted must be true or false"
+    )
+    refused(
+        salt_env, "t1:\n  pcmk.ticket:\n    - standby: 'yes'\n", "t1", "ticket 't1'", "standby must be true or false"
+    )
+    refused(salt_env, "x:\n  pcmk.ticket:\n    - ticket: 1bad id\n    - granted: true\n", "x", "ticket '1bad id'")
+    refused(salt_env, "t1:\n  pcmk.ticket:\n    - grant: true\n", "t1", "unknown argument 'grant'")
+    assert element(salt_env.cib_file, "status/tickets") is None

@@ -27,7 +27,7 @@ import salt.loader
 from saltext.pcmk.utils import agents, restarts, saltglue
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
-from saltext.pcmk.utils.cluster import operations
+from saltext.pcmk.utils.cluster import operations, tickets
 from saltext.pcmk.utils.errors import PcmkError
 from saltext.pcmk.utils.provider.pillar import ServicePillar
 
@@ -711,10 +711,17 @@ def node(name, node=None, score=None, description=None, standby=None, maintenanc
         started or stopped); ``false``: managed again. The permanent node
         attribute ``maintenance``, as ``pcs node maintenance`` sets it.
 
+    .. code-block:: yaml
+
+        ctl4:
+          pcmk.node:
+            - score: -INFINITY
+            - description: spare, runs nothing
+
     Rolling maintenance by pillar: name the node being worked on in pillar,
     apply the state, do the work, clear the pillar, apply again.
 
-    .. code-block:: yaml
+    .. code-block:: yaml+jinja
 
         {% set draining = salt['pillar.get']('cluster:draining', []) %}
         {% for n in ['ctl1', 'ctl2', 'ctl3'] %}
@@ -723,11 +730,6 @@ def node(name, node=None, score=None, description=None, standby=None, maintenanc
             - node: {{ n }}
             - standby: {{ n in draining }}
         {% endfor %}
-
-        ctl3:
-          pcmk.node:
-            - score: -INFINITY
-            - description: spare, runs nothing
     """
     return _converge(
         name,
@@ -739,6 +741,68 @@ def node(name, node=None, score=None, description=None, standby=None, maintenanc
         standby=standby,
         maintenance=maintenance,
     )
+
+
+@_errors_as_result
+def ticket(name, granted=None, standby=None, ticket=None, **kwargs):  # pylint: disable=redefined-outer-name
+    """
+    Ensure a ticket (``ticket``, default the state name) is granted or
+    revoked, active or standby, on this cluster (site). An argument left out
+    (or null) is left as found.
+
+    A ticket is what an ``rsc_ticket`` constraint (``pcmk.constraint`` with
+    ``kind: ticket``) makes a resource depend on: the resource runs only while
+    its ticket is granted and active, and when it is revoked the
+    constraint's ``loss_policy`` applies. Tickets live in the CIB's status
+    section, so this state changes them with Pacemaker's ``crm_ticket``
+    (``--grant``, ``--revoke``, ``--standby``, ``--activate``) after reading
+    their state, never with a configuration write; it runs nothing when the
+    ticket is already as declared. With booth managing the ticket, let booth
+    grant it instead.
+
+    granted
+        ``true``: granted to this site (``crm_ticket --grant --force``);
+        ``false``: revoked (``--revoke --force``). A ticket never granted
+        reads as revoked.
+    standby
+        ``true``: the resources that depend on the ticket stop as if it were
+        revoked, without its loss-policy (``--standby``); ``false``: active
+        again (``--activate``). Standby is applied before a revoke, and a
+        grant before activating.
+
+    With ``state_aggregate: [pcmk]``, give it ``aggregate: false``.
+
+    .. code-block:: yaml
+
+        site-a:
+          pcmk.ticket:
+            - granted: true
+            - standby: false
+            - aggregate: false
+
+    Granted where pillar says the site is active:
+
+    .. code-block:: yaml+jinja
+
+        site-a:
+          pcmk.ticket:
+            - granted: {{ salt['pillar.get']('cluster:active_site') == 'a' }}
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    unknown = _state_args(kwargs)[1]
+    if unknown:
+        raise PcmkError(f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.ticket")
+    spec = tickets.TicketSpec.build(ticket or name, granted, standby)
+    test = bool(__opts__.get("test"))
+    session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+    outcome = tickets.converge(session, spec, test=test)
+    if not outcome.changed:
+        ret["comment"] = f"ticket {spec.id} is already as declared"
+    elif test:
+        ret.update(result=None, changes=outcome.changes, comment=f"would change:\n{outcome.render()}")
+    else:
+        ret.update(changes=outcome.changes, comment=f"changed:\n{outcome.render()}")
+    return ret
 
 
 @_errors_as_result
