@@ -68,7 +68,8 @@ class NodeSpec(Spec):
             set_attr(entry, "score", self.score if wanted_score else None)  # absent reads as 0
         if self.description is not None:
             set_attr(entry, "description", self.description or None)
-        for name, wanted in (("standby", self.standby), ("maintenance", self.maintenance)):
+        for name in NODE_SWITCHES:
+            wanted = getattr(self, name)
             if wanted is None or switched_on(entry, name) == wanted:
                 continue
             AttributeSpec.build("node", name, SWITCHED_ON if wanted else None, node=self.node).apply(cib, ctx)
