@@ -27,7 +27,7 @@ from saltext.pcmk.utils import agents, restarts, saltglue
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
 from saltext.pcmk.utils.cib.specs.builders import BUILDERS, LOW_KEYS
-from saltext.pcmk.utils.cluster import operations
+from saltext.pcmk.utils.cluster import operations, tickets
 from saltext.pcmk.utils.errors import PcmkError
 from saltext.pcmk.utils.provider.pillar import ServicePillar
 
@@ -61,6 +61,7 @@ AGGREGATABLE = {
     "node_attribute_absent",
     "node_utilization",
     "node_utilization_absent",
+    "node",
     "fencing_level",
     "fencing_level_absent",
     "tag",
@@ -400,17 +401,26 @@ def resource_template_absent(name, **kwargs):
 
 
 @_errors_as_result
-def group(name, resources, meta=None, **kwargs):
+def group(name, resources, meta=None, params=None, **kwargs):
     """
     Ensure an ordered group of primitives exists with exactly these members.
+
+    meta
+        The group's meta attributes, exact when given (``target-role`` and
+        ``is-managed`` are left alone unless named).
+    params
+        The group's own instance attributes, exact when given: Pacemaker
+        passes them to every member (a member's own value of the same name
+        wins). Left out: left as they are.
 
     .. code-block:: yaml
 
         web:
           pcmk.group:
             - resources: [web-vip, web-server]
+            - params: {trace_ra: 1}
     """
-    return _converge(name, "group", kwargs, resources=resources, meta=meta)
+    return _converge(name, "group", kwargs, resources=resources, meta=meta, params=params)
 
 
 @_errors_as_result
@@ -596,18 +606,26 @@ def alert_absent(name, **kwargs):
 
 
 @_errors_as_result
-def clone(name, clone_id=None, meta=None, promotable=False, **kwargs):
+def clone(name, clone_id=None, meta=None, promotable=False, params=None, **kwargs):
     """
     Ensure a primitive or group ``name`` runs as a clone (id ``<name>-clone``
     unless ``clone_id``), or a promotable clone.
+
+    meta
+        The clone's meta attributes, exact when given.
+    params
+        The clone's own instance attributes, exact when given: Pacemaker
+        passes them to the cloned resource (its own value of the same name
+        wins). Left out: left as they are.
 
     .. code-block:: yaml
 
         rabbitmq:
           pcmk.clone:
             - meta: {interleave: true}
+            - params: {trace_ra: 1}
     """
-    return _converge(name, "clone", kwargs, clone_id=clone_id, meta=meta, promotable=promotable)
+    return _converge(name, "clone", kwargs, clone_id=clone_id, meta=meta, promotable=promotable, params=params)
 
 
 @_errors_as_result
@@ -904,6 +922,127 @@ def node_utilization_absent(name, node, attribute=None, **kwargs):
             - attribute: cpu
     """
     return _converge(name, "node_utilization_absent", kwargs, node=node, attribute=attribute)
+
+
+@_errors_as_result
+def node(name, node=None, score=None, description=None, standby=None, maintenance=None, **kwargs):  # pylint: disable=redefined-outer-name
+    """
+    Ensure a cluster node's entry in ``<nodes>`` says what is declared; an
+    argument left out (or null) is left as found.
+
+    node
+        The node's name (``crm_node --name``); default the state name. A node
+        not in the CIB is refused, unless it is a Pacemaker Remote node (an
+        ``ocf:pacemaker:remote`` resource) or a guest node (``remote-node``
+        meta attribute), whose entry is made as ``crm_attribute`` makes it.
+    score
+        The node's own score (an integer, ``INFINITY``, ``-INFINITY``), added
+        to every resource's score for the node: ``-INFINITY`` keeps every
+        resource off it. ``0`` removes it (absent reads as 0).
+    description
+        The node's description (``""``: none).
+    standby
+        ``true``: the node's resources move away and none starts there;
+        ``false``: out of standby. The permanent node attribute ``standby``,
+        as ``pcs node standby`` and ``crm_standby`` set it (a standby they set
+        is adopted as it is).
+    maintenance
+        ``true``: the resources on the node are left alone (not monitored,
+        started or stopped); ``false``: managed again. The permanent node
+        attribute ``maintenance``, as ``pcs node maintenance`` sets it.
+
+    .. code-block:: yaml
+
+        ctl4:
+          pcmk.node:
+            - score: -INFINITY
+            - description: spare, runs nothing
+
+    Rolling maintenance by pillar: name the node being worked on in pillar,
+    apply the state, do the work, clear the pillar, apply again.
+
+    .. code-block:: yaml+jinja
+
+        {% set draining = salt['pillar.get']('cluster:draining', []) %}
+        {% for n in ['ctl1', 'ctl2', 'ctl3'] %}
+        node-{{ n }}:
+          pcmk.node:
+            - node: {{ n }}
+            - standby: {{ n in draining }}
+        {% endfor %}
+    """
+    return _converge(
+        name,
+        "node",
+        kwargs,
+        node=node,
+        score=score,
+        description=description,
+        standby=standby,
+        maintenance=maintenance,
+    )
+
+
+@_errors_as_result
+def ticket(name, granted=None, standby=None, ticket=None, **kwargs):  # pylint: disable=redefined-outer-name
+    """
+    Ensure a ticket (``ticket``, default the state name) is granted or
+    revoked, active or standby, on this cluster (site). An argument left out
+    (or null) is left as found.
+
+    A ticket is what an ``rsc_ticket`` constraint (``pcmk.constraint`` with
+    ``kind: ticket``) makes a resource depend on: the resource runs only while
+    its ticket is granted and active, and when it is revoked the
+    constraint's ``loss_policy`` applies. Tickets live in the CIB's status
+    section, so this state changes them with Pacemaker's ``crm_ticket``
+    (``--grant``, ``--revoke``, ``--standby``, ``--activate``) after reading
+    their state, never with a configuration write; it runs nothing when the
+    ticket is already as declared. With booth managing the ticket, let booth
+    grant it instead.
+
+    granted
+        ``true``: granted to this site (``crm_ticket --grant --force``);
+        ``false``: revoked (``--revoke --force``). A ticket never granted
+        reads as revoked.
+    standby
+        ``true``: the resources that depend on the ticket stop as if it were
+        revoked, without its loss-policy (``--standby``); ``false``: active
+        again (``--activate``). Standby is applied before a revoke, and a
+        grant before activating.
+
+    With ``state_aggregate: [pcmk]``, give it ``aggregate: false``.
+
+    .. code-block:: yaml
+
+        site-a:
+          pcmk.ticket:
+            - granted: true
+            - standby: false
+            - aggregate: false
+
+    Granted where pillar says the site is active:
+
+    .. code-block:: yaml+jinja
+
+        site-a:
+          pcmk.ticket:
+            - granted: {{ salt['pillar.get']('cluster:active_site') == 'a' }}
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    unknown = _state_args(kwargs)[1]
+    if unknown:
+        raise PcmkError(f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.ticket")
+    spec = tickets.TicketSpec.build(ticket or name, granted, standby)
+    test = bool(__opts__.get("test"))
+    session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
+    outcome = tickets.converge(session, spec, test=test)
+    if not outcome.changed:
+        ret["comment"] = f"ticket {spec.id} is already as declared"
+    elif test:
+        ret.update(result=None, changes=outcome.changes, comment=f"would change:\n{outcome.render()}")
+    else:
+        ret.update(changes=outcome.changes, comment=f"changed:\n{outcome.render()}")
+    return ret
 
 
 @_errors_as_result

@@ -8,6 +8,9 @@ what makes concurrent writers safe: we re-read, recompute and retry, and never
 overwrite another writer's change. Unversioned patches, ``--replace -o
 configuration`` and ``--modify`` are accepted even when stale, so they are
 never used.
+
+The status section is not patched: a ticket's state is changed with
+Pacemaker's own tool for it (:func:`change_status`, ``crm_ticket``).
 """
 
 import contextlib
@@ -207,6 +210,31 @@ def read(runner):
     with _offline_lock(runner, exclusive=False):
         proc = runner.run(["cibadmin", "--query"])
     return Cib.from_text(proc.stdout)
+
+
+def query(runner, xpath):
+    """The one element at ``xpath`` as the CIB holds it now, or None when there is none.
+
+    ``xpath`` is a fixed path of ours (``/cib/status/tickets``), never built
+    from input; pick what you need out of the element with lxml.
+    """
+    with _offline_lock(runner, exclusive=False):
+        # No match: exit 105 (ENXIO).
+        proc = runner.run(["cibadmin", "--query", "--xpath", xpath], ok_codes=(0, 105))
+    return parse(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+def change_status(runner, argv):
+    """Run the Pacemaker tool that owns a part of the status section (``crm_ticket``).
+
+    The status section is the cluster's record of what is, not configuration:
+    it is not patched like the configuration (docs/design.md says why), but
+    changed by Pacemaker's own tool for it, with the checks every write here
+    has: quorum first, and on a CIB file the lock our writers share.
+    """
+    check_quorum(runner)
+    with _offline_lock(runner):
+        return runner.run(argv)
 
 
 def check_quorum(runner):

@@ -66,8 +66,9 @@ def plain_set(parent, tag):
     return None
 
 
-def _score(nvset):
-    text = (nvset.get("score") or "0").strip()
+def score_value(text):
+    """A score as the number Pacemaker makes of it (``INFINITY`` is 1000000, larger ones are clamped; absent is 0)."""
+    text = (text or "0").strip()
     if text.upper() in ("INFINITY", "+INFINITY"):
         return 1000000
     if text.upper() == "-INFINITY":
@@ -76,6 +77,10 @@ def _score(nvset):
         return max(-1000000, min(1000000, int(text)))
     except ValueError:
         return 0
+
+
+def _score(nvset):
+    return score_value(nvset.get("score"))
 
 
 def read_order(parent, tag, first_id=None):

@@ -12,8 +12,10 @@ what the declaration asks for is changed.
 ``base`` (Spec, id and mapping checks, durations) is below every other
 module; ``placement`` (where a resource sits: top level, group, clone) is
 shared by ``resource``, ``group``, ``clone`` and ``bundle``; ``template`` (resource
-templates) builds on ``resource``'s AgentSpec; ``constraint``,
-``attribute``, ``optionset``, ``fencing``, ``tagging`` and ``alert`` stand alone.
+templates) builds on ``resource``'s AgentSpec; ``node`` (a node's own
+entry) sets its standby and maintenance through ``attribute``;
+``constraint``, ``attribute``, ``optionset``, ``fencing``, ``tagging`` and
+``alert`` stand alone.
 """
 
 from .alert import AlertSpec
@@ -24,8 +26,10 @@ from .base import (
     check_id,
     check_mapping,
     check_nvsets,
+    check_score,
     clone_id_for,
     duration_ms,
+    norm_score,
     same_duration,
 )
 from .bundle import CONTAINER_KINDS, BundleSpec
@@ -35,11 +39,11 @@ from .constraint import (
     CONSTRAINT_TAGS,
     ConstraintAbsentSpec,
     ConstraintSpec,
-    norm_score,
     remove_constraints_referring,
 )
 from .fencing import FencingLevelSpec
 from .group import GroupSpec
+from .node import NodeSpec
 from .optionset import OptionSetSpec
 from .placement import CloneSpec
 from .resource import RESOURCE_ARGUMENTS, AgentSpec, OpSpec, ResourceAbsentSpec, ResourceSpec, declares_clone
@@ -63,6 +67,7 @@ __all__ = [
     "ConstraintSpec",
     "FencingLevelSpec",
     "GroupSpec",
+    "NodeSpec",
     "OpSpec",
     "OptionSetSpec",
     "ResourceAbsentSpec",
@@ -75,6 +80,7 @@ __all__ = [
     "check_id",
     "check_mapping",
     "check_nvsets",
+    "check_score",
     "clone_id_for",
     "declares_clone",
     "duration_ms",

@@ -17,6 +17,38 @@ _NODE_SETS = {
 }
 
 
+def remote_node_names(cib):
+    """The Pacemaker Remote nodes the configuration defines: every
+    ``ocf:pacemaker:remote`` connection (the node is named by its id) and
+    every guest node (a resource's ``remote-node`` meta attribute)."""
+    resources = cib.root.xpath("configuration/resources")
+    if not resources:
+        return []
+    names = resources[0].xpath(".//primitive[@class='ocf' and @provider='pacemaker' and @type='remote']/@id")
+    names += resources[0].xpath(".//primitive/meta_attributes/nvpair[@name='remote-node']/@value")
+    return list(dict.fromkeys(names))
+
+
+def node_entry(cib, node, culprit, *, create=False):
+    """``node``'s ``<node>`` entry in ``<nodes>`` (by uname).
+
+    A Pacemaker Remote or guest node gets an entry only once something is
+    set on it: with ``create`` it is made as ``crm_attribute`` makes it (id and
+    uname the node's name, ``type="remote"``), without it None is returned.
+    Any other node not in ``<nodes>`` is refused, naming it.
+    """
+    found = cib.root.xpath("configuration/nodes/node[@uname=$n]", n=node)
+    if found:
+        return found[0]
+    remote = remote_node_names(cib)
+    if node not in remote:
+        known = ", ".join([*cib.node_names(), *(n for n in remote if n not in cib.node_names())]) or "none"
+        raise NotFound(f"{culprit}: node {node!r} is not in the cluster (known: {known})")
+    if not create:
+        return None
+    return etree.SubElement(cib.section("nodes", create=True), "node", id=node, uname=node, type="remote")
+
+
 @dataclass
 class AttributeSpec(Spec):
     """One nvpair in a well-known set: cluster property, rsc/op default, node attribute.
@@ -50,11 +82,10 @@ class AttributeSpec(Spec):
         first_id = None
         if self.scope in _NODE_SETS:
             set_tag, what, suffix = _NODE_SETS[self.scope]
-            nodes = cib.root.xpath("configuration/nodes/node[@uname=$n]", n=self.node)
-            if not nodes:
-                known = ", ".join(cib.node_names()) or "none"
-                raise NotFound(f"node {what} {self.name!r}: node {self.node!r} is not in the cluster (known: {known})")
-            parent, wanted_id = nodes[0], f"nodes-{nodes[0].get('id')}{suffix}"
+            entry = node_entry(cib, self.node, f"node {what} {self.name!r}", create=self.value is not None)
+            if entry is None:
+                return  # a remote node without an entry holds nothing to remove
+            parent, wanted_id = entry, f"nodes-{entry.get('id')}{suffix}"
         else:
             section_name, set_tag, default_id = self.SCOPES[self.scope]
             parent = cib.section(section_name, create=self.value is not None)

@@ -3,6 +3,7 @@
 import re
 
 from saltext.pcmk.utils.cib import nvsets, rules
+from saltext.pcmk.utils.cib.rules import norm_score
 from saltext.pcmk.utils.errors import SpecError
 
 RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
@@ -36,6 +37,18 @@ def remove_from_section(element):
     section.remove(element)
     if len(section) == 0:
         section.getparent().remove(section)
+
+
+# -- scores ---------------------------------------------------------------------
+_SCORE = re.compile(r"^(-?INFINITY|[+-]?[0-9]+)$")
+
+
+def check_score(value, culprit):
+    """``value`` as a score Pacemaker's schema takes (an integer, ``INFINITY``, ``-INFINITY``), or SpecError."""
+    text = norm_score(value)
+    if isinstance(value, bool) or not _SCORE.match(text):
+        raise SpecError(f"{culprit} {value!r} is not a score (an integer, INFINITY or -INFINITY)")
+    return text
 
 
 def clone_id_for(name, clone_id=None):

@@ -15,6 +15,7 @@ from .clone import CloneOfSpec
 from .constraint import CONSTRAINT_ARGS, ConstraintAbsentSpec, ConstraintSpec
 from .fencing import FencingLevelSpec
 from .group import GroupSpec
+from .node import NodeSpec
 from .optionset import OptionSetSpec
 from .resource import RESOURCE_ARGUMENTS, ResourceAbsentSpec, ResourceSpec
 from .tagging import TagSpec
@@ -54,9 +55,9 @@ BUILDERS = {
     "resource_absent": lambda name: [ResourceAbsentSpec(name)],
     "resource_template": _template_specs,
     "resource_template_absent": lambda name: [TemplateAbsentSpec.build(name)],
-    "group": lambda name, resources=None, meta=None: [GroupSpec.build(name, resources, meta)],
-    "clone": lambda name, clone_id=None, meta=None, promotable=False: [
-        CloneOfSpec.build(name, clone_id, meta, promotable)
+    "group": lambda name, resources=None, meta=None, params=None: [GroupSpec.build(name, resources, meta, params)],
+    "clone": lambda name, clone_id=None, meta=None, promotable=False, params=None: [
+        CloneOfSpec.build(name, clone_id, meta, promotable, params)
     ],
     "constraint": _constraint_specs,
     "constraint_absent": lambda name, constraint_id=None: [ConstraintAbsentSpec(constraint_id or name)],
@@ -79,6 +80,9 @@ BUILDERS = {
     ],
     "node_utilization_absent": lambda name, node=None, attribute=None: [
         AttributeSpec.build("node_utilization", attribute or name, None, node=node)
+    ],
+    "node": lambda name, node=None, score=None, description=None, standby=None, maintenance=None: [
+        NodeSpec.build(node or name, score, description, standby, maintenance)
     ],
     "fencing_level": lambda name, target=None, index=1, devices=None, target_pattern=None, target_attribute=None, target_value=None: [
         FencingLevelSpec.build(

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import Spec, check_id, check_nvsets, clone_id_for
-from .placement import CloneSpec, clone_of, sync_clone_meta
+from .base import Spec, check_id, check_mapping, check_nvsets, clone_id_for
+from .placement import CloneSpec, clone_of, sync_clone_meta, sync_params
 
 
 @dataclass
@@ -16,7 +16,7 @@ class CloneOfSpec(Spec):
     clone: CloneSpec
 
     @classmethod
-    def build(cls, rsc, clone_id=None, meta=None, promotable=False):
+    def build(cls, rsc, clone_id=None, meta=None, promotable=False, params=None):
         check_id(rsc, "clone resource")
         return cls(
             rsc,
@@ -24,6 +24,7 @@ class CloneOfSpec(Spec):
                 check_id(clone_id_for(rsc, clone_id), "clone"),
                 check_nvsets(meta, f"clone of {rsc!r} meta"),
                 bool(promotable),
+                check_mapping(params, f"clone of {rsc!r} params"),
             ),
         )
 
@@ -45,3 +46,4 @@ class CloneOfSpec(Spec):
             element.getparent().remove(element)
             clone.append(element)
         sync_clone_meta(cib, clone, self.clone)
+        sync_params(cib, clone, self.clone.params)

@@ -6,10 +6,9 @@ from lxml import etree
 
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.cib import rules as rules_mod
-from saltext.pcmk.utils.cib.rules import norm_score
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import Spec, check_id, role_for, role_meaning
+from .base import Spec, check_id, norm_score, role_for, role_meaning
 
 CONSTRAINT_TAGS = {
     "location": "rsc_location",

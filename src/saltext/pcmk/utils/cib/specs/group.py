@@ -7,8 +7,8 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import OPERATOR_META, Spec, check_id, check_nvsets
-from .placement import detach, resources_section
+from .base import OPERATOR_META, Spec, check_id, check_mapping, check_nvsets
+from .placement import detach, resources_section, sync_params
 
 
 @dataclass
@@ -18,9 +18,10 @@ class GroupSpec(Spec):
     id: str
     members: list
     meta: dict | None = None
+    params: dict | None = None
 
     @classmethod
-    def build(cls, name, resources, meta=None):
+    def build(cls, name, resources, meta=None, params=None):
         check_id(name, "group")
         if not isinstance(resources, list) or not resources:
             raise SpecError(f"group {name!r}: resources must be a non-empty list of primitive ids")
@@ -28,7 +29,12 @@ class GroupSpec(Spec):
             check_id(member, f"group {name!r} member")
         if len(set(resources)) != len(resources):
             raise SpecError(f"group {name!r}: a member is listed twice")
-        return cls(name, list(resources), check_nvsets(meta, f"group {name!r} meta"))
+        return cls(
+            name,
+            list(resources),
+            check_nvsets(meta, f"group {name!r} meta"),
+            check_mapping(params, f"group {name!r} params"),
+        )
 
     def references(self):
         return list(self.members)
@@ -79,3 +85,4 @@ class GroupSpec(Spec):
             keep=OPERATOR_META - nvsets.declared_names(self.meta),
             insert_at=0,
         )
+        sync_params(cib, group, self.params)

@@ -11,7 +11,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import OPERATOR_META
+from .base import OPERATOR_META, RESOURCE_TAGS
 
 
 @dataclass
@@ -19,6 +19,7 @@ class CloneSpec:
     id: str
     meta: dict | None = None
     promotable: bool = False
+    params: dict | None = None  # the clone's own instance attributes (pcmk.clone)
 
 
 def resources_section(cib):
@@ -122,6 +123,23 @@ def _sync_clone_meta_sets(cib, clone, clone_spec):
         set_id=f"{clone.get('id')}-meta_attributes",
         keep=OPERATOR_META - nvsets.declared_names(sets),
         insert_at=0,
+    )
+
+
+def sync_params(cib, container, params):
+    """A group's or clone's own ``instance_attributes``: Pacemaker passes them to
+    every resource inside (a member's own value of a name wins). ``None``
+    leaves them alone; a new set goes after the meta attributes, before the
+    resources it holds."""
+    children = list(container)
+    first_resource = next((i for i, child in enumerate(children) if child.tag in RESOURCE_TAGS), len(children))
+    nvsets.sync(
+        cib,
+        container,
+        "instance_attributes",
+        params,
+        set_id=f"{container.get('id')}-instance_attributes",
+        insert_at=first_resource,
     )
 
 
