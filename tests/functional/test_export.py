@@ -245,7 +245,37 @@ e:
   pcmk.resource:
     - agent: ocf:pacemaker:Dummy
     - default_ops: false
-    - clone: {interleave: true}
+e-clone:
+  pcmk.clone:
+    - name: e
+    - meta: {interleave: true}
+    - params: {fake: from-clone}
+g1:
+  pcmk.resource:
+    - agent: ocf:pacemaker:Dummy
+g2:
+  pcmk.resource:
+    - agent: ocf:pacemaker:Dummy
+grp:
+  pcmk.group:
+    - resources: [g1, g2]
+    - params: {fake: from-group}
+    - meta: {target-role: Stopped}
+    - require: [{pcmk: g1}, {pcmk: g2}]
+haproxy:
+  pcmk.resource:
+    - agent: ocf:heartbeat:Dummy
+haproxy-bundle:
+  pcmk.bundle:
+    - container: {kind: podman, image: "registry.example/haproxy:latest", replicas: 2, network: host, options: "--user=root"}
+    - network: {control_port: 3121, port_mappings: [{id: haproxy-port-8080, port: 8080}]}
+    - storage: [{id: haproxy-cfg, source_dir: /etc/haproxy, target_dir: /etc/haproxy, options: ro}]
+    - primitive: haproxy
+    - require: [{pcmk: haproxy}]
+n3:
+  pcmk.node:
+    - score: -100
+    - description: the spare
 maintenance-window:
   pcmk.property_set:
     - score: 100
@@ -372,3 +402,12 @@ def test_export_writes_the_sls_and_a_secrets_pillar_skeleton(nodes_env):
 def test_export_of_an_empty_cib_is_an_empty_sls(salt_env):
     text = export(salt_env)
     assert yaml.safe_load(text) is None
+
+
+def test_an_exported_secret_without_its_pillar_fails_the_render_naming_the_key(nodes_env):
+    nodes_env.sls(f"d:\n  pcmk.resource:\n    - agent: ocf:pacemaker:Dummy\n    - params: {{passwd: {SECRET}}}\n")
+    text = export(nodes_env)
+    before = nodes_env.cib_file.read_bytes()
+    with pytest.raises(AssertionError, match="pcmk:secrets:d:passwd is not set"):
+        nodes_env.sls(text)
+    assert nodes_env.cib_file.read_bytes() == before

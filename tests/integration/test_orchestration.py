@@ -362,6 +362,26 @@ def test_rollout_without_change_restarts_nothing(salt_cluster, svc):
     assert svc.cib().get("epoch") == epoch  # not even a write
 
 
+def test_export_through_the_bootstrap_minion_reapplied_on_every_controller_changes_nothing(salt_cluster, svc):
+    """``salt-run pcmk.export`` reads the live cluster through the bootstrap minion and writes the
+    SLS on the master; a highstate of it on all three controllers reports and writes nothing."""
+    bed = salt_cluster
+    path = bed.srv / "exported.sls"
+    result = bed.run("pcmk.export", f"path={path}", timeout=120)
+    assert result.returncode == 0, result
+    assert result.data["path"] == str(path) and result.data["minion"] in bed.minion_ids, result.data
+    text = path.read_text()
+    assert f"\n{CLONE}:\n  pcmk.clone:" in text, text
+    epoch = svc.cib().get("epoch")
+    for test in ("True", "False"):
+        applied = bed.salt("*", "state.apply", "exported", f"test={test}", timeout=180)
+        assert applied.returncode == 0 and sorted(applied.data) == sorted(bed.minion_ids), applied
+        assert failures(applied.data) == {}, failures(applied.data)
+        for minion, states in applied.data.items():
+            assert changed_ids(states) == set(), (minion, {k: v["changes"] for k, v in states.items() if v["changes"]})
+    assert svc.cib().get("epoch") == epoch  # not a write
+
+
 def test_pillar_change_to_the_resource_reaches_the_cib_through_the_formula(salt_cluster, svc):
     """The unedited formula's service.running: a changed ``pcmk:services`` definition must be written.
 

@@ -31,3 +31,15 @@ def test_states_have_examples():
         and f.name != "mod_watch"
     ]
     assert not missing, f"states without an SLS example: {missing}"
+
+
+def test_every_state_has_an_example_in_the_states_guide():
+    """docs/states.md shows each state in a YAML example (issue 11: every state, an example each)."""
+    import re  # pylint: disable=import-outside-toplevel
+
+    guide = (SRC.parents[2] / "docs" / "states.md").read_text()
+    shown = set()
+    for block in re.findall(r"```yaml\n(.*?)```", guide, re.S):
+        shown |= set(re.findall(r"pcmk\.([a-z_]+)\b", block))
+    states = {f.name for f in public_functions(SRC / "states" / "pcmk.py")} - {"mod_aggregate", "mod_watch"}
+    assert states - shown == set(), f"docs/states.md has no example of {sorted(states - shown)}"

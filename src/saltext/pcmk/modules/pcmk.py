@@ -158,6 +158,7 @@ def export(path=None, secret_params=None, pillar_path=None):
         metadata=session.metadata,
         secret_names=secret_params or (),
         verify=exportmod.verifier(verifying, builders.build),
+        runtime_prefixes=restarts.RECORD_PREFIXES,
     )
     source = __opts__.get("pcmk.cib_file") or "the live CIB"
     header = (

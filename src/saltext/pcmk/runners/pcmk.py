@@ -12,6 +12,7 @@ import logging
 import salt.client
 from salt.exceptions import CommandExecutionError
 
+from saltext.pcmk.utils import saltglue
 from saltext.pcmk.utils.cluster import bootstrap
 from saltext.pcmk.utils.errors import PcmkError
 from saltext.pcmk.utils.restarts import until_quiet
@@ -200,6 +201,34 @@ def restart_pending(timeout=300, tgt=None, tgt_type=None):
             + (f"; earlier attempts: {failed}" if failed else "")
         )
     return {"minion": minion, "restarts": result, **({"failed_attempts": failed} if failed else {})}
+
+
+def export(path=None, secret_params=None, tgt=None, tgt_type=None, timeout=120):
+    """
+    The cluster's configuration as an SLS of ``pcmk.*`` states (see the
+    execution function ``pcmk.export``), read through the bootstrap minion;
+    with ``path``, written on the master (a file_roots path, say) and
+    ``{minion, path, states}`` returned.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run pcmk.export path=/srv/salt/cluster/init.sls
+    """
+    kwarg = {"secret_params": secret_params} if secret_params else {}
+    minion, text, _ = _on_bootstrap("pcmk.export", kwarg, tgt, tgt_type, timeout)
+    if path is None:
+        return text
+    try:
+        saltglue.write_file(path, text, mode=0o644)
+    except PcmkError as exc:
+        raise CommandExecutionError(str(exc)) from exc
+    return {
+        "minion": minion,
+        "path": path,
+        "states": sum(1 for line in text.splitlines() if line.startswith("  pcmk.")),
+    }
 
 
 def status(tgt=None, tgt_type=None, timeout=30):

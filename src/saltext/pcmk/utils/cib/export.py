@@ -31,6 +31,7 @@ from . import nvsets
 from . import rules as rulesmod
 from .metadata import AgentRef
 from .specs.base import clone_id_for, duration_ms, role_meaning
+from .specs.bundle import CONTAINER_KINDS
 from .specs.constraint import ARGUMENT_ATTRIBUTES, CONSTRAINT_TAGS, SET_ATTRIBUTES
 from .specs.optionset import PACEMAKER_MANAGED
 
@@ -91,7 +92,10 @@ def _render(state):
                         target[name] = _token(tokens, state.secrets[name])
     text = yaml.safe_dump({state.state_id: {f"pcmk.{state.fun}": args}}, sort_keys=False, width=1000)
     for token, key in tokens.items():
-        text = text.replace(token, "{{ salt['pillar.get'](" + repr(key) + ") | yaml_dquote }}")
+        # A missing pillar key fails the render, naming the key, rather than writing an empty secret.
+        text = text.replace(
+            token, f"{{{{ (salt['pillar.get']({key!r}) or raise('pillar {key} is not set')) | yaml_dquote }}}}"
+        )
     return text
 
 
@@ -143,6 +147,11 @@ def _unset_unadvised(op, advised):
     return op
 
 
+def _underscored(element, keep_id=False):
+    """An element's attributes as arguments (``run-command`` -> ``run_command``)."""
+    return {name.replace("-", "_"): value for name, value in element.attrib.items() if keep_id or name != "id"}
+
+
 def _values(nvset):
     found: dict = {}
     for nvpair in nvset.findall("nvpair"):
@@ -178,8 +187,9 @@ def attribute_sets(parent, tag, *, exclude=()):
 
 # -- objects -> states ------------------------------------------------------------
 class Exporter:
-    def __init__(self, cib, metadata=None, secret_names=()):
+    def __init__(self, cib, metadata=None, secret_names=(), runtime_prefixes=()):
         self.cib = cib
+        self.runtime_prefixes = tuple(runtime_prefixes)
         self.metadata = metadata
         self.secret_names = set(secret_names)
         self.states = []
@@ -378,7 +388,30 @@ class Exporter:
         self._add(element.get("id"), "clone", {"name": child.get("id"), **args}, [f"clone {element.get('id')}"])
 
     def _bundle(self, element):
-        raise NotExpressible("bundles are not exported yet")
+        args: dict = {}
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag in CONTAINER_KINDS:
+                args["container"] = {"kind": child.tag, **_underscored(child)}
+            elif child.tag == "network":
+                network = _underscored(child)
+                ports = [_underscored(port, keep_id=True) for port in child.findall("port-mapping")]
+                if ports:
+                    network["port_mappings"] = ports
+                args["network"] = network
+            elif child.tag == "storage":
+                args["storage"] = [_underscored(mapping, keep_id=True) for mapping in child.findall("storage-mapping")]
+            elif child.tag == "primitive":
+                args["primitive"] = child.get("id")
+            elif child.tag != "meta_attributes":
+                raise NotExpressible(f"<{child.tag}> in a bundle")
+        meta = attribute_sets(element, "meta_attributes")
+        if meta is not None:
+            args["meta"] = meta
+        if element.get("description") is not None:
+            args["description"] = element.get("description")
+        self._add(element.get("id"), "bundle", args, [f"bundle {element.get('id')}"])
 
     def _tag(self, element):
         self._add(
@@ -475,13 +508,16 @@ class Exporter:
         if node.get("type") == "remote":
             return  # Pacemaker makes it for its connection resource
         uname = node.get("uname") or node.get("id")
+        own = {key: node.get(key) for key in ("score", "description") if node.get(key) is not None}
+        if own:
+            self._add(f"node {uname}", "node", {"node": uname, **own}, [f"node {uname}"])
         for tag, fun in (("instance_attributes", "node_attribute"), ("utilization", "node_utilization")):
             sets = node.findall(tag)
             if any(s.find("rule") is not None or s.get("id-ref") is not None for s in sets):
                 raise NotExpressible(f"node {uname!r}: a rule-based or referenced {tag} set")
             names: list = []
             for nvset in sets:
-                names.extend(n for n in _values(nvset) if n not in names)
+                names.extend(n for n in _values(nvset) if n not in names and not n.startswith(self.runtime_prefixes))
             for name in names:
                 nvpair = nvsets.effective(node, tag, name)
                 label = "" if fun == "node_attribute" else "utilization "
@@ -584,14 +620,17 @@ def verifier(session, build):
     return verify
 
 
-def export(cib, *, metadata=None, secret_names=(), verify=None):
+def export(cib, *, metadata=None, secret_names=(), verify=None, runtime_prefixes=()):
     """``cib`` as an :class:`Export`.
+
+    ``runtime_prefixes``: node attributes named so are records a running
+    system keeps (restart requests and claims), not configuration: not exported.
 
     ``verify(states) -> {state_id: reason}``: states whose specs would change
     the CIB they came from (see the module docstring); they are dropped with a
     note, and the rest verified again until none would change anything.
     """
-    exported = Exporter(cib, metadata, secret_names).run()
+    exported = Exporter(cib, metadata, secret_names, runtime_prefixes).run()
     while verify is not None and exported.states:
         refused = verify(exported.states)
         if not refused:

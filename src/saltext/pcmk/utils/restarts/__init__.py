@@ -49,7 +49,11 @@ from .records import (
     pending,
 )
 
+# Node attributes this package keeps while it runs (requests, claims, liveness): records, not configuration.
+RECORD_PREFIXES = (PREFIX, CLAIM_PREFIX, ALIVE_ATTR)
+
 __all__ = [
+    "RECORD_PREFIXES",
     "ALIVE_ATTR",
     "ALIVE_GRACE",
     "CLAIM_GRACE",
