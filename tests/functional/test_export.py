@@ -249,7 +249,8 @@ e-clone:
   pcmk.clone:
     - name: e
     - meta: {interleave: true}
-    - params: {fake: from-clone}
+    - params: [{values: {fake: from-clone}}, {values: {fake: on-n2}, rule: {expressions: [{attribute: "#uname", operation: eq, value: n2}]}}]
+    - description: e everywhere
 g1:
   pcmk.resource:
     - agent: ocf:pacemaker:Dummy
@@ -261,6 +262,7 @@ grp:
     - resources: [g1, g2]
     - params: {fake: from-group}
     - meta: {target-role: Stopped}
+    - description: two of a kind
     - require: [{pcmk: g1}, {pcmk: g2}]
 haproxy:
   pcmk.resource:

@@ -401,7 +401,7 @@ def resource_template_absent(name, **kwargs):
 
 
 @_errors_as_result
-def group(name, resources, meta=None, params=None, **kwargs):
+def group(name, resources, meta=None, params=None, description=None, **kwargs):
     """
     Ensure an ordered group of primitives exists with exactly these members.
 
@@ -412,6 +412,8 @@ def group(name, resources, meta=None, params=None, **kwargs):
         The group's own instance attributes, exact when given: Pacemaker
         passes them to every member (a member's own value of the same name
         wins). Left out: left as they are.
+    description
+        Text Pacemaker keeps with the group (``""`` removes it).
 
     .. code-block:: yaml
 
@@ -420,7 +422,7 @@ def group(name, resources, meta=None, params=None, **kwargs):
             - resources: [web-vip, web-server]
             - params: {trace_ra: 1}
     """
-    return _converge(name, "group", kwargs, resources=resources, meta=meta, params=params)
+    return _converge(name, "group", kwargs, resources=resources, meta=meta, params=params, description=description)
 
 
 @_errors_as_result
@@ -606,7 +608,7 @@ def alert_absent(name, **kwargs):
 
 
 @_errors_as_result
-def clone(name, clone_id=None, meta=None, promotable=False, params=None, **kwargs):
+def clone(name, clone_id=None, meta=None, promotable=False, params=None, description=None, **kwargs):
     """
     Ensure a primitive or group ``name`` runs as a clone (id ``<name>-clone``
     unless ``clone_id``), or a promotable clone.
@@ -617,6 +619,8 @@ def clone(name, clone_id=None, meta=None, promotable=False, params=None, **kwarg
         The clone's own instance attributes, exact when given: Pacemaker
         passes them to the cloned resource (its own value of the same name
         wins). Left out: left as they are.
+    description
+        Text Pacemaker keeps with the clone (``""`` removes it).
 
     .. code-block:: yaml
 
@@ -625,7 +629,16 @@ def clone(name, clone_id=None, meta=None, promotable=False, params=None, **kwarg
             - meta: {interleave: true}
             - params: {trace_ra: 1}
     """
-    return _converge(name, "clone", kwargs, clone_id=clone_id, meta=meta, promotable=promotable, params=params)
+    return _converge(
+        name,
+        "clone",
+        kwargs,
+        clone_id=clone_id,
+        meta=meta,
+        promotable=promotable,
+        params=params,
+        description=description,
+    )
 
 
 @_errors_as_result

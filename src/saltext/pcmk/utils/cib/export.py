@@ -364,6 +364,8 @@ class Exporter:
             found = attribute_sets(element, tag)
             if found is not None:
                 args[key] = found
+        if element.get("description") is not None:
+            args["description"] = element.get("description")
         self._add(element.get("id"), "group", args, [f"group {element.get('id')}"])
 
     def _clone(self, element):
@@ -385,6 +387,8 @@ class Exporter:
         params = attribute_sets(element, "instance_attributes")
         if params is not None:
             args["params"] = params
+        if element.get("description") is not None:
+            args["description"] = element.get("description")
         self._add(element.get("id"), "clone", {"name": child.get("id"), **args}, [f"clone {element.get('id')}"])
 
     def _bundle(self, element):

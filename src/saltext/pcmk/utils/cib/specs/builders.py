@@ -55,9 +55,11 @@ BUILDERS = {
     "resource_absent": lambda name: [ResourceAbsentSpec(name)],
     "resource_template": _template_specs,
     "resource_template_absent": lambda name: [TemplateAbsentSpec.build(name)],
-    "group": lambda name, resources=None, meta=None, params=None: [GroupSpec.build(name, resources, meta, params)],
-    "clone": lambda name, clone_id=None, meta=None, promotable=False, params=None: [
-        CloneOfSpec.build(name, clone_id, meta, promotable, params)
+    "group": lambda name, resources=None, meta=None, params=None, description=None: [
+        GroupSpec.build(name, resources, meta, params, description)
+    ],
+    "clone": lambda name, clone_id=None, meta=None, promotable=False, params=None, description=None: [
+        CloneOfSpec.build(name, clone_id, meta, promotable, params, description)
     ],
     "constraint": _constraint_specs,
     "constraint_absent": lambda name, constraint_id=None: [ConstraintAbsentSpec(constraint_id or name)],

@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 
+from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import Spec, check_id, check_mapping, check_nvsets, clone_id_for
+from .base import Spec, check_id, check_nvsets, clone_id_for, set_attr
 from .placement import CloneSpec, clone_of, sync_clone_meta, sync_params
 
 
@@ -14,9 +15,10 @@ class CloneOfSpec(Spec):
 
     rsc: str
     clone: CloneSpec
+    description: str | None = None  # None: left as found; "": none
 
     @classmethod
-    def build(cls, rsc, clone_id=None, meta=None, promotable=False, params=None):
+    def build(cls, rsc, clone_id=None, meta=None, promotable=False, params=None, description=None):
         check_id(rsc, "clone resource")
         return cls(
             rsc,
@@ -24,8 +26,9 @@ class CloneOfSpec(Spec):
                 check_id(clone_id_for(rsc, clone_id), "clone"),
                 check_nvsets(meta, f"clone of {rsc!r} meta"),
                 bool(promotable),
-                check_mapping(params, f"clone of {rsc!r} params"),
+                check_nvsets(params, f"clone of {rsc!r} params"),
             ),
+            None if description is None else nvsets.as_text(description),
         )
 
     def references(self):
@@ -47,3 +50,5 @@ class CloneOfSpec(Spec):
             clone.append(element)
         sync_clone_meta(cib, clone, self.clone)
         sync_params(cib, clone, self.clone.params)
+        if self.description is not None:
+            set_attr(clone, "description", self.description or None)

@@ -7,7 +7,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import OPERATOR_META, Spec, check_id, check_mapping, check_nvsets
+from .base import OPERATOR_META, Spec, check_id, check_nvsets, set_attr
 from .placement import detach, resources_section, sync_params
 
 
@@ -19,9 +19,10 @@ class GroupSpec(Spec):
     members: list
     meta: dict | None = None
     params: dict | None = None
+    description: str | None = None  # None: left as found; "": none
 
     @classmethod
-    def build(cls, name, resources, meta=None, params=None):
+    def build(cls, name, resources, meta=None, params=None, description=None):
         check_id(name, "group")
         if not isinstance(resources, list) or not resources:
             raise SpecError(f"group {name!r}: resources must be a non-empty list of primitive ids")
@@ -33,7 +34,8 @@ class GroupSpec(Spec):
             name,
             list(resources),
             check_nvsets(meta, f"group {name!r} meta"),
-            check_mapping(params, f"group {name!r} params"),
+            check_nvsets(params, f"group {name!r} params"),
+            None if description is None else nvsets.as_text(description),
         )
 
     def references(self):
@@ -86,3 +88,5 @@ class GroupSpec(Spec):
             insert_at=0,
         )
         sync_params(cib, group, self.params)
+        if self.description is not None:
+            set_attr(group, "description", self.description or None)
