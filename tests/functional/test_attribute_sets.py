@@ -11,8 +11,7 @@ date expressions against the current time.
 
 from lxml import etree
 
-from tests.functional.test_configuration_language import planned_starts, with_node_and_no_fencing
-from tests.functional.test_foreign_cibs import cib_create
+from tests.support.offline import cib_create, planned_starts, with_node_and_no_fencing
 
 ALWAYS = {"date": {"operation": "gt", "start": "2000-01-01"}}  # true from 2000 on
 NEVER = {"date": {"operation": "lt", "end": "2000-01-01"}}  # true before 2000 only

@@ -12,9 +12,8 @@ import subprocess
 
 from lxml import etree
 
-from tests.functional.test_configuration_language import offline
-from tests.functional.test_foreign_cibs import cib_create
 from tests.functional.test_tags_and_alerts import element, pcs, unchanged_on_rerun
+from tests.support.offline import cib_create, offline
 
 IMAGE = "cluster.common.tag/haproxy:pcmklatest"
 

@@ -5,12 +5,11 @@ without churn when another tool made it, removed with ``constraint_absent``,
 and what it means is asked of Pacemaker's scheduler (``crm_simulate``).
 """
 
-import os
 import subprocess
 
 from lxml import etree
 
-from tests.functional.test_foreign_cibs import cib_create
+from tests.support.offline import cib_create, planned_starts, with_node_and_no_fencing
 
 TICKET_SLS = """
 d:
@@ -25,28 +24,6 @@ d-needs-t1:
     - require:
       - pcmk: d
 """
-
-
-def offline(cib_file, *argv):
-    return subprocess.run(
-        list(argv), check=True, capture_output=True, text=True, env={**os.environ, "CIB_file": str(cib_file)}
-    )
-
-
-def with_node_and_no_fencing(cib_file):
-    offline(cib_file, "cibadmin", "--create", "-o", "nodes", "--xml-text", '<node id="1" uname="n1"/>')
-    offline(cib_file, "crm_attribute", "--name", "stonith-enabled", "--update", "false")
-
-
-def planned_starts(cib_file, *extra):
-    """Resources the scheduler would start with node n1 up and quorum (``extra``: more crm_simulate options)."""
-    out = subprocess.run(
-        ["crm_simulate", "-x", str(cib_file), "-u", "n1", "--quorum", "true", "-S", "--output-as=xml", *extra],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return {a.get("resource") for a in etree.fromstring(out.encode()).xpath("//actions/rsc_action[@action='start']")}
 
 
 def constraint(cib_file, ident):

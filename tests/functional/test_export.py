@@ -23,7 +23,8 @@ import pytest
 import yaml
 from lxml import etree
 
-from tests.functional.test_foreign_cibs import OLD_SCHEMA_PROMOTABLE, cib_create
+from tests.functional.test_foreign_cibs import OLD_SCHEMA_PROMOTABLE
+from tests.support.offline import cib_create, offline
 
 NODES = ("n1", "n2", "n3")
 SECRET = "s3cr3t-Value-42"
@@ -46,14 +47,6 @@ NAMED = {
     "node",
 }
 MANAGED_PROPERTIES = {"dc-version", "cluster-infrastructure", "cluster-name", "have-watchdog", "last-lrm-refresh"}
-
-
-def run(cib_file, *argv):
-    proc = subprocess.run(
-        list(argv), check=False, capture_output=True, text=True, env={**os.environ, "CIB_file": str(cib_file)}
-    )
-    assert proc.returncode == 0, (argv, proc.stdout, proc.stderr)
-    return proc
 
 
 def with_nodes(cib_file):
@@ -111,7 +104,7 @@ def round_trip(salt_env, *, pillar=None, rebuild=True):
     assert salt_env.cib_file.read_bytes() == source
 
     if rebuild:
-        salt_env.cib_file.write_text(run(salt_env.cib_file, "cibadmin", "--empty").stdout)
+        salt_env.cib_file.write_text(offline(salt_env.cib_file, "cibadmin", "--empty").stdout)
         with_nodes(salt_env.cib_file)
         rebuilt = salt_env.sls(text, **kwargs)
         assert rebuilt.all_ok, rebuilt.failures()
@@ -132,7 +125,7 @@ def nodes_env(salt_env):
 
 
 def pcs(cib_file, *argv):
-    return run(cib_file, "pcs", "-f", str(cib_file), *argv)
+    return offline(cib_file, "pcs", "-f", str(cib_file), *argv)
 
 
 def test_a_pcs_made_cluster_round_trips(nodes_env):
@@ -203,7 +196,7 @@ def test_a_crmsh_made_cluster_round_trips(nodes_env):
 
 def test_a_hand_written_old_schema_cluster_round_trips(salt_env):
     with_nodes(salt_env.cib_file)
-    run(salt_env.cib_file, "cibadmin", "--modify", "--xml-text", '<cib validate-with="pacemaker-2.10"/>')
+    offline(salt_env.cib_file, "cibadmin", "--modify", "--xml-text", '<cib validate-with="pacemaker-2.10"/>')
     cib_create(salt_env.cib_file, "resources", OLD_SCHEMA_PROMOTABLE)
     cib_create(
         salt_env.cib_file,

@@ -6,7 +6,6 @@ change writes nothing (the CIB file's bytes and epoch stay), and every write
 is reported, with the exact change.
 """
 
-import os
 import subprocess
 
 import pytest
@@ -18,6 +17,7 @@ from saltext.pcmk.utils.cib import specs as model
 from saltext.pcmk.utils.cib.document import Cib
 from saltext.pcmk.utils.errors import CibConflict
 from saltext.pcmk.utils.tools import ToolRunner
+from tests.support.offline import cib_create
 
 
 def epoch(cib_bytes):
@@ -94,16 +94,6 @@ def test_an_op_with_only_a_name_and_interval_is_reported_when_added(salt_env):
     assert ops_of(salt_env.cib_file.read_bytes(), "dummy")[("notify", "0s", None)] == {}
     assert epoch(salt_env.cib_file.read_bytes()) > epoch(before)
     assert_nothing_reported_nothing_written(salt_env, added)
-
-
-def cib_create(cib_file, section, xml):
-    """Add ``xml`` to ``section`` of the CIB file the way an operator's cibadmin would."""
-    subprocess.run(
-        ["cibadmin", "--create", "-o", section, "--xml-text", xml],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "CIB_file": str(cib_file)},
-    )
 
 
 def cib_replace_configuration(cib_file, configuration):

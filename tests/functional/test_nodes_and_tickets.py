@@ -11,8 +11,7 @@ import subprocess
 
 from lxml import etree
 
-from tests.functional.test_configuration_language import offline, with_node_and_no_fencing
-from tests.functional.test_foreign_cibs import cib_create
+from tests.support.offline import cib_create, element, offline, unchanged_on_rerun, with_node_and_no_fencing
 
 
 def simulate(cib_file, *extra, nodes=("n1",), graph=None):
@@ -41,20 +40,6 @@ def start_params(cib_file, tmp_path):
         attributes = op.find("attributes")
         found[op.find("primitive").get("id")] = {k: v for k, v in attributes.attrib.items() if "CRM_meta" not in k}
     return found
-
-
-def element(cib_file, xpath, **variables):
-    found = etree.fromstring(cib_file.read_bytes()).xpath(xpath, **variables)
-    return found[0] if found else None
-
-
-def unchanged_on_rerun(salt_env, sls):
-    """A second run (and its test=True) reports nothing and leaves the file byte for byte."""
-    before = salt_env.cib_file.read_bytes()
-    for test in (True, False):
-        result = salt_env.sls(sls, test=test)
-        assert result.all_ok and result.changed == set(), result.raw
-    assert salt_env.cib_file.read_bytes() == before
 
 
 def refused(salt_env, sls, state, *words):

@@ -6,9 +6,7 @@ a tag applies to every resource tagged (``crm_simulate``).
 
 import subprocess
 
-from lxml import etree
-
-from tests.functional.test_configuration_language import planned_starts, with_node_and_no_fencing
+from tests.support.offline import element, planned_starts, unchanged_on_rerun, with_node_and_no_fencing
 
 ALERT_AGENT = "/usr/share/pacemaker/alerts/alert_file.sh.sample"
 
@@ -35,19 +33,6 @@ apis-not-on-n1:
 
 def pcs(cib_file, *argv):
     subprocess.run(["pcs", "-f", str(cib_file), *argv], check=True, capture_output=True)
-
-
-def element(cib_file, xpath):
-    found = etree.fromstring(cib_file.read_bytes()).xpath(xpath)
-    return found[0] if found else None
-
-
-def unchanged_on_rerun(salt_env, sls):
-    before = salt_env.cib_file.read_bytes()
-    for test in (True, False):
-        result = salt_env.sls(sls, test=test)
-        assert result.all_ok and result.changed == set(), result.raw
-    assert salt_env.cib_file.read_bytes() == before
 
 
 def test_a_constraint_on_a_tag_applies_to_every_tagged_resource(salt_env):

@@ -13,8 +13,14 @@ import subprocess
 import pytest
 from lxml import etree
 
-from tests.functional.test_configuration_language import offline, planned_starts, with_node_and_no_fencing
-from tests.functional.test_foreign_cibs import cib_create
+from tests.support.offline import (
+    cib_create,
+    element,
+    offline,
+    planned_starts,
+    unchanged_on_rerun,
+    with_node_and_no_fencing,
+)
 
 TEMPLATED_SLS = """
 T:
@@ -38,22 +44,8 @@ p2:
 """
 
 
-def element(cib_file, xpath):
-    found = etree.fromstring(cib_file.read_bytes()).xpath(xpath)
-    return found[0] if found else None
-
-
 def ops_of(el):
     return {(op.get("name"), op.get("interval")): op.get("timeout") for op in el.iterfind("operations/op")}
-
-
-def unchanged_on_rerun(salt_env, sls):
-    """test=True and the real run report nothing, and the CIB file stays byte for byte."""
-    before = salt_env.cib_file.read_bytes()
-    for test in (True, False):
-        result = salt_env.sls(sls, test=test)
-        assert result.all_ok and result.changed == set(), result.raw
-    assert salt_env.cib_file.read_bytes() == before
 
 
 def planned_monitors(cib_file):

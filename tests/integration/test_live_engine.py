@@ -727,3 +727,69 @@ def test_alert_and_tag_do_what_pacemaker_says(node, minion, prefix):
         assert not failures(minion.apply("unalerting"))
         node.run(["rm", "-f", log], check=False)
     assert not cib(node).xpath("configuration/alerts | configuration/tags")
+
+
+def test_a_template_a_rule_based_set_and_group_params_do_what_pacemaker_says(node, minion, prefix):
+    """What the agent itself does: Dummy writes its ``state`` file where its parameter says.
+    A primitive made from a template gets the template's ``state``, one overriding it its
+    own, a group member the group's; a rule-based meta set whose date rule holds keeps its
+    resource stopped. Re-applied, nothing changes; exported and re-applied, nothing either."""
+    tpl, inherits, overrides, member, windowed = (f"{prefix}{n}" for n in ("tpl", "inh", "own", "mem", "win"))
+    state = {n: f"/run/{n}.state" for n in (tpl, overrides, member)}
+    minion.write_sls(
+        "language",
+        textwrap.dedent(f"""\
+        {tpl}:
+          pcmk.resource_template:
+            - agent: ocf:pacemaker:Dummy
+            - params: {{state: {state[tpl]}}}
+        {inherits}:
+          pcmk.resource:
+            - template: {tpl}
+            - require: [{{pcmk: {tpl}}}]
+        {overrides}:
+          pcmk.resource:
+            - template: {tpl}
+            - params: {{state: {state[overrides]}}}
+            - require: [{{pcmk: {tpl}}}]
+        {member}:
+          pcmk.resource:
+            - agent: ocf:pacemaker:Dummy
+        {prefix}grp:
+          pcmk.group:
+            - resources: [{member}]
+            - params: {{state: {state[member]}}}
+            - require: [{{pcmk: {member}}}]
+        {windowed}:
+          pcmk.resource:
+            - agent: ocf:pacemaker:Dummy
+            - meta:
+                - values: {{resource-stickiness: 0}}
+                - rule: {{expressions: [{{date: {{operation: gt, start: "2000-01-01"}}}}]}}
+                  values: {{target-role: Stopped}}
+        """),
+    )
+    try:
+        results = minion.apply("language")
+        assert not failures(results), failures(results)
+        for rsc in (inherits, overrides, member):
+            wait(lambda rsc=rsc: running_on(node, rsc) == ["n1"], f"{rsc} running", 30)
+        # The agent wrote its state file where the template, the override and the group said.
+        for path in (state[tpl], state[overrides], state[member]):
+            assert node.run(["test", "-e", path], check=False).returncode == 0, path
+        time.sleep(2)
+        assert stopped(node, windowed)
+        epoch = cib(node).get("epoch")
+        assert changed(minion.apply("language")) == set()
+        exported = minion.call("pcmk.export")
+        minion.write_sls("exported", exported)
+        again = minion.apply("exported")
+        assert not failures(again) and changed(again) == set(), {
+            k: v["changes"] for k, v in again.items() if v["changes"]
+        }
+        assert cib(node).get("epoch") == epoch
+    finally:
+        purge(node, prefix)
+        purge(node, prefix)  # the template, refused while its primitives were still there
+        node.run(["rm", "-f", *state.values()], check=False)
+    assert not cib(node).xpath("configuration/resources/*[starts-with(@id, $p)]", p=prefix)
