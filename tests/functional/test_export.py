@@ -368,7 +368,17 @@ def test_what_no_state_can_say_is_left_out_with_a_note_and_kept(nodes_env):
         '<alerts><alert id="odd" path="/usr/share/pacemaker/alerts/alert_file.sh.sample"><select>'
         '<select_attributes><attribute id="odd-standby" name="standby"/></select_attributes></select></alert></alerts>',
     )
+    # Two start ops Pacemaker tells apart by id only: a state would refuse them (self-check).
+    cib_create(
+        nodes_env.cib_file,
+        "resources",
+        '<primitive id="twice" class="ocf" provider="pacemaker" type="Dummy"><operations>'
+        '<op id="twice-start-a" name="start" interval="0"/><op id="twice-start-b" name="start" interval="0s"/>'
+        "</operations></primitive>",
+    )
     text = export(nodes_env)
+    assert "twice" in text.split("\n\n")[0] and "two ops share" in text.split("\n\n")[0]
+    assert "\ntwice:" not in text
     assert "cli-ban-d-on-n1" in text.split("\n\n")[0]  # in the header note, not as a state
     assert "odd" in text.split("\n\n")[0] and "attribute filter" in text.split("\n\n")[0]
     assert "\nodd:" not in text and "\ncli-ban-d-on-n1:" not in text

@@ -589,10 +589,14 @@ class Exporter:
 
 def verifier(session, build):
     """``verify`` for :func:`export`: each state built with ``build(fun, name, **args)`` (the state
-    module's own builders) and converged under ``test=True`` on ``session``'s CIB, one owner per
-    state; ``{state_id: reason}`` for each that would change something or cannot be built."""
+    module's own builders) and converged under ``test=True`` on ``session``'s CIB;
+    ``{state_id: reason}`` for each that would change something or cannot be built.
 
-    def verify(states):
+    All states are applied to one candidate and diffed once (linear in the CIB's size); only
+    when something would change are the states declaring a changed object checked one by one.
+    """
+
+    def built(states):
         refused, groups = {}, []
         for state in states:
             args = dict(state.args)
@@ -603,22 +607,37 @@ def verifier(session, build):
                 groups.append((state.state_id, build(state.fun, name, **args)))
             except PcmkError as exc:
                 refused[state.state_id] = f"its state would be refused: {exc}"
-        session.forget_predictions()
-        try:
-            outcomes = session.converge_groups(groups, test=True)
-        except PcmkError:
-            # One state's failure fails the group: find which, one by one.
-            outcomes = {}
-            for owner, specs in groups:
-                session.forget_predictions()
-                try:
-                    outcomes.update(session.converge_groups([(owner, specs)], test=True))
-                except PcmkError as exc:
-                    refused[owner] = f"its state would be refused: {exc}"
-        session.forget_predictions()
-        for owner, outcome in outcomes.items():
+        return refused, groups
+
+    def one_by_one(groups, refused):
+        for owner, specs in groups:
+            session.forget_predictions()
+            try:
+                outcome = session.converge_groups([(owner, specs)], test=True)[owner]
+            except PcmkError as exc:
+                refused[owner] = f"its state would be refused: {exc}"
+                continue
             if outcome.changed:
                 refused[owner] = "its state would change it: " + outcome.render().replace("\n", "; ")
+        session.forget_predictions()
+
+    def verify(states):
+        refused, groups = built(states)
+        session.forget_predictions()
+        try:
+            changes = session.converge([spec for _, specs in groups for spec in specs], test=True).changes
+        except PcmkError:
+            one_by_one(groups, refused)
+            return refused
+        session.forget_predictions()
+        if not changes:
+            return refused
+        declaring = {key: {s.state_id for s in states if key in s.objects} for key in changes}
+        if all(declaring.values()):
+            suspects = set().union(*declaring.values())
+            one_by_one([g for g in groups if g[0] in suspects], refused)
+        else:
+            one_by_one(groups, refused)
         return refused
 
     return verify

@@ -1,0 +1,74 @@
+"""How long ``pcmk.export`` takes as a cluster grows, and what its self-check costs.
+
+For N = 50, 500, 2000 resources (each with a location and an order
+constraint, as bench/converge.py's workload), an offline CIB is built in one
+aggregated converge; then the export is timed without its check, with it,
+and the SLS it wrote is applied as specs onto the same CIB (the promise:
+nothing changes). Prints one table.
+
+    .venv/bin/python bench/export.py [N ...]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.support.common import log  # noqa: E402
+from bench.support.tables import print_table  # noqa: E402
+from bench.support.workload import all_specs, workload  # noqa: E402
+from saltext.pcmk.utils.cib import export as exportmod  # noqa: E402
+from saltext.pcmk.utils.cib.session import Session  # noqa: E402
+from saltext.pcmk.utils.cib.specs import builders  # noqa: E402
+from saltext.pcmk.utils.tools import ToolRunner  # noqa: E402
+
+
+def build(workdir: Path, n: int) -> ToolRunner:
+    cib_file = workdir / f"cib-{n}.xml"
+    runner = ToolRunner(cib_file=cib_file)
+    cib_file.write_text(runner.run(["cibadmin", "--empty"]).stdout)
+    runner.run(["cibadmin", "--create", "-o", "nodes", "--xml-text", '<node id="1" uname="n1"/>'])
+    Session(runner).converge(all_specs(workload(n)))
+    return runner
+
+
+def measure(runner: ToolRunner):
+    session = Session(runner)
+    cib = session.cib
+    objects = len(cib.configuration.xpath("resources/* | constraints/*"))
+    began = time.monotonic()
+    unchecked = exportmod.export(cib, metadata=session.metadata)
+    plain = time.monotonic() - began
+    began = time.monotonic()
+    checked = exportmod.export(
+        cib, metadata=session.metadata, verify=exportmod.verifier(Session(runner, cib=cib), builders.build)
+    )
+    with_check = time.monotonic() - began
+    text = checked.sls()
+    assert not checked.notes, checked.notes
+    assert len(unchecked.states) == len(checked.states)
+    return objects, len(checked.states), len(text.splitlines()), plain, with_check
+
+
+def main(sizes):
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
+        for n in sizes:
+            log(f"building a CIB of {n} resources")
+            runner = build(Path(tmp), n)
+            log(f"exporting {n}")
+            objects, states, lines, plain, with_check = measure(runner)
+            rows.append(
+                [n, objects, states, lines, f"{plain:.2f}", f"{with_check:.2f}", f"{with_check / states * 1000:.1f}"]
+            )
+    print_table(
+        ["resources", "CIB objects", "states", "SLS lines", "export s", "export + check s", "ms per state"], rows
+    )
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [50, 500, 2000])
