@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.support.common import log  # noqa: E402
-from bench.support.tables import print_table  # noqa: E402
-from bench.support.workload import all_specs, workload  # noqa: E402
-from saltext.pcmk.utils.cib import export as exportmod  # noqa: E402
-from saltext.pcmk.utils.cib.session import Session  # noqa: E402
-from saltext.pcmk.utils.cib.specs import builders  # noqa: E402
-from saltext.pcmk.utils.tools import ToolRunner  # noqa: E402
+from bench.support.common import log
+from bench.support.tables import print_table
+from bench.support.workload import all_specs, workload
+from saltext.pcmk.utils.cib import export as exportmod
+from saltext.pcmk.utils.cib.session import Session
+from saltext.pcmk.utils.cib.specs import builders
+from saltext.pcmk.utils.tools import ToolRunner
 
 
 def build(workdir: Path, n: int) -> ToolRunner:
