@@ -416,3 +416,63 @@ def test_an_exported_secret_without_its_pillar_fails_the_render_naming_the_key(n
     with pytest.raises(AssertionError, match="pcmk:secrets:d:passwd is not set"):
         nodes_env.sls(text)
     assert nodes_env.cib_file.read_bytes() == before
+
+
+def test_services_the_provider_can_declare_go_to_its_pillar_and_declare_the_same(nodes_env):
+    """``services_path``: a systemd unit's resource becomes ``pcmk:services:<unit>`` (ha: true,
+    its clone as clone keys) instead of states; what the provider builds from that pillar
+    changes nothing on the CIB it came from, and the rest of the SLS still changes nothing."""
+    from saltext.pcmk.utils.cib.session import Session  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.provider.pillar import ServicePillar  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.tools import ToolRunner  # pylint: disable=import-outside-toplevel
+
+    made = nodes_env.sls(
+        """
+nova-api:
+  pcmk.resource:
+    - agent: systemd:nova-api
+    - check_agent: false
+    - ops: [{name: monitor, interval: 30s, timeout: 60s}]
+    - clone: {interleave: true}
+keystone:
+  pcmk.resource:
+    - agent: systemd:apache2
+    - check_agent: false
+    - ops: [{name: monitor, interval: 30s}]
+d:
+  pcmk.resource:
+    - agent: ocf:pacemaker:Dummy
+api-after-d:
+  pcmk.constraint:
+    - kind: order
+    - first: d
+    - then: nova-api-clone
+"""
+    )
+    assert made.all_ok, made.failures()
+    services_path = nodes_env.scratch / "services.sls"
+    sls_path = nodes_env.scratch / "cluster.sls"
+    summary = export(nodes_env, path=str(sls_path), services_path=str(services_path))
+    assert summary["services"] == ["apache2", "nova-api"]
+    services = yaml.safe_load(services_path.read_text())["pcmk"]["services"]
+    assert services["nova-api"] == {
+        "ha": True,
+        "agent": "systemd:nova-api",
+        "check_agent": False,
+        "ops": [{"name": "monitor", "interval": "30s", "timeout": "60s"}],
+        "clone": True,
+        "clone_meta": {"interleave": "true"},
+    }
+    assert services["apache2"]["resource"] == "keystone"
+    text = sls_path.read_text()
+    assert "\nnova-api:" not in text and "\nnova-api-clone:" not in text and "\nkeystone:" not in text
+    assert "\napi-after-d:" in text and "\nd:" in text
+
+    before = nodes_env.cib_file.read_bytes()
+    pillar = ServicePillar({"services": services}, systemd=True)
+    session = Session(ToolRunner(cib_file=nodes_env.cib_file))
+    for service in ("nova-api", "apache2"):
+        assert session.converge(pillar.declaration(service).specs(), test=True).changes == {}, service
+    rest = nodes_env.sls(text)
+    assert rest.all_ok and rest.changed == set(), rest.failures()
+    assert nodes_env.cib_file.read_bytes() == before

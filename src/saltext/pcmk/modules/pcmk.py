@@ -22,7 +22,7 @@ from saltext.pcmk.utils.cib.specs import builders
 from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import NotFound
-from saltext.pcmk.utils.provider.pillar import ServicePillar
+from saltext.pcmk.utils.provider.pillar import ServicePillar, services_from_export
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def cib_dump(path=None):
 
 
 @_errors_as_salt
-def export(path=None, secret_params=None, pillar_path=None):
+def export(path=None, secret_params=None, pillar_path=None, services_path=None):
     """
     The cluster's configuration as an SLS of ``pcmk.*`` states, so an existing
     cluster (made by pcs, crmsh, TripleO or by hand) comes under Salt in one
@@ -139,6 +139,12 @@ def export(path=None, secret_params=None, pillar_path=None):
     become pillar references ``pcmk:secrets:<resource>:<parameter>``; their
     values are never written. ``pillar_path`` writes the skeleton of those
     pillar keys (empty values, mode 0600) to fill in.
+
+    ``services_path``: resources the service provider can declare (run by
+    ``systemd:``, ``lsb:`` or the generic OpenStack agent, not grouped, without
+    secrets) go to that pillar file as ``pcmk:services`` entries with
+    ``ha: true`` instead of states, so formulas' ``service.running`` keep
+    them in Pacemaker (docs/service-provider.md).
 
     Returns the SLS text, or with ``path`` writes it there (the directory must
     exist) and returns ``{path, states, not_exported, secrets}``.
@@ -165,6 +171,11 @@ def export(path=None, secret_params=None, pillar_path=None):
         f"Exported by saltext-pcmk pcmk.export from {source}, CIB {'.'.join(map(str, cib.version))}.\n"
         "Applying it onto that CIB changes nothing; see docs/export.md."
     )
+    services = None
+    if services_path is not None:
+        services, result.states = services_from_export(result.states)
+        saltglue.write_file(services_path, exportmod.yaml_text({"pcmk": {"services": services}}), mode=0o600)
+        header += f"\nServices the provider declares are in {services_path}: {', '.join(sorted(services)) or 'none'}."
     text = result.sls(header=header)
     if pillar_path is not None:
         saltglue.write_file(pillar_path, exportmod.secrets_pillar(result.secret_keys()), mode=0o600)
@@ -176,6 +187,7 @@ def export(path=None, secret_params=None, pillar_path=None):
         "states": len(result.states),
         "not_exported": result.notes,
         "secrets": result.secret_keys(),
+        **({"services": sorted(services)} if services is not None else {}),
     }
 
 

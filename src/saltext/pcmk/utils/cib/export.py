@@ -663,6 +663,11 @@ def export(cib, *, metadata=None, secret_names=(), verify=None, runtime_prefixes
     return exported
 
 
+def yaml_text(data):
+    """``data`` as the YAML this module writes (keys in the order given)."""
+    return yaml.safe_dump(data, sort_keys=False, width=1000)
+
+
 def secrets_pillar(keys):
     """Pillar text with every key the SLS reads a secret from, its value left to fill in."""
     tree: dict = {}

@@ -361,3 +361,58 @@ class ServicePillar:
                 done.add(name)
                 ordered.append(entries[name])
         return ordered
+
+
+# -- from an export: the services the provider can declare ------------------------------------
+_PROVIDER_AGENTS = ("systemd:", "lsb:", "service:")
+
+
+def _service_name(state):
+    """The service a formula's ``service.running`` names for this exported resource, or None."""
+    agent = state.args.get("agent") or ""
+    if agent.startswith(_PROVIDER_AGENTS):
+        return agent.split(":", 1)[1]
+    if agent == GENERIC_AGENT and (state.args.get("params") or {}).get("binary"):
+        return state.state_id
+    return None
+
+
+def services_from_export(states):
+    """``(pcmk:services entries, the states still needed)`` for exported states (utils.cib.export).
+
+    A primitive run by the init system's own agent (``systemd:<unit>``,
+    ``lsb:``, ``service:``) or by the generic OpenStack agent becomes the
+    entry of the service a formula names, ``ha: true``, with the resource's
+    arguments (the same RESOURCE_ARGUMENTS ``pcmk.resource`` takes) and its
+    clone's; its ``pcmk.resource`` and ``pcmk.clone`` states leave the SLS.
+    A resource in a group or bundle, with secret parameters, or whose clone
+    has more than pillar's clone keys say (params, several sets, a
+    description), stays in the SLS.
+    """
+    clones = {s.args["name"]: s for s in states if s.fun == "clone"}
+    grouped = {m for s in states if s.fun == "group" for m in s.args["resources"]}
+    bundled = {s.args.get("primitive") for s in states if s.fun == "bundle"}
+    services, moved = {}, set()
+    for state in states:
+        if state.fun != "resource" or state.state_id in grouped | bundled or state.secrets:
+            continue  # secrets stay in the SLS, where they are pillar references
+        service = _service_name(state)
+        if service is None or service in services:
+            continue
+        entry = {"ha": True}
+        if resource_id_for(service) != state.state_id:
+            entry["resource"] = state.state_id
+        entry.update({k: v for k, v in state.args.items() if k in RESOURCE_ARGUMENTS or k == "agent"})
+        clone = clones.get(state.state_id)
+        if clone is not None:
+            extra = set(clone.args) - {"name", "clone_id", "meta", "promotable"}
+            if extra or isinstance(clone.args.get("meta"), list):
+                continue
+            entry["clone"] = True
+            for key, target in (("clone_id", "clone_id"), ("meta", "clone_meta"), ("promotable", "promotable")):
+                if key in clone.args:
+                    entry[target] = clone.args[key]
+            moved.add(clone.state_id)
+        services[service] = entry
+        moved.add(state.state_id)
+    return services, [s for s in states if s.state_id not in moved]
