@@ -193,21 +193,22 @@ def resource_list():
 
 
 @_errors_as_salt
-def resource_get(resource_id):
+def resource_get(resource_id, secret_params=None):
     """
     One resource's configuration, flattened (``params.*``, ``meta.*``, ``op *``).
+
+    Secret parameter values read ``********``: those the agent marks private,
+    names containing ``pass``, ``secret`` or ``token``, and those named in
+    ``secret_params`` (the CIB does not record a state's ``secret_params``).
 
     CLI Example:
 
     .. code-block:: bash
 
         salt '*' pcmk.resource_get vip
+        salt '*' pcmk.resource_get db secret_params='[conn]'
     """
-    cib = _session().cib
-    element = cib.resource(resource_id)
-    if element is None:
-        raise NotFound(f"resource {resource_id!r} does not exist")
-    return diffmod.objects(cib)[f"{diffmod.OBJECT_TAGS[element.tag]} {resource_id}"]
+    return _session().describe(resource_id, secret_params or ())
 
 
 @_errors_as_salt
