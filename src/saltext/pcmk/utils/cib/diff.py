@@ -185,6 +185,19 @@ def objects(cib, secrets_by_resource=None):
     return {key: _masked(key, flat, secrets_by_resource or {}) for key, flat in _objects(cib).items()}
 
 
+def masked_cib(cib, secrets_by_resource):
+    """A copy of ``cib`` whose primitives' and templates' secret parameter values read :data:`MASK`
+    (the rule of :func:`secret_param`; ``lrm://`` stays): the CIB as text for a return."""
+    copied = cib.copy()
+    for element in copied.configuration.iter("primitive", "template"):
+        secrets = secrets_by_resource.get(element.get("id"), ())
+        for nvpair in element.iterfind("instance_attributes/nvpair"):
+            value = nvpair.get("value")
+            if value and not value.startswith("lrm://") and secret_param(nvpair.get("name") or "", secrets):
+                nvpair.set("value", MASK)
+    return copied
+
+
 def _masked(key, flat, secrets_by_resource, *, every=False):
     """``flat`` with secret parameter values masked (``every``: all parameter values)."""
     # Only primitives and resource templates have agents and secret_params (a group's, a clone's

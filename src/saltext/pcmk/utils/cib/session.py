@@ -105,6 +105,14 @@ class Session:
         secrets = {resource_id: self.secret_names(element, secret_params)} if element.tag == "primitive" else {}
         return diffmod.objects(self.cib, secrets)[key]
 
+    def masked_text(self, secret_params=()):
+        """The CIB as XML text, every primitive's and template's secret values masked
+        (``secret_params``: names secret in any resource, besides the rule's)."""
+        secrets = {
+            e.get("id"): self.secret_names(e, secret_params) for e in self.cib.root.iter("primitive", "template")
+        }
+        return diffmod.masked_cib(self.cib, secrets).to_text()
+
     # -- the converge step -------------------------------------------------------
     def _compute(self, groups, declared, original, candidate):
         """Apply every group's specs to ``candidate``: (changes per owner, secrets to write, ids removed).
