@@ -391,3 +391,21 @@ def test_cib_dump_text_masks_the_secrets_and_keeps_the_rest(bed):
     assert 'name="colour" value="blue"' in text
     unasked = bed.fn("cib_dump")  # conn is secret only by its state's word, which the CIB does not keep
     assert 'name="api_key" value="********"' in unasked and f'name="conn" value="{CONN}"' in unasked
+
+
+def test_the_tool_runner_masks_secret_argv_env_and_output(caplog):
+    from saltext.pcmk.utils.errors import ToolError
+    from saltext.pcmk.utils.tools import Secret, ToolRunner
+
+    caplog.set_level(logging.DEBUG)
+    runner = ToolRunner(env={"PATH": os.environ["PATH"]})
+    script = 'echo "arg $1 env $HUSH" >&2; exit 3'
+    with pytest.raises(ToolError) as raised:
+        runner.run(["sh", "-c", script, "sh", Secret(CONN)], env={"HUSH": Secret(KEY)})
+    shown = str(raised.value) + repr(raised.value.argv) + raised.value.stderr + caplog.text
+    assert "arg ******** env ********" in str(raised.value)
+    assert not any(s in shown for s in SECRETS)
+    # What ran got the real values.
+    ok = runner.run(["sh", "-c", 'echo "$1$HUSH"', "sh", Secret(CONN)], env={"HUSH": Secret(KEY)})
+    assert ok.stdout.strip() == CONN + KEY
+    assert not any(s in caplog.text for s in SECRETS)

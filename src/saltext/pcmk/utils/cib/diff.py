@@ -23,7 +23,8 @@ from lxml import etree
 from saltext.pcmk.utils.tools import MASK
 
 SECRET_NAME = re.compile(r"pass|secret|token", re.I)
-_PARAM_KEY = re.compile(r"^params(?:\[[^\]]*\])?\.(?P<name>[^#]+)(?:#\d+)?$")
+# ``params.x``, ``params[set-id].x``, ``params.x#2``; not a set's rule (``params[set-id].rule ...``).
+_PARAM_KEY = re.compile(r"^params(?:\[[^\]]*\])?\.(?!rule )(?P<name>[^#]+)(?:#\d+)?$")
 OBJECT_TAGS = {
     "primitive": "resource",
     "template": "template",
