@@ -258,6 +258,15 @@ CASES = {
         ),
         "nowhere",
     ),
+    "pcmk.service_provider": (
+        _agent,
+        lambda b: b.sls(
+            b.resource()
+            .replace("vault:\n", "vaultsvc:\n")
+            .replace("pcmk.resource:", "pcmk.service_provider:\n            - ha: true")
+        ),
+        "cib",
+    ),
     "pcmk.resource_create": (
         _agent,
         lambda b: b.fn(
