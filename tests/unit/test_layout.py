@@ -25,11 +25,11 @@ ALLOWED = {
     "cib.rules": {"errors"},
     "cib.nvsets": {"errors", "cib.rules"},
     "cib.secretfiles": {"errors"},
-    "cib.diff": {"errors"},
+    "cib.diff": {"errors", "tools"},  # tools.MASK: the one mask
     "cib.metadata": {"errors", "tools", "cib.document"},
     "cib.validate": {"errors", "tools", "cib.document"},
     "cib.specs": {"errors", "cib.rules", "cib.nvsets", "cib.metadata"},
-    "cib.export": {"errors", "cib.rules", "cib.nvsets", "cib.metadata", "cib.specs"},
+    "cib.export": {"errors", "cib.rules", "cib.nvsets", "cib.metadata", "cib.specs", "cib.diff"},
     "cib.session": {"errors", "tools", "cib.document", "cib.diff", "cib.validate", "cib.metadata", "cib.secretfiles"},
     "cib": set(),  # cib/__init__.py: a docstring
     "cluster": {"errors", "tools", "cib"},

@@ -106,21 +106,25 @@ def quorum():
 
 
 @_errors_as_salt
-def cib_dump(path=None):
+def cib_dump(path=None, secret_params=None):
     """
-    The whole CIB as XML text; with ``path``, written to that file (mode 0600,
-    since it can hold secret parameters) and the path returned.
+    The whole CIB as XML text, secret parameter values masked (those agents
+    mark private, names containing ``pass``, ``secret`` or ``token``, and any
+    named in ``secret_params``); with ``path``, the real CIB is written to that
+    file instead (mode 0600, since it holds the secrets; a symlink there is
+    replaced, never followed) and the path returned.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt '*' pcmk.cib_dump /root/cib-backup.xml
+        salt '*' pcmk.cib_dump secret_params='[conn]'
     """
-    text = cibmod.read(saltglue.runner_from_opts(__opts__)).to_text()
+    session = _session()
     if path is None:
-        return text
-    return saltglue.write_file(path, text, mode=0o600)
+        return session.masked_text(secret_params or ())
+    return saltglue.write_file(path, session.cib.to_text(), mode=0o600)
 
 
 @_errors_as_salt
@@ -206,21 +210,22 @@ def resource_list():
 
 
 @_errors_as_salt
-def resource_get(resource_id):
+def resource_get(resource_id, secret_params=None):
     """
     One resource's configuration, flattened (``params.*``, ``meta.*``, ``op *``).
+
+    Secret parameter values read ``********``: those the agent marks private,
+    names containing ``pass``, ``secret`` or ``token``, and those named in
+    ``secret_params`` (the CIB does not record a state's ``secret_params``).
 
     CLI Example:
 
     .. code-block:: bash
 
         salt '*' pcmk.resource_get vip
+        salt '*' pcmk.resource_get db secret_params='[conn]'
     """
-    cib = _session().cib
-    element = cib.resource(resource_id)
-    if element is None:
-        raise NotFound(f"resource {resource_id!r} does not exist")
-    return diffmod.objects(cib)[f"{diffmod.OBJECT_TAGS[element.tag]} {resource_id}"]
+    return _session().describe(resource_id, secret_params or ())
 
 
 @_errors_as_salt

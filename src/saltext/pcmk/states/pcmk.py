@@ -1131,7 +1131,10 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
     meta-data actions), ``validate-all`` not crashing, and, with
     ``ocf_tester: {params: {...}}``, a full ``ocf-tester`` run (which starts and
     stops the service on this node). A broken agent is refused and the old one
-    stays. Run it on every node, and ``require`` it from each ``pcmk.resource``
+    stays. The tester's parameters reach the agent through its environment,
+    never its command line; ``ocf_tester: {secret_params: [...]}`` names the
+    secret ones (besides those the agent marks private and names containing
+    ``pass``, ``secret`` or ``token``), masked in the log and in any error. Run it on every node, and ``require`` it from each ``pcmk.resource``
     using the agent.
 
     name
@@ -1167,10 +1170,19 @@ def ocf_agent(name, provider, agent_type=None, source=None, ocf_tester=None, sal
             session.metadata.provide(agent_ref, metadata)
         ret.update(result=None, changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} would be installed")
         return ret
-    tester = None
+    tester, tester_secrets = None, ()
     if ocf_tester is not None:
-        tester = (ocf_tester or {}).get("params", {}) if isinstance(ocf_tester, dict) else {}
-    path = agents.deploy(provider, agent_type, content, ocf_tester_params=tester)
+        settings = ocf_tester if isinstance(ocf_tester, dict) else {}
+        unknown = sorted(set(settings) - {"params", "secret_params"})
+        if unknown:
+            raise PcmkError(f"{name}: ocf_tester takes params and secret_params, not {unknown[0]!r}")
+        tester = settings.get("params") or {}
+        tester_secrets = settings.get("secret_params") or ()
+        if not isinstance(tester, dict) or not isinstance(tester_secrets, (list, tuple)):
+            raise PcmkError(f"{name}: ocf_tester params must be a mapping and secret_params a list of names")
+    path = agents.deploy(
+        provider, agent_type, content, ocf_tester_params=tester, ocf_tester_secrets=tuple(tester_secrets)
+    )
     if session.metadata is not None:
         session.metadata.forget(agent_ref)
     ret.update(changes={"diff": diff}, comment=f"agent ocf:{provider}:{agent_type} installed as {path}")

@@ -19,9 +19,10 @@ import tempfile
 from lxml import etree
 
 from saltext.pcmk import PACKAGE_ROOT
+from saltext.pcmk.utils.cib import diff as diffmod
 from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.errors import AgentRefused, SpecError, ToolError, ToolMissing
-from saltext.pcmk.utils.tools import ToolRunner
+from saltext.pcmk.utils.tools import Secret, ToolRunner, mask
 
 OCF_ROOT = "/usr/lib/ocf"
 OCF_DTD = "/usr/share/resource-agents/ra-api-1.dtd"
@@ -30,6 +31,7 @@ REQUIRED_ACTIONS = {"start", "stop", "monitor", "meta-data"}
 OCF_EXIT_CODES = range(8)  # 0..7 are the OCF answers; anything else is a crash
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _SHELLS = {"sh", "bash", "dash", "ksh"}
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # what an OCF_RESKEY_<name> variable can carry
 
 
 def check_name(kind, value):
@@ -75,11 +77,11 @@ def _ocf_env(ocf_root):
 ANY_EXIT = range(-128, 256)  # an agent's exit code is its answer; callers judge it
 
 
-def _run(argv, env, timeout=30):
+def _run(argv, env, timeout=30, secrets=()):
     try:
-        return ToolRunner(env=env).run(argv, timeout=timeout, ok_codes=ANY_EXIT)
-    except ToolError as exc:
-        raise AgentRefused(f"{argv[0]} {' '.join(argv[1:])}: {exc}") from exc
+        return ToolRunner(env=env).run(argv, timeout=timeout, ok_codes=ANY_EXIT, secrets=secrets)
+    except ToolError as exc:  # its argv and message come masked
+        raise AgentRefused(f"{' '.join(exc.argv)}: {exc}") from exc
     except OSError as exc:
         raise AgentRefused(f"cannot execute the agent: {exc}") from exc
 
@@ -144,17 +146,40 @@ def inspect_file(path, name, *, ocf_root=OCF_ROOT):
     return root
 
 
-def run_ocf_tester(path, name, params):
-    """Run resource-agents' ocf-tester (it starts and stops the service here)."""
+def tester_secrets(root, params, secret_params=()):
+    """Names of ``params`` that are secret: ``secret_params``, the parameters the agent's
+    meta-data (``root``) marks private, and names that look secret (:func:`diff.looks_secret`)."""
+    private = {p.get("name") for p in root.iterfind("parameters/parameter") if diffmod.truthy(p.get("private"))}
+    return {name for name in params if name in set(secret_params) | private or diffmod.looks_secret(name)}
+
+
+def run_ocf_tester(path, name, params, secret_params=(), *, root=None):
+    """Run resource-agents' ocf-tester (it starts and stops the service here).
+
+    The parameters reach the agent as ``OCF_RESKEY_<name>`` in ocf-tester's
+    environment (it passes its own environment on to the agent), never as
+    ``-o name=value`` arguments: any user of the host reads argv in ``ps``, and
+    ocf-tester ``eval``s its ``-o`` values in a shell. Secret ones
+    (:func:`tester_secrets`) are masked in the log and in the error.
+    """
     if shutil.which("ocf-tester") is None:
         raise ToolMissing("ocf-tester is not installed (apt-get install resource-agents)")
-    argv = ["ocf-tester", "-n", f"{name.replace(':', '-')}-test"]
-    for key, value in (params or {}).items():
-        argv += ["-o", f"{key}={value}"]
-    proc = _run(argv + [path], _ocf_env(OCF_ROOT), timeout=600)
+    params = params or {}
+    for key in params:
+        if not isinstance(key, str) or not _PARAM_NAME.match(key):
+            raise SpecError(f"agent {name}: ocf_tester parameter name {key!r} is not a valid OCF parameter name")
+    secret = tester_secrets(root, params, secret_params) if root is not None else set(params)
+    hidden = [str(params[k]) for k in secret if params[k] is not None and str(params[k])]
+    env = _ocf_env(OCF_ROOT)
+    for key, value in params.items():
+        text = "" if value is None else str(value)
+        env[f"OCF_RESKEY_{key}"] = Secret(text) if key in secret else text
+    argv = ["ocf-tester", "-n", f"{name.replace(':', '-')}-test", path]
+    proc = _run(argv, env, timeout=600, secrets=hidden)
     if proc.returncode != 0:
-        raise AgentRefused(f"agent {name}: ocf-tester failed: {(proc.stdout + proc.stderr).strip()[-600:]}")
-    return proc.stdout
+        output = mask((proc.stdout + proc.stderr).strip(), hidden)
+        raise AgentRefused(f"agent {name}: ocf-tester failed: {output[-600:]}")
+    return mask(proc.stdout, hidden)
 
 
 def check_candidate(provider, agent_type, content, *, ocf_root=OCF_ROOT):
@@ -197,8 +222,12 @@ def plan(provider, agent_type, content, *, ocf_root=OCF_ROOT):
     )
 
 
-def deploy(provider, agent_type, content, *, ocf_root=OCF_ROOT, ocf_tester_params=None):
-    """Check ``content`` as an agent and install it; the old agent stays on any failure."""
+def deploy(provider, agent_type, content, *, ocf_root=OCF_ROOT, ocf_tester_params=None, ocf_tester_secrets=()):
+    """Check ``content`` as an agent and install it; the old agent stays on any failure.
+
+    ``ocf_tester_params``: run ocf-tester with them (``ocf_tester_secrets``: names of
+    secret ones, besides those the agent marks private and names that look secret).
+    """
     name = f"ocf:{provider}:{agent_type}"
     path = agent_path(provider, agent_type, ocf_root)
     directory = os.path.dirname(path)
@@ -210,9 +239,9 @@ def deploy(provider, agent_type, content, *, ocf_root=OCF_ROOT, ocf_tester_param
             handle.write(content)
         os.chmod(candidate, 0o755)
         os.chown(candidate, 0, 0)
-        inspect_file(candidate, name, ocf_root=ocf_root)
+        root = inspect_file(candidate, name, ocf_root=ocf_root)
         if ocf_tester_params is not None:
-            run_ocf_tester(candidate, name, ocf_tester_params)
+            run_ocf_tester(candidate, name, ocf_tester_params, ocf_tester_secrets, root=root)
         os.replace(candidate, path)
     finally:
         if os.path.exists(candidate):

@@ -3,6 +3,12 @@
 Always an argv list, never a shell. Non-zero exits become :class:`ToolError`
 carrying the program's own message. ``CIB_file`` is honoured the way
 Pacemaker's own tools honour it, so every caller works on an offline CIB too.
+
+A value that must not be seen (a secret parameter) is wrapped in
+:class:`Secret`, in ``argv`` or in ``env``, or named in ``secrets=``: the debug
+log of what runs, the :class:`ToolError` and its ``stdout``/``stderr`` show
+:data:`MASK` in its place. Secrets belong in ``env`` (or stdin, or a private
+file), not ``argv``: any user of the host reads a process's argv in ``ps``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,25 @@ log = logging.getLogger(__name__)
 # cibadmin: "Update was older than existing configuration" (pcmk_err_old_data)
 # and "Application of update diff failed" both mean another writer won.
 CONFLICT_EXIT_CODES = frozenset({103, 107, 205, 206})
+
+
+MASK = "********"  # the one mask, also diff.MASK
+
+
+class Secret(str):
+    """A string the runner never shows: masked in its log and in ToolError."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every (non-empty) secret value replaced by :data:`MASK`, longest first."""
+    for value in sorted({str(s) for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
 
 
 class ToolRunner:
@@ -58,15 +83,24 @@ class ToolRunner:
         timeout: float | None = None,
         ok_codes: Container[int] = (0,),
         env: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``argv``; return the CompletedProcess or raise ToolError."""
+        """Run ``argv``; return the CompletedProcess or raise ToolError.
+
+        Values wrapped in :class:`Secret` (in ``argv`` or ``env``) and those in
+        ``secrets`` are masked in the debug log and in the ToolError.
+        """
+        argv = list(argv)
+        hidden = {str(a) for a in argv if isinstance(a, Secret)} | {str(s) for s in secrets if s}
+        hidden |= {str(v) for v in (env or {}).values() if isinstance(v, Secret)}
         args = [str(a) for a in argv]
         if shutil.which(args[0], path=self.base_env.get("PATH")) is None and not os.path.isabs(args[0]):
             raise ToolMissing(f"{args[0]} is not installed on this minion (install pacemaker-cli-utils)")
         run_env = dict(self.base_env)
         if env:
             run_env.update(env)
-        log.debug("running %s", args)
+        shown = [mask(a, hidden) for a in args]
+        log.debug("running %s", shown)
         started = time.monotonic()
         try:
             proc = subprocess.run(
@@ -79,12 +113,12 @@ class ToolRunner:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise ToolError(args, -1, "", f"timed out after {exc.timeout}s") from exc
+            raise ToolError(shown, -1, "", f"timed out after {exc.timeout}s") from exc
         finally:
             self.calls.append((args[0], time.monotonic() - started))
         if proc.returncode not in ok_codes:
             cls = CibConflict if args[0] == "cibadmin" and proc.returncode in CONFLICT_EXIT_CODES else ToolError
-            raise cls(args, proc.returncode, proc.stdout, proc.stderr)
+            raise cls(shown, proc.returncode, mask(proc.stdout or "", hidden), mask(proc.stderr or "", hidden))
         return proc
 
     def count(self, program: str | None = None) -> int:

@@ -2,16 +2,29 @@
 
 Each object (a resource, a resource template, a constraint, a property set, a node, a fencing
 level) is flattened to ``path -> value`` pairs such as ``params.ip`` or
-``op monitor 10s.timeout``; two CIBs are compared object by object. Secret
-parameters are masked here, the only place changes are rendered, so they can
-not leak into state output or logs.
+``op monitor 10s.timeout``; two CIBs are compared object by object.
+
+Secret parameters are masked here, the only place changes and objects are
+rendered, by one rule (:func:`secret_param`) that every return path uses:
+a parameter is secret when a declaration names it (``secret_params``), its
+agent marks it ``private``, or its name looks secret (``pass``, ``secret``,
+``token``). Where no declaration speaks for a resource's parameters any more,
+every value is masked: a resource deleted (``resource_absent`` knows no
+``secret_params``) and a parameter removed (the declaration dropped it, and
+may have dropped it from ``secret_params`` too). ``lrm://`` (cibsecret's
+placeholder) is never masked: it is not the secret.
 """
 
 import copy
+import re
 
 from lxml import etree
 
-MASK = "********"
+from saltext.pcmk.utils.tools import MASK
+
+SECRET_NAME = re.compile(r"pass|secret|token", re.I)
+# ``params.x``, ``params[set-id].x``, ``params.x#2``; not a set's rule (``params[set-id].rule ...``).
+_PARAM_KEY = re.compile(r"^params(?:\[[^\]]*\])?\.(?!rule )(?P<name>[^#]+)(?:#\d+)?$")
 OBJECT_TAGS = {
     "primitive": "resource",
     "template": "template",
@@ -146,20 +159,59 @@ def _outside_objects(cib):
 REWRITTEN = "same values, written differently (ids, order or spelling)"
 
 
+def truthy(value):
+    """An agent meta-data flag (``private="1"``, ``required="true"``) as Pacemaker reads it."""
+    return (value or "").lower() in {"1", "true", "yes"}
+
+
+def looks_secret(name):
+    """Whether a parameter's name alone says it holds a secret (``passwd``, ``api_token`` ...)."""
+    return bool(SECRET_NAME.search(name or ""))
+
+
+def param_name(key):
+    """The parameter a flat key names (``params.x``, ``params[set].x``, ``params.x#2``), else None."""
+    found = _PARAM_KEY.match(key)
+    return found.group("name") if found else None
+
+
+def secret_param(name, secrets=()):
+    """The masking rule: ``name`` is declared secret (``secrets``: ``secret_params`` and the
+    agent's private parameters) or its name looks secret."""
+    return name in secrets or looks_secret(name)
+
+
 def objects(cib, secrets_by_resource=None):
     """``{object key: flat dict}`` of the configuration section, secrets masked."""
     return {key: _masked(key, flat, secrets_by_resource or {}) for key, flat in _objects(cib).items()}
 
 
-def _masked(key, flat, secrets_by_resource):
-    # Resources and resource templates share the id space: a template's secrets are under its id.
-    secrets = secrets_by_resource.get(key.split(" ", 1)[1], ()) if key.startswith(("resource ", "template ")) else ()
-    if not secrets:
+def masked_cib(cib, secrets_by_resource):
+    """A copy of ``cib`` whose primitives' and templates' secret parameter values read :data:`MASK`
+    (the rule of :func:`secret_param`; ``lrm://`` stays): the CIB as text for a return."""
+    copied = cib.copy()
+    for element in copied.configuration.iter("primitive", "template"):
+        secrets = secrets_by_resource.get(element.get("id"), ())
+        for nvpair in element.iterfind("instance_attributes/nvpair"):
+            value = nvpair.get("value")
+            if value and not value.startswith("lrm://") and secret_param(nvpair.get("name") or "", secrets):
+                nvpair.set("value", MASK)
+    return copied
+
+
+def _masked(key, flat, secrets_by_resource, *, every=False):
+    """``flat`` with secret parameter values masked (``every``: all parameter values)."""
+    # Only primitives and resource templates have agents and secret_params (a group's, a clone's
+    # or a node's params are not an agent's). They share the id space: a template's secrets are under its id.
+    if not key.startswith(("resource ", "template ")):
         return flat
-    return {
-        k: (MASK if k.startswith("params.") and k[7:] in secrets and v and not v.startswith("lrm://") else v)
-        for k, v in flat.items()
-    }
+    secrets = secrets_by_resource.get(key.split(" ", 1)[1], ())
+    masked = {}
+    for k, v in flat.items():
+        name = param_name(k)
+        hide = name is not None and v and not v.startswith("lrm://") and (every or secret_param(name, secrets))
+        masked[k] = MASK if hide else v
+    return masked
 
 
 def _objects(cib, elements=None):
@@ -200,14 +252,17 @@ def compare(before, after, secrets_by_resource=None):
             if _own_xml(old_elements[key]) != _own_xml(new_elements[key]):
                 changes[key] = {"rewritten": REWRITTEN}
         elif key not in new:
-            changes[key] = {"deleted": _masked(key, old[key], secrets)}
+            # Nothing declares the deleted object's secret_params any more: no value is shown.
+            changes[key] = {"deleted": _masked(key, old[key], secrets, every=True)}
         elif key not in old:
             changes[key] = {"created": _masked(key, new[key], secrets)}
         elif old[key] != new[key]:
             entry: dict = {}
             was, now = _masked(key, old[key], secrets), _masked(key, new[key], secrets)
+            # A dropped parameter may have left secret_params with it: its old value is never shown.
+            gone = _masked(key, old[key], secrets, every=True)
             added = {k: now[k] for k in new[key] if k not in old[key]}
-            removed = {k: was[k] for k in old[key] if k not in new[key]}
+            removed = {k: gone[k] for k in old[key] if k not in new[key]}
             changed = {
                 k: {"old": was[k], "new": now[k]} for k in new[key] if k in old[key] and old[key][k] != new[key][k]
             }

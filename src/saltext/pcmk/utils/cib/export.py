@@ -20,13 +20,13 @@ Not exported, with a note: ``cli-*`` constraints (``crm_resource --move`` /
 remote node entries, the status section), and anything no state can say.
 """
 
-import re
 from dataclasses import dataclass, field
 
 import yaml
 
 from saltext.pcmk.utils.errors import PcmkError
 
+from . import diff as diffmod
 from . import nvsets
 from . import rules as rulesmod
 from .metadata import AgentRef
@@ -35,7 +35,6 @@ from .specs.bundle import CONTAINER_KINDS
 from .specs.constraint import ARGUMENT_ATTRIBUTES, CONSTRAINT_TAGS, SET_ATTRIBUTES
 from .specs.optionset import PACEMAKER_MANAGED
 
-SECRET_NAME = re.compile(r"pass|secret|token", re.I)
 SECRET_PILLAR = "pcmk:secrets"
 _CONSTRAINT_KINDS = {tag: kind for kind, tag in CONSTRAINT_TAGS.items()}
 _SET_ARGS = {attr: arg for arg, attr in SET_ATTRIBUTES.items()}
@@ -270,11 +269,8 @@ class Exporter:
         secret = set()
         for name in names:
             values = [params.get(name)] if isinstance(params, dict) else [s["values"].get(name) for s in params]
-            if (
-                name in private
-                or name in self.secret_names
-                or SECRET_NAME.search(name)
-                or any(v is not None and str(v).startswith("lrm://") for v in values)
+            if diffmod.secret_param(name, private | self.secret_names) or any(
+                v is not None and str(v).startswith("lrm://") for v in values
             ):
                 secret.add(name)
         return {name: f"{SECRET_PILLAR}:{element.get('id')}:{name}" for name in sorted(secret)}

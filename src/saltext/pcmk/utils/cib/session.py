@@ -9,12 +9,12 @@ is computed once.
 import logging
 from dataclasses import dataclass, field
 
-from saltext.pcmk.utils.errors import NotFound, SpecError
+from saltext.pcmk.utils.errors import NotFound, PcmkError, SpecError
 
 from . import diff as diffmod
 from . import document as cibmod
 from . import validate as validatemod
-from .metadata import MetadataCache
+from .metadata import AgentRef, MetadataCache
 from .secretfiles import CIB_PLACEHOLDER, SecretFiles
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,42 @@ class Session:
     def forget_predictions(self):
         """Start ``test=True`` predictions again from the CIB as read."""
         self._predicted = None
+
+    # -- reading, secrets masked ---------------------------------------------------
+    def secret_names(self, element, declared=()):
+        """The secret parameters of a primitive or template: ``declared`` (its
+        ``secret_params``) and those its agent marks private (when agent checks
+        are on and the agent is installed; a primitive made from a template has
+        the template's agent)."""
+        found = set(declared or ())
+        if self.metadata is None or element is None:
+            return found
+        if element.get("template") is not None and element.get("type") is None:
+            element = next(iter(self.cib.root.xpath("//template[@id=$i]", i=element.get("template"))), None)
+        if element is None or element.get("type") is None:
+            return found
+        try:
+            found |= self.metadata.get(AgentRef.of_primitive(element)).private_parameters
+        except PcmkError:  # an agent not installed here: declared and named secrets only
+            pass
+        return found
+
+    def describe(self, resource_id, secret_params=()):
+        """One resource's flat description (:func:`diff.objects`), secrets masked by the one rule."""
+        element = self.cib.resource(resource_id)
+        if element is None:
+            raise NotFound(f"resource {resource_id!r} does not exist")
+        key = f"{diffmod.OBJECT_TAGS[element.tag]} {resource_id}"
+        secrets = {resource_id: self.secret_names(element, secret_params)} if element.tag == "primitive" else {}
+        return diffmod.objects(self.cib, secrets)[key]
+
+    def masked_text(self, secret_params=()):
+        """The CIB as XML text, every primitive's and template's secret values masked
+        (``secret_params``: names secret in any resource, besides the rule's)."""
+        secrets = {
+            e.get("id"): self.secret_names(e, secret_params) for e in self.cib.root.iter("primitive", "template")
+        }
+        return diffmod.masked_cib(self.cib, secrets).to_text()
 
     # -- the converge step -------------------------------------------------------
     def _compute(self, groups, declared, original, candidate):

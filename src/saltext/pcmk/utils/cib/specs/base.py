@@ -115,7 +115,9 @@ def check_nvsets(value, culprit):
     for index, nvset in enumerate(value, start=1):
         where = f"{culprit} set {index}"
         if not isinstance(nvset, dict) or "values" not in nvset:
-            raise SpecError(f"{where} must be a mapping with 'values' (and optionally id, score, rule), got {nvset!r}")
+            # Never the set itself: its values may be secrets.
+            got = f"keys {sorted(map(str, nvset))}" if isinstance(nvset, dict) else type(nvset).__name__
+            raise SpecError(f"{where} must be a mapping with 'values' (and optionally id, score, rule), got {got}")
         unknown = sorted(set(nvset) - set(_SET_KEYS))
         if unknown:
             raise SpecError(f"{where}: unknown key {unknown[0]!r} (takes {', '.join(_SET_KEYS)})")
