@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from lxml import etree
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.support.common import log
 from bench.support.tables import print_table
-from bench.support.workload import all_specs, workload
 from saltext.pcmk.utils.cib import export as exportmod
 from saltext.pcmk.utils.cib.session import Session
 from saltext.pcmk.utils.cib.specs import builders
@@ -28,11 +29,35 @@ from saltext.pcmk.utils.tools import ToolRunner
 
 
 def build(workdir: Path, n: int) -> ToolRunner:
+    """An offline CIB holding the workload as ``pcs resource create`` would write it (the advised
+    ops), made with lxml at once: building 2,000 resources through states is bench/converge.py's job."""
     cib_file = workdir / f"cib-{n}.xml"
     runner = ToolRunner(cib_file=cib_file)
-    cib_file.write_text(runner.run(["cibadmin", "--empty"]).stdout)
-    runner.run(["cibadmin", "--create", "-o", "nodes", "--xml-text", '<node id="1" uname="n1"/>'])
-    Session(runner).converge(all_specs(workload(n)))
+    root = etree.fromstring(runner.run(["cibadmin", "--empty"]).stdout.encode())
+    configuration = root.find("configuration")
+    etree.SubElement(configuration.find("nodes"), "node", id="1", uname="n1")
+    options = etree.SubElement(configuration.find("crm_config"), "cluster_property_set", id="cib-bootstrap-options")
+    etree.SubElement(
+        options, "nvpair", id="cib-bootstrap-options-stonith-enabled", name="stonith-enabled", value="false"
+    )
+    resources, constraints = configuration.find("resources"), configuration.find("constraints")
+    for i in range(1, n + 1):
+        rid = f"r{i}"
+        primitive = etree.SubElement(
+            resources, "primitive", id=rid, **{"class": "ocf", "provider": "pacemaker", "type": "Dummy"}
+        )
+        operations = etree.SubElement(primitive, "operations")
+        for name, interval in (("start", "0s"), ("stop", "0s"), ("monitor", "10s")):
+            etree.SubElement(
+                operations, "op", id=f"{rid}-{name}-interval-{interval}", name=name, interval=interval, timeout="20s"
+            )
+        etree.SubElement(constraints, "rsc_location", id=f"location-{rid}-n1-50", rsc=rid, node="n1", score="50")
+        if i > 1:
+            etree.SubElement(
+                constraints, "rsc_order", id=f"order-r{i - 1}-{rid}-mandatory", first=f"r{i - 1}", then=rid
+            )
+    cib_file.write_bytes(etree.tostring(root))
+    runner.run(["crm_verify", "--xml-file", str(cib_file)])
     return runner
 
 

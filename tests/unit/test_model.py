@@ -1,6 +1,7 @@
 """The model reconciles a candidate CIB; pure lxml, no Pacemaker tools."""
 
 import pytest
+from lxml import etree
 
 from saltext.pcmk.utils.cib import diff, nvsets
 from saltext.pcmk.utils.cib import specs as model
@@ -390,3 +391,15 @@ def test_a_bundle_s_meta_may_be_a_list_of_sets_and_keeps_operator_meta():
     declared = apply(found, bundle(meta=[{"values": {"x": 2}}, {"id": "b-late", "score": 5, "values": {"y": 1}}]))
     assert nvsets.values(declared.by_id("b"), "meta_attributes") == {"target-role": "Stopped", "x": "2"}
     assert [s.get("id") for s in declared.by_id("b").findall("meta_attributes")] == ["b-meta_attributes", "b-late"]
+
+
+def test_the_id_index_never_answers_with_a_removed_renamed_or_missing_element():
+    cib = apply(Cib.from_text(EMPTY), dummy("a"), dummy("b"))
+    a, b = cib.by_id("a"), cib.by_id("b")  # the index is made here
+    a.getparent().remove(a)
+    assert cib.by_id("a") is None
+    b.set("id", "b2")
+    assert cib.by_id("b") is None and cib.by_id("b2") is b
+    added = etree.SubElement(cib.section("resources"), "primitive", id="c")
+    assert cib.by_id("c") is added
+    assert cib.unique_id("c") == "c-1" and cib.unique_id("d") == "d"

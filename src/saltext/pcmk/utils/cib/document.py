@@ -72,6 +72,7 @@ class Cib:
         if root.tag != "cib":
             raise ValueError(f"not a CIB document: root element is <{root.tag}>")
         self.root = root
+        self._by_id = None  # id -> configuration elements, made on first lookup (see with_id)
 
     @classmethod
     def from_text(cls, text):
@@ -126,18 +127,43 @@ class Cib:
 
     def by_id(self, ident, scope=None):
         """The configuration element whose id is ``ident``, or None."""
-        base = self.configuration if scope is None else scope
-        found = base.xpath(".//*[@id=$ident]", ident=ident)
+        if scope is not None:
+            found = scope.xpath(".//*[@id=$ident]", ident=ident)
+            return found[0] if found else None
+        found = self.with_id(ident)
         return found[0] if found else None
+
+    def with_id(self, ident):
+        """Every configuration element whose id is ``ident``, in document order.
+
+        Specs change the document directly, so the index this reads is only a
+        hint: a hit is checked (same id, still in this document) and a miss is
+        looked up in the document. Finding what is there, the common case of a
+        run that changes little, costs no scan of a large CIB.
+        """
+        if self._by_id is None:
+            self._by_id = {}
+            for element in self.configuration.xpath(".//*[@id]"):
+                self._by_id.setdefault(element.get("id"), []).append(element)
+        hinted = self._by_id.get(ident)
+        if hinted and all(e.get("id") == ident and self._holds(e) for e in hinted):
+            return list(hinted)
+        found = self.configuration.xpath(".//*[@id=$ident]", ident=ident)
+        self._by_id[ident] = found
+        return list(found)
+
+    def _holds(self, element):
+        """Whether ``element`` is still in this document (lxml keeps a removed one in its document)."""
+        ancestors = list(element.iterancestors())
+        return (ancestors[-1] if ancestors else element) is self.root
 
     def ids(self):
         return set(self.root.xpath("//@id"))
 
     def unique_id(self, wanted):
         """``wanted`` if no element has that id yet, else ``wanted-1``, ``-2`` ..."""
-        taken = self.ids()
         candidate, n = wanted, 0
-        while candidate in taken:
+        while self.root.xpath("boolean(//*[@id=$i])", i=candidate):
             n += 1
             candidate = f"{wanted}-{n}"
         return candidate

@@ -370,7 +370,7 @@ class ResourceSpec(AgentSpec):
 
     def apply(self, cib, ctx):
         # A Pacemaker Remote connection resource has the id of its <node type="remote"> entry.
-        found = [e for e in cib.configuration.xpath(".//*[@id=$i]", i=self.id) if not _remote_node_entry(e)]
+        found = [e for e in cib.with_id(self.id) if not _remote_node_entry(e)]
         primitive = found[0] if found else None
         if primitive is not None and primitive.tag != "primitive":
             raise SpecError(f"resource {self.id!r}: the id is already used by a <{primitive.tag}>")
