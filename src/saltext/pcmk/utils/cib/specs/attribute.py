@@ -76,6 +76,11 @@ class AttributeSpec(Spec):
             raise SpecError(f"{scope} {name!r}: value must be a plain value, got {type(value).__name__}")
         if scope in _NODE_SETS and not node:
             raise SpecError(f"node {_NODE_SETS[scope][1]} {name!r}: node is required")
+        if node is not None and not isinstance(node, str):
+            raise SpecError(
+                f"node {_NODE_SETS.get(scope, (None, scope))[1]} {name!r}: node must be one node name, "
+                f"got {type(node).__name__} {node!r}"
+            )
         return cls(scope, name, value, node, set_id)
 
     def apply(self, cib, ctx):

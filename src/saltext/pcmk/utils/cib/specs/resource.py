@@ -17,6 +17,7 @@ from saltext.pcmk.utils.errors import SpecError
 from .base import (
     OPERATOR_META,
     Spec,
+    check_attribute_name,
     check_id,
     check_mapping,
     check_nvsets,
@@ -48,6 +49,8 @@ class OpSpec:
             raise SpecError(
                 f"{culprit}: each op must be a mapping with a 'name' (e.g. name: monitor, interval: 10s), got {raw!r}"
             )
+        for key in raw:
+            check_attribute_name(key, f"{culprit} op {raw['name']}")
         # An attribute given as null is "not set", so the agent's advice does not fill it in.
         attrs = {
             str(k): None if v is None else nvsets.as_text(v)
