@@ -153,7 +153,7 @@ def check_writable(path):
         raise CibFileError(f"CIB file {path} is append-only (chattr +a); it cannot be rewritten")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.access(path, os.W_OK):
-        raise CibFileError(f"CIB file {path} is not writable (read-only for this user)")
+        raise CibFileError(f"CIB file {path} is not writable (read-only for this user, or a read-only file system)")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise CibFileError(f"CIB file {path}: its directory {directory} is not writable")
 
