@@ -17,6 +17,7 @@ from saltext.pcmk.utils.errors import SpecError
 from .base import (
     OPERATOR_META,
     Spec,
+    check_arguments,
     check_attribute_name,
     check_id,
     check_mapping,
@@ -314,6 +315,18 @@ class ResourceSpec(AgentSpec):
     ):
         check_id(name, "resource")
         culprit = f"resource {name!r}"
+        # The execution module and the pillar build resources here, not through builders.build.
+        check_arguments(
+            {
+                "params": params,
+                "meta": meta,
+                "ops": ops,
+                "utilization": utilization,
+                "clone": clone,
+                "description": description,
+            },
+            culprit,
+        )
         if agent is not None and template is not None:
             raise SpecError(
                 f"{culprit}: give agent or template, not both (agent {agent!r}, template {template!r}): "
