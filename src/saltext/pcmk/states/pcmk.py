@@ -179,7 +179,7 @@ def _converge_attributed(session, own_tag, groups, test):
         try:
             return session.converge_groups(groups, test=test, declared=declared)
         except OwnerRefused as exc:
-            if exc.owner == own_tag:
+            if exc.owner == own_tag or exc.owner not in {tag for tag, _ in groups}:
                 raise exc.cause from exc
             session.refused[exc.owner] = str(exc)
             groups = [group for group in groups if group[0] != exc.owner]

@@ -105,14 +105,18 @@ class Session:
                     for rsc, names in spec.secrets(ctx).items():
                         secrets.setdefault(rsc, set()).update(names)
             except PcmkError as exc:
-                raise self._owned(groups, owner, exc) from exc
+                if len(groups) == 1:
+                    raise
+                raise OwnerRefused(owner, exc) from exc
             steps.append((owner, before, candidate.copy() if len(groups) > 1 else candidate))
         existing = candidate.resource_ids() | candidate.tag_ids() | candidate.template_ids()
         for owner, specs in groups:
             try:
                 self._check_references(specs, existing, declared)
             except PcmkError as exc:
-                raise self._owned(groups, owner, exc) from exc
+                if len(groups) == 1:
+                    raise
+                raise OwnerRefused(owner, exc) from exc
         changes = {owner: diffmod.compare(before, after, secrets) for owner, before, after in steps}
         pending = {}
         for (rsc, name), value in ctx.local_secrets.items():
@@ -126,13 +130,6 @@ class Session:
                     "new": diffmod.MASK,
                 }
         return changes, pending, ctx.removed, steps
-
-    @staticmethod
-    def _owned(groups, owner, exc):
-        """``exc`` as the failure of ``owner``'s specs (as it is when one owner converges alone)."""
-        if len(groups) == 1 or isinstance(exc, OwnerRefused):
-            return exc
-        return OwnerRefused(owner, exc)
 
     def _check(self, groups, original, candidate, steps):
         """The checks a candidate must pass before it is written (the real run and
