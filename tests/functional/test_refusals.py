@@ -301,3 +301,12 @@ def test_crm_diff_does_not_keep_a_newline_or_a_tab_in_an_attribute(tmp_path):
         ["crm_diff", "--original", str(original), "--new", str(new)], capture_output=True, text=True, check=False
     ).stdout
     assert 'value="a\\nb    c"' in patch, patch  # a backslash and an n; four spaces
+
+
+def test_the_execution_module_refuses_a_newline_as_the_state_does(good_env):
+    before = good_env.cib_file.read_bytes()
+    message = call(good_env, "resource_create", "bad", "ocf:pacemaker:Dummy", params={"state": "a\nb"})
+    assert "resource 'bad'" in message and "params.state" in message and "newline" in message
+    message = call(good_env, "property_set", "cluster-name", "a\x00b")
+    assert "cluster-name" in message and "control character" in message
+    assert good_env.cib_file.read_bytes() == before
