@@ -310,3 +310,36 @@ def test_the_execution_module_refuses_a_newline_as_the_state_does(good_env):
     message = call(good_env, "property_set", "cluster-name", "a\x00b")
     assert "cluster-name" in message and "control character" in message
     assert good_env.cib_file.read_bytes() == before
+
+
+AGGREGATED_SCHEMA = """
+web:
+  pcmk.resource:
+    - agent: ocf:pacemaker:Dummy
+    - default_ops: false
+bad:
+  pcmk.constraint:
+    - kind: order
+    - first: good
+    - then: other
+    - order_kind: Mandtory
+after:
+  pcmk.property:
+    - value: 5min
+    - name: cluster-recheck-interval
+"""
+
+
+@pytest.mark.parametrize("test", [True, False], ids=["test", "real"])
+def test_with_state_aggregate_a_schema_refusal_is_the_state_at_faults(good_env, test):
+    """A check of the whole write fails: the first state whose own step fails it is named,
+    with the same message as without aggregation, and the others are written."""
+    good_env.configure(state_aggregate=["pcmk"])
+    result = good_env.sls(AGGREGATED_SCHEMA, test=test)
+    failures = result.failures()
+    assert set(failures) == {"bad"}, result.raw
+    assert "kind='Mandtory'" in failures["bad"] and "c-loc" not in failures["bad"]
+    assert result["web"]["changes"] and result["after"]["changes"], result.raw
+    if not test:
+        text = good_env.cib_file.read_text()
+        assert 'id="web"' in text and "cluster-recheck-interval" in text and "Mandtory" not in text
