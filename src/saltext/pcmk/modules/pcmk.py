@@ -286,11 +286,7 @@ def verify(path=None):
         salt '*' pcmk.verify
     """
     runner = saltglue.runner_from_opts(__opts__)
-    if path is not None:
-        with open(path, encoding="utf-8") as handle:
-            cib = cibmod.Cib.from_text(handle.read())
-    else:
-        cib = cibmod.read(runner)
+    cib = cibmod.read_file(path) if path is not None else cibmod.read(runner)
     return validatemod.schema_errors(cib) + sorted(validatemod.verify_errors(runner, cib))
 
 

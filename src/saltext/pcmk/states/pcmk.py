@@ -26,9 +26,10 @@ import salt.loader
 from saltext.pcmk.utils import agents, restarts, saltglue
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
-from saltext.pcmk.utils.cib.specs.builders import BUILDERS, LOW_KEYS
+from saltext.pcmk.utils.cib.specs import builders
+from saltext.pcmk.utils.cib.specs.builders import LOW_KEYS
 from saltext.pcmk.utils.cluster import operations, tickets
-from saltext.pcmk.utils.errors import PcmkError
+from saltext.pcmk.utils.errors import OwnerRefused, PcmkError
 from saltext.pcmk.utils.provider.pillar import ServicePillar
 
 log = logging.getLogger(__name__)
@@ -79,13 +80,14 @@ def __virtual__():
 def _specs_from_chunk(chunk):
     fun = chunk["fun"]
     kwargs = {k: v for k, v in chunk.items() if k in LOW_KEYS[fun]}
-    return BUILDERS[fun](**kwargs)
+    return builders.build(fun, **kwargs)
 
 
 # -- the one place errors become result: False -----------------------------------------
 def _errors_as_result(func):
     """Decorator for every state function (the twin of ``saltglue.errors_as`` for
-    execution modules): PcmkError becomes ``result: False`` with the culprit's
+    execution modules): PcmkError (and OSError, lxml's errors:
+    ``saltglue.failure_message``) becomes ``result: False`` with the culprit's
     message and no changes.
 
     It lives here, not in saltglue, because Salt injects ``__low__``,
@@ -97,12 +99,12 @@ def _errors_as_result(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except PcmkError as exc:
+        except saltglue.HANDLED as exc:
             return {
                 "name": args[0] if args else kwargs.get("name"),
                 "changes": {},
                 "result": False,
-                "comment": str(exc),
+                "comment": saltglue.failure_message(exc),
             }
 
     return wrapper
@@ -126,11 +128,20 @@ def _converge(name, fun, extra, **kwargs):
     own_tag = __utils__["state.gen_tag"](__low__) if __low__ else name
     if unknown and fun != "constraint":
         raise PcmkError(f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.{fun}")
-    groups = [(own_tag, BUILDERS[fun](name, **kwargs, **unknown))]
-    groups += [(__utils__["state.gen_tag"](chunk), _specs_from_chunk(chunk)) for chunk in batch]
+    groups = [(own_tag, builders.build(fun, name, **kwargs, **unknown))]
     session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
-    outcomes = session.converge_groups(groups, test=test, declared=saltglue.declared_resources(__lowstate__))
+    if own_tag in session.refused:
+        # An aggregated write held this state's part and refused it: report it here.
+        raise PcmkError(session.refused.pop(own_tag))
+    for chunk in batch:
+        tag = __utils__["state.gen_tag"](chunk)
+        try:
+            groups.append((tag, _specs_from_chunk(chunk)))
+        except PcmkError as exc:
+            session.refused[tag] = str(exc)
+    outcomes = _converge_attributed(session, own_tag, groups, test)
     outcome = outcomes.pop(own_tag)
+    batch = [chunk for chunk in batch if __utils__["state.gen_tag"](chunk) in outcomes]
     note = ""
     if batch:
         session.aggregated.update(outcomes)
@@ -151,6 +162,27 @@ def _converge(name, fun, extra, **kwargs):
     else:
         ret.update(changes=outcome.changes, comment=f"changed{note}:\n{outcome.render()}")
     return ret
+
+
+def _converge_attributed(session, own_tag, groups, test):
+    """Converge ``groups`` (this state's, then those Salt aggregated into it) in one write.
+
+    A failure is the state's that caused it: when another state's specs are
+    refused (OwnerRefused names it), that state is taken out of the write and
+    its refusal kept for it to report when Salt runs it; the others are
+    written without it, as they would be without aggregation. When this
+    state's own specs are refused, it fails and writes nothing, and the
+    aggregated states converge on their own when Salt runs them.
+    """
+    declared = saltglue.declared_resources(__lowstate__)
+    while True:
+        try:
+            return session.converge_groups(groups, test=test, declared=declared)
+        except OwnerRefused as exc:
+            if exc.owner == own_tag or exc.owner not in {tag for tag, _ in groups}:
+                raise exc.cause from exc
+            session.refused[exc.owner] = str(exc)
+            groups = [group for group in groups if group[0] != exc.owner]
 
 
 def mod_aggregate(low, chunks, running):

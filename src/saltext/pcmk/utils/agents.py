@@ -21,7 +21,7 @@ from lxml import etree
 from saltext.pcmk import PACKAGE_ROOT
 from saltext.pcmk.utils.cib import diff as diffmod
 from saltext.pcmk.utils.cib import document as cibmod
-from saltext.pcmk.utils.errors import AgentRefused, SpecError, ToolError, ToolMissing
+from saltext.pcmk.utils.errors import AgentRefused, NotXml, SpecError, ToolError, ToolMissing
 from saltext.pcmk.utils.tools import Secret, ToolRunner, mask
 
 OCF_ROOT = "/usr/lib/ocf"
@@ -105,7 +105,7 @@ def check_metadata_xml(text, name):
     """Parse and check meta-data output; returns the root element."""
     try:
         root = cibmod.parse(text)
-    except etree.XMLSyntaxError as exc:
+    except NotXml as exc:
         raise AgentRefused(f"agent {name}: meta-data is not XML ({exc})") from exc
     if root.tag != "resource-agent":
         raise AgentRefused(f"agent {name}: meta-data root is <{root.tag}>, not <resource-agent>")

@@ -46,12 +46,30 @@ class CibInvalid(PcmkError):
     """A candidate CIB failed schema or crm_verify checks; it was not written."""
 
 
+class NotXml(PcmkError):
+    """Text that had to be XML (a CIB, a tool's output, meta-data) is not; names where it came from."""
+
+
+class CibFileError(PcmkError):
+    """The offline CIB file (``CIB_file``) cannot be used; names the file and the cause."""
+
+
 class SpecError(PcmkError):
     """A declaration (state arguments, pillar) is wrong; names the culprit."""
 
 
 class AgentRefused(SpecError):
     """A candidate resource agent is broken; the installed one was left in place."""
+
+
+class OwnerRefused(PcmkError):
+    """One owner's specs (one state, when Salt aggregates several into one write)
+    were refused; ``owner`` says whose, the message is the cause's own."""
+
+    def __init__(self, owner: object, cause: PcmkError) -> None:
+        self.owner = owner
+        self.cause = cause
+        super().__init__(str(cause))
 
 
 class NotFound(PcmkError):

@@ -8,6 +8,8 @@ import functools
 import os
 import tempfile
 
+from lxml import etree
+
 from saltext.pcmk.utils import agents
 from saltext.pcmk.utils.cib.session import Session
 from saltext.pcmk.utils.cib.specs import clone_id_for, declares_clone
@@ -17,9 +19,31 @@ from saltext.pcmk.utils.provider.service import ServiceProvider
 from saltext.pcmk.utils.tools import ToolRunner
 
 
+def failure_message(exc):
+    """The message a loader module reports for ``exc``, or None when it is a bug to show as one.
+
+    A PcmkError names its culprit already. A file that cannot be read or
+    written (OSError) is named with the cause, and an XML error lxml raises
+    where no check of ours caught it first says so, without a traceback or
+    an exception class name.
+    """
+    if isinstance(exc, PcmkError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else "a file"
+        return f"cannot use {where}: {exc.strerror or exc}"
+    if isinstance(exc, etree.LxmlError):
+        return f"XML error: {exc}"
+    return None
+
+
+HANDLED = (PcmkError, OSError, etree.LxmlError)
+
+
 def errors_as(exception_class):
-    """Decorator for execution module functions: PcmkError becomes ``exception_class``
-    (Salt's CommandExecutionError), keeping the culprit's message.
+    """Decorator for execution module functions: PcmkError (and OSError, lxml's
+    errors: :func:`failure_message`) becomes ``exception_class`` (Salt's
+    CommandExecutionError), keeping the culprit's message.
 
     State functions have their twin in the state module itself
     (``states/pcmk.py``: ``_errors_as_result``), which must share its globals.
@@ -30,8 +54,8 @@ def errors_as(exception_class):
         def wrapper(*args, **kwargs):
             try:
                 return func(*args, **kwargs)
-            except PcmkError as exc:
-                raise exception_class(str(exc)) from exc
+            except HANDLED as exc:
+                raise exception_class(failure_message(exc)) from exc
 
         return wrapper
 
@@ -175,8 +199,17 @@ def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overri
     pillar = dict(pcmk_pillar(salt_funcs))
     if overrides:
         name, settings = overrides
-        services = dict(pillar.get("services") or {})
-        services[name] = {**(services.get(name) or {}), **settings}
+        services = pillar.get("services") or {}
+        if not isinstance(services, dict):
+            raise SpecError("pillar pcmk:services must be a mapping of service name to settings")
+        current = services.get(name) or {}
+        if not isinstance(current, dict):
+            raise SpecError(
+                f"pillar pcmk:services:{name} must be a mapping of settings (e.g. ha: true), "
+                f"got {type(current).__name__} {current!r}"
+            )
+        services = dict(services)
+        services[name] = {**current, **settings}
         pillar["services"] = services
     if session is None:
         # Share the state run's session (states and execution modules share

@@ -24,7 +24,14 @@ import time
 
 from lxml import etree
 
-from saltext.pcmk.utils.errors import CibConflict, CibWriteRetriesExhausted, NoQuorum, ToolError
+from saltext.pcmk.utils.errors import (
+    CibConflict,
+    CibFileError,
+    CibWriteRetriesExhausted,
+    NoQuorum,
+    NotXml,
+    ToolError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +61,101 @@ SECTION_ORDER = [
 ]
 
 
-def parse(text):
-    """Parse CIB (or any Pacemaker) XML text into an element."""
+def parse(text, what="the XML"):
+    """Parse CIB (or any Pacemaker) XML text into an element; NotXml names ``what`` it was."""
     if isinstance(text, str):
         text = text.encode()
-    return etree.fromstring(text, PARSER)
+    try:
+        return etree.fromstring(text, PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise NotXml(f"{what} is not XML ({exc})") from exc
+
+
+def read_file(path):
+    """The CIB in the file at ``path``; CibFileError names the file and what is wrong with it."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise CibFileError(f"CIB file {path}: {_cause(exc)}") from exc
+    if not text.strip():
+        raise CibFileError(f"CIB file {path} is empty")
+    try:
+        return Cib(parse(text, f"CIB file {path}"))
+    except NotXml as exc:
+        raise CibFileError(str(exc)) from exc
+
+
+def _cause(exc):
+    if isinstance(exc, FileNotFoundError):
+        return "does not exist"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a file"
+    return exc.strerror or str(exc)
+
+
+SCHEMA_DIR = os.environ.get("PCMK_schema_directory", "/usr/share/pacemaker")  # noqa: SIM112 (Pacemaker's name)
+
+
+def known_schema(validate_with):
+    """Whether Pacemaker here knows the schema a CIB's ``validate-with`` names."""
+    if validate_with in ("none", "pacemaker-next"):
+        return True
+    return os.path.exists(os.path.join(SCHEMA_DIR, f"{validate_with}.rng"))
+
+
+def check_cib_file(runner, *, writing=False):
+    """Before any tool runs on an offline CIB: the file is there, a CIB Pacemaker
+    here can read and, when ``writing``, one it can change.
+
+    Pacemaker's own tools say "Could not connect to the CIB: No such device or
+    address" for a missing file and "Update does not conform to the configured
+    schema" for an empty, garbage or too new one, naming neither.
+    """
+    if not runner.offline:
+        return
+    path = runner.cib_file
+    if os.path.isdir(path):
+        raise CibFileError(f"CIB file {path} is a directory, not a file")
+    cib = read_file(path)
+    if not known_schema(cib.validate_with):
+        raise CibFileError(
+            f"CIB file {path}: validate-with={cib.validate_with!r} names a schema Pacemaker here does not have"
+            f" (no {cib.validate_with}.rng in {SCHEMA_DIR})"
+        )
+    if writing:
+        check_writable(path)
+
+
+_FS_IMMUTABLE_FL = 0x00000010
+_FS_APPEND_FL = 0x00000020
+_FS_IOC_GETFLAGS = 0x80086601
+
+
+def check_writable(path):
+    """Refuse, naming the file, a CIB file Pacemaker's file backend could not rewrite."""
+    try:
+        import array  # pylint: disable=import-outside-toplevel
+
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            buf = array.array("l", [0])
+            fcntl.ioctl(fd, _FS_IOC_GETFLAGS, buf, True)
+            flags = buf[0]
+        finally:
+            os.close(fd)
+    except OSError:
+        flags = 0  # a file system without inode flags
+    if flags & _FS_IMMUTABLE_FL:
+        raise CibFileError(f"CIB file {path} is immutable (chattr +i); it cannot be written")
+    if flags & _FS_APPEND_FL:
+        raise CibFileError(f"CIB file {path} is append-only (chattr +a); it cannot be rewritten")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.access(path, os.W_OK):
+        raise CibFileError(f"CIB file {path} is not writable (read-only for this user, or a read-only file system)")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CibFileError(f"CIB file {path}: its directory {directory} is not writable")
 
 
 class Cib:
@@ -70,7 +167,7 @@ class Cib:
 
     def __init__(self, root):
         if root.tag != "cib":
-            raise ValueError(f"not a CIB document: root element is <{root.tag}>")
+            raise NotXml(f"not a CIB document: root element is <{root.tag}>")
         self.root = root
         self._by_id = None  # id -> configuration elements, made on first lookup (see with_id)
 
@@ -233,9 +330,10 @@ def _offline_lock(runner, exclusive=True):
 
 def read(runner):
     """Read the CIB the runner points at (live cluster or ``CIB_file``)."""
+    check_cib_file(runner)
     with _offline_lock(runner, exclusive=False):
         proc = runner.run(["cibadmin", "--query"])
-    return Cib.from_text(proc.stdout)
+    return Cib(parse(proc.stdout, "cibadmin --query's output"))
 
 
 def query(runner, xpath):
@@ -259,6 +357,7 @@ def change_status(runner, argv):
     has: quorum first, and on a CIB file the lock our writers share.
     """
     check_quorum(runner)
+    check_cib_file(runner, writing=True)
     with _offline_lock(runner):
         return runner.run(argv)
 
@@ -303,6 +402,7 @@ def patch_for(runner, original, candidate):
 
 
 def apply_patch(runner, patch_text):
+    check_cib_file(runner, writing=True)
     with _offline_lock(runner):
         runner.run(["cibadmin", "--patch", "--xml-pipe"], input=patch_text)
 

@@ -9,7 +9,7 @@ is computed once.
 import logging
 from dataclasses import dataclass, field
 
-from saltext.pcmk.utils.errors import NotFound, PcmkError, SpecError
+from saltext.pcmk.utils.errors import CibInvalid, NotFound, OwnerRefused, PcmkError, SpecError
 
 from . import diff as diffmod
 from . import document as cibmod
@@ -61,6 +61,7 @@ class Session:
         self._cib = cib  # given: this CIB instead of a first read
         self._predicted = None  # test mode: the CIB as earlier states of this run would leave it
         self.aggregated = {}  # state tag -> Outcome written on its behalf by an aggregated state
+        self.refused = {}  # state tag -> why its part of an aggregated write was refused
         self._verify_cache = {}
         self.writes = 0
 
@@ -115,23 +116,43 @@ class Session:
 
     # -- the converge step -------------------------------------------------------
     def _compute(self, groups, declared, original, candidate):
-        """Apply every group's specs to ``candidate``: (changes per owner, secrets to write, ids removed).
+        """Apply every group's specs to ``candidate``: (changes per owner, secrets to write, ids removed, steps).
 
         Groups are diffed one after another on the same candidate, so each
         owner (a state, when Salt aggregates several into one write) gets
-        exactly the changes its own specs make.
+        exactly the changes its own specs make; ``steps`` are ``(owner, before,
+        after)``, kept to tell whose change a failing check is. An error while
+        applying is :class:`OwnerRefused`, naming the owner whose spec raised
+        it (when there are several).
         """
         ctx = ApplyContext(self.metadata, self.secret_files)
         secrets: dict[str, set] = {}
         steps: list = []
         for owner, specs in groups:
             before = candidate.copy()
-            for spec in specs:
-                spec.apply(candidate, ctx)
-                for rsc, names in spec.secrets(ctx).items():
-                    secrets.setdefault(rsc, set()).update(names)
+            try:
+                for spec in specs:
+                    try:
+                        spec.apply(candidate, ctx)
+                    except (ValueError, TypeError) as exc:
+                        # lxml refusing a name or value the spec's checks let through.
+                        who = getattr(spec, "id", None) or getattr(spec, "name", None) or "a declaration"
+                        raise SpecError(f"{who!r}: a name or value cannot be stored in the CIB ({exc})") from exc
+                    for rsc, names in spec.secrets(ctx).items():
+                        secrets.setdefault(rsc, set()).update(names)
+            except PcmkError as exc:
+                if len(groups) == 1:
+                    raise
+                raise OwnerRefused(owner, exc) from exc
             steps.append((owner, before, candidate.copy() if len(groups) > 1 else candidate))
-        self._check_references([s for _, specs in groups for s in specs], candidate, declared)
+        existing = candidate.resource_ids() | candidate.tag_ids() | candidate.template_ids()
+        for owner, specs in groups:
+            try:
+                self._check_references(specs, existing, declared)
+            except PcmkError as exc:
+                if len(groups) == 1:
+                    raise
+                raise OwnerRefused(owner, exc) from exc
         changes = {owner: diffmod.compare(before, after, secrets) for owner, before, after in steps}
         pending = {}
         for (rsc, name), value in ctx.local_secrets.items():
@@ -144,7 +165,27 @@ class Session:
                     "old": diffmod.MASK,
                     "new": diffmod.MASK,
                 }
-        return changes, pending, ctx.removed
+        return changes, pending, ctx.removed, steps
+
+    def _check(self, groups, original, candidate, steps):
+        """The checks a candidate must pass before it is written (the real run and
+        ``test=True`` alike); a failure names the owner whose change caused it:
+        the first whose step, applied on ``original``, fails the same check."""
+        if not self.verify:
+            return
+        try:
+            validatemod.check_candidate(self.runner, original, candidate, self._verify_cache)
+        except CibInvalid as exc:
+            if len(groups) == 1:
+                raise
+            for owner, before, after in steps:
+                if before.same_configuration(after):
+                    continue
+                try:
+                    validatemod.check_candidate(self.runner, original, after, self._verify_cache)
+                except CibInvalid as own:
+                    raise OwnerRefused(owner, own) from exc
+            raise
 
     def _write_secrets(self, pending):
         for (rsc, name), value in pending.items():
@@ -152,9 +193,8 @@ class Session:
                 self.secret_files.write(rsc, name, value)
 
     @staticmethod
-    def _check_references(specs, candidate, declared):
+    def _check_references(specs, existing, declared):
         # A constraint may name a tag or a resource template instead of a resource.
-        existing = candidate.resource_ids() | candidate.tag_ids() | candidate.template_ids()
         for spec in specs:
             for ref in spec.references():
                 if ref in existing:
@@ -175,20 +215,25 @@ class Session:
         """Converge several owners' specs in one write; ``{owner: Outcome}``."""
         declared = set(declared)
         if test:
+            # The same checks as the real run, so test=True predicts every refusal.
             original = self._predicted or self.cib
             candidate = original.copy()
-            changes, _, _ = self._compute(groups, declared, original, candidate)
+            changes, _, _, steps = self._compute(groups, declared, original, candidate)
+            if not original.same_configuration(candidate):
+                cibmod.check_cib_file(self.runner, writing=True)
+                self._check(groups, original, candidate, steps)
             self._predicted = candidate
             return {owner: Outcome(part, written=False) for owner, part in changes.items()}
 
         state = {}
 
         def compute(original, candidate):
-            state["changes"], state["pending"], state["removed"] = self._compute(groups, declared, original, candidate)
+            state["changes"], state["pending"], state["removed"], state["steps"] = self._compute(
+                groups, declared, original, candidate
+            )
 
         def check(original, candidate):
-            if self.verify:
-                validatemod.check_candidate(self.runner, original, candidate, self._verify_cache)
+            self._check(groups, original, candidate, state["steps"])
             # Secrets land on disk before a CIB that points at them can start the agent.
             self._write_secrets(state["pending"])
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.cib.specs import ResourceMetaSpec
 from saltext.pcmk.utils.errors import NotFound
@@ -195,7 +196,9 @@ def alive_markers(runner: ToolRunner) -> dict[str | None, str | None] | None:
     proc = runner.run(["attrd_updater", "--name", ALIVE_ATTR, "--query", "--all", "--output-as=xml"], ok_codes=(0, 78))
     if proc.returncode == 78:  # no node holds it yet
         return {}
-    return {a.get("host"): a.get("value") for a in etree.fromstring(proc.stdout.encode()).iter("attribute")}
+    return {
+        a.get("host"): a.get("value") for a in cibmod.parse(proc.stdout, "attrd_updater's output").iter("attribute")
+    }
 
 
 def mark_alive(runner: ToolRunner, node: str) -> str | None:

@@ -7,7 +7,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import Spec
+from .base import Spec, check_arguments
 
 # A node's sets: the tag, what the culprit is called, and the id suffix pcs and
 # crm_attribute give a new set (nodes-<id>, nodes-<id>-utilization).
@@ -74,8 +74,14 @@ class AttributeSpec(Spec):
             raise SpecError(f"{scope}: name must be a non-empty string, got {name!r}")
         if isinstance(value, (dict, list)):
             raise SpecError(f"{scope} {name!r}: value must be a plain value, got {type(value).__name__}")
+        check_arguments({"name": name, "value": value}, f"{scope} {name!r}")
         if scope in _NODE_SETS and not node:
             raise SpecError(f"node {_NODE_SETS[scope][1]} {name!r}: node is required")
+        if node is not None and not isinstance(node, str):
+            raise SpecError(
+                f"node {_NODE_SETS.get(scope, (None, scope))[1]} {name!r}: node must be one node name, "
+                f"got {type(node).__name__} {node!r}"
+            )
         return cls(scope, name, value, node, set_id)
 
     def apply(self, cib, ctx):

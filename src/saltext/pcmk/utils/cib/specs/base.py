@@ -22,6 +22,66 @@ def check_id(ident, what):
     return ident
 
 
+# An XML attribute name without a namespace prefix (what lxml accepts in .set()).
+_XML_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# Characters XML 1.0 cannot hold at all, and the three it can that Pacemaker's
+# patch path does not keep: crm_diff writes a newline or carriage return in an
+# attribute as the two characters backslash and n (r), and a tab as four spaces,
+# so the value would be rewritten on every run.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_MANGLED = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
+
+
+def check_attribute_name(name, culprit):
+    """``name`` as an XML attribute name, or SpecError naming it."""
+    if not isinstance(name, str) or not _XML_NAME.match(name):
+        raise SpecError(
+            f"{culprit}: {name!r} is not a valid attribute name (letters, digits, '_', '.', '-'; not starting with a digit)"
+        )
+    return name
+
+
+def check_text(value, culprit):
+    """Refuse a string Pacemaker cannot store as given (SpecError naming ``culprit``)."""
+    if not isinstance(value, str):
+        return value
+    bad = _NOT_XML.search(value)
+    if bad:
+        raise SpecError(
+            f"{culprit}: {value!r} holds a control character (U+{ord(bad.group()):04X}), which XML cannot store"
+        )
+    for char, what in _MANGLED.items():
+        if char in value:
+            raise SpecError(
+                f"{culprit}: {value!r} holds {what}, which Pacemaker's patch path does not keep as given"
+                " (it would be rewritten on every run); give the value on one line"
+            )
+    return value
+
+
+def check_arguments(arguments, culprit):
+    """Walk state arguments (mappings, lists, strings): every key and string must be storable.
+
+    ``culprit`` names the state; the message adds the path to the value
+    (``vip: params.ip``).
+    """
+
+    def walk(value, path):
+        where = f"{culprit}: {path}" if path else culprit
+        if isinstance(value, dict):
+            for key, item in value.items():
+                check_text(key, f"{where} key")
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value, start=1):
+                walk(item, f"{path}[{index}]")
+        else:
+            check_text(value, where)
+
+    walk(arguments, "")
+    return arguments
+
+
 def set_attr(element, name, value):
     """Set an attribute (None: remove it), touching the element only when it changes."""
     if value is None:

@@ -10,6 +10,7 @@ import inspect
 
 from .alert import AlertSpec
 from .attribute import AttributeSpec
+from .base import check_arguments
 from .bundle import BundleSpec
 from .clone import CloneOfSpec
 from .constraint import CONSTRAINT_ARGS, ConstraintAbsentSpec, ConstraintSpec
@@ -119,5 +120,11 @@ LOW_KEYS = {
 
 
 def build(fun, name, **arguments):
-    """The specs of state ``pcmk.<fun>`` with these arguments."""
+    """The specs of state ``pcmk.<fun>`` with these arguments.
+
+    Every key and string in them is checked first: a control character (which
+    XML cannot hold) or a newline or tab (which Pacemaker's patch path does not
+    keep) is refused naming the state and the argument.
+    """
+    check_arguments({"name": name, **arguments}, name)
     return BUILDERS[fun](name, **arguments)

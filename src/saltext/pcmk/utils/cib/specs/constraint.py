@@ -8,7 +8,7 @@ from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.cib import rules as rules_mod
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import Spec, check_id, norm_score, role_for, role_meaning
+from .base import Spec, check_arguments, check_id, norm_score, role_for, role_meaning
 
 CONSTRAINT_TAGS = {
     "location": "rsc_location",
@@ -123,6 +123,7 @@ class ConstraintSpec(Spec):
     def build(cls, name, kind, *, rules=None, sets=None, **args):
         check_id(name, "constraint")
         culprit = f"constraint {name!r}"
+        check_arguments({"rules": rules, "sets": sets, **args}, culprit)
         if kind not in CONSTRAINT_TAGS:
             raise SpecError(f"{culprit}: kind must be one of {sorted(CONSTRAINT_TAGS)}, got {kind!r}")
         allowed = ARGUMENT_ATTRIBUTES[kind]

@@ -17,6 +17,8 @@ from saltext.pcmk.utils.errors import SpecError
 from .base import (
     OPERATOR_META,
     Spec,
+    check_arguments,
+    check_attribute_name,
     check_id,
     check_mapping,
     check_nvsets,
@@ -48,6 +50,8 @@ class OpSpec:
             raise SpecError(
                 f"{culprit}: each op must be a mapping with a 'name' (e.g. name: monitor, interval: 10s), got {raw!r}"
             )
+        for key in raw:
+            check_attribute_name(key, f"{culprit} op {raw['name']}")
         # An attribute given as null is "not set", so the agent's advice does not fill it in.
         attrs = {
             str(k): None if v is None else nvsets.as_text(v)
@@ -311,6 +315,18 @@ class ResourceSpec(AgentSpec):
     ):
         check_id(name, "resource")
         culprit = f"resource {name!r}"
+        # The execution module and the pillar build resources here, not through builders.build.
+        check_arguments(
+            {
+                "params": params,
+                "meta": meta,
+                "ops": ops,
+                "utilization": utilization,
+                "clone": clone,
+                "description": description,
+            },
+            culprit,
+        )
         if agent is not None and template is not None:
             raise SpecError(
                 f"{culprit}: give agent or template, not both (agent {agent!r}, template {template!r}): "
