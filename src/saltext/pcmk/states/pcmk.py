@@ -26,7 +26,8 @@ import salt.loader
 from saltext.pcmk.utils import agents, restarts, saltglue
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
-from saltext.pcmk.utils.cib.specs.builders import BUILDERS, LOW_KEYS
+from saltext.pcmk.utils.cib.specs import parse_bool
+from saltext.pcmk.utils.cib.specs.builders import LOW_KEYS, build
 from saltext.pcmk.utils.cluster import operations, tickets
 from saltext.pcmk.utils.errors import PcmkError
 from saltext.pcmk.utils.provider.pillar import ServicePillar
@@ -79,7 +80,7 @@ def __virtual__():
 def _specs_from_chunk(chunk):
     fun = chunk["fun"]
     kwargs = {k: v for k, v in chunk.items() if k in LOW_KEYS[fun]}
-    return BUILDERS[fun](**kwargs)
+    return build(fun, **kwargs)
 
 
 # -- the one place errors become result: False -----------------------------------------
@@ -126,7 +127,7 @@ def _converge(name, fun, extra, **kwargs):
     own_tag = __utils__["state.gen_tag"](__low__) if __low__ else name
     if unknown and fun != "constraint":
         raise PcmkError(f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.{fun}")
-    groups = [(own_tag, BUILDERS[fun](name, **kwargs, **unknown))]
+    groups = [(own_tag, build(fun, name, **kwargs, **unknown))]
     groups += [(__utils__["state.gen_tag"](chunk), _specs_from_chunk(chunk)) for chunk in batch]
     session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
     outcomes = session.converge_groups(groups, test=test, declared=saltglue.declared_resources(__lowstate__))
@@ -139,10 +140,9 @@ def _converge(name, fun, extra, **kwargs):
         # An earlier state wrote this one's part when Salt aggregated them.
         outcome = session.aggregated.pop(own_tag)
         note = " (written by an aggregated pcmk state)"
-    if fun in ("resource", "resource_template") and (
-        kwargs.get("check_agent") is False or not saltglue.agent_checks_on(__opts__)
-    ):
-        why = "check_agent: false" if kwargs.get("check_agent") is False else "pcmk.check_agents: false"
+    agent_check_off = kwargs.get("check_agent") is not None and not parse_bool(kwargs["check_agent"], "check_agent")
+    if fun in ("resource", "resource_template") and (agent_check_off or not saltglue.agent_checks_on(__opts__)):
+        why = "check_agent: false" if agent_check_off else "pcmk.check_agents: false"
         note += f" (agent meta-data check skipped: {why})"
     if not outcome.changed:
         ret["comment"] = f"{name} is already as declared{note}"

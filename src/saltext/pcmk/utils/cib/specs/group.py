@@ -9,6 +9,7 @@ from saltext.pcmk.utils.errors import NotFound, SpecError
 
 from .base import OPERATOR_META, Spec, check_id, check_mapping, check_nvsets
 from .placement import detach, resources_section, sync_params
+from .values import check_meta
 
 
 @dataclass
@@ -29,10 +30,12 @@ class GroupSpec(Spec):
             check_id(member, f"group {name!r} member")
         if len(set(resources)) != len(resources):
             raise SpecError(f"group {name!r}: a member is listed twice")
+        meta = check_nvsets(meta, f"group {name!r} meta")
+        check_meta(meta, f"group {name!r}")
         return cls(
             name,
             list(resources),
-            check_nvsets(meta, f"group {name!r} meta"),
+            meta,
             check_mapping(params, f"group {name!r} params"),
         )
 
