@@ -486,6 +486,19 @@ BAD = [
         "rd1",
         ["'rd1'", "is-managed", "'maybe'"],
     ),
+    # -- alerts: their meta timeout is a duration ------------------------------------------------
+    (
+        "alert timeout",
+        _state("a1", "alert", "path: /usr/bin/true", "meta: {timeout: whenever}"),
+        "a1",
+        ["alert 'a1'", "timeout", "'whenever'"],
+    ),
+    (
+        "alert recipient timeout",
+        _state("a1", "alert", "path: /usr/bin/true", "recipients: [{value: /tmp/x, meta: {timeout: 5 parsecs}}]"),
+        "a1",
+        ["alert 'a1'", "recipient 1", "timeout", "'5 parsecs'"],
+    ),
     # -- 4. fencing levels, nodes, colocation with itself --------------------------------------
     ("fencing 2.5", _state("n1", "fencing_level", "index: 2.5", "devices: [fence1]"), "n1", ["'n1'", "index", "2.5"]),
     ("fencing 0", _state("n1", "fencing_level", "index: 0", "devices: [fence1]"), "n1", ["'n1'", "index", "0"]),

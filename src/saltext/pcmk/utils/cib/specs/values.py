@@ -57,6 +57,8 @@ OP_ATTRIBUTES = {
         ("ignore", "block", "stop", "restart", "standby", "fence", "restart-container", "demote"),
     ),
 }
+# Pacemaker Explained 2.1, "Alert Meta-Attributes" (of an alert and of a recipient).
+ALERT_META = {"timeout": ("time", ())}
 # Operation defaults are operation attributes; a resource default is a meta attribute.
 DEFAULTS_TYPES = {"rsc_defaults": RESOURCE_META, "op_defaults": OP_ATTRIBUTES}
 
