@@ -83,8 +83,7 @@ def role_for(cib, role):
 # -- state arguments: one rule for booleans, one type check for every argument ----------
 # The words Pacemaker itself reads as a boolean (crm_is_true / crm_str_to_boolean),
 # in any case: a quoted "false" in YAML means what it means to Pacemaker.
-TRUE_WORDS = frozenset({"true", "yes", "y", "on", "1"})
-FALSE_WORDS = frozenset({"false", "no", "n", "off", "0"})
+TRUE_WORDS, FALSE_WORDS = nvsets.TRUE_WORDS, nvsets.FALSE_WORDS
 
 
 def parse_bool(value, culprit):
