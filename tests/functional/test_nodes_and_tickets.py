@@ -310,7 +310,7 @@ def test_bad_node_declarations_are_refused_naming_the_culprit(salt_env):
     with_node_and_no_fencing(salt_env.cib_file)
     refused(salt_env, "n1:\n  pcmk.node:\n    - standby: maybe\n", "n1", "node 'n1'", "standby must be true or false")
     refused(
-        salt_env, "n1:\n  pcmk.node:\n    - maintenance: 1\n", "n1", "node 'n1'", "maintenance must be true or false"
+        salt_env, "n1:\n  pcmk.node:\n    - maintenance: 2\n", "n1", "node 'n1'", "maintenance must be true or false"
     )
     refused(salt_env, "n1:\n  pcmk.node:\n    - score: INFINITYx\n", "n1", "node 'n1'", "'INFINITYx' is not a score")
     refused(salt_env, "n9:\n  pcmk.node:\n    - standby: true\n", "n9", "node 'n9' is not in the cluster (known: n1)")
@@ -445,7 +445,7 @@ def test_bad_ticket_declarations_are_refused_naming_the_culprit(salt_env):
         salt_env, "t1:\n  pcmk.ticket:\n    - granted: maybe\n", "t1", "ticket 't1'", "granted must be true or false"
     )
     refused(
-        salt_env, "t1:\n  pcmk.ticket:\n    - standby: 'yes'\n", "t1", "ticket 't1'", "standby must be true or false"
+        salt_env, "t1:\n  pcmk.ticket:\n    - standby: 'often'\n", "t1", "ticket 't1'", "standby must be true or false"
     )
     refused(salt_env, "x:\n  pcmk.ticket:\n    - ticket: 1bad id\n    - granted: true\n", "x", "ticket '1bad id'")
     refused(salt_env, "t1:\n  pcmk.ticket:\n    - grant: true\n", "t1", "unknown argument 'grant'")

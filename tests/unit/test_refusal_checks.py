@@ -3,7 +3,7 @@
 import pytest
 
 from saltext.pcmk.utils.cib.specs import builders
-from saltext.pcmk.utils.cib.specs.base import check_arguments, check_attribute_name
+from saltext.pcmk.utils.cib.specs.base import check_attribute_name, check_texts
 from saltext.pcmk.utils.errors import SpecError
 
 
@@ -19,20 +19,20 @@ from saltext.pcmk.utils.errors import SpecError
 )
 def test_a_value_xml_or_the_patch_path_cannot_keep_is_refused(value, words):
     with pytest.raises(SpecError) as info:
-        check_arguments({"params": {"state": value}}, "vip")
+        check_texts({"params": {"state": value}}, "vip")
     assert str(info.value).startswith("vip: ") and all(w in str(info.value) for w in words)
 
 
 def test_keys_and_list_items_are_checked_with_their_path():
     with pytest.raises(SpecError, match=r"vip: ops\[2\].timeout"):
-        check_arguments({"ops": [{"name": "start"}, {"name": "monitor", "timeout": "1\n0"}]}, "vip")
+        check_texts({"ops": [{"name": "start"}, {"name": "monitor", "timeout": "1\n0"}]}, "vip")
     with pytest.raises(SpecError, match="vip: meta key"):
-        check_arguments({"meta": {"a\x00": 1}}, "vip")
+        check_texts({"meta": {"a\x00": 1}}, "vip")
 
 
 def test_plain_values_pass_unchanged():
     arguments = {"params": {"ip": "192.0.2.1", "n": 3, "flag": True, "none": None}, "ops": [{"name": "é ✓"}]}
-    assert check_arguments(arguments, "vip") is arguments
+    assert check_texts(arguments, "vip") is arguments
 
 
 @pytest.mark.parametrize("name", ["a<b", "1st", "a b", 'x"', ""])

@@ -55,7 +55,8 @@ def test_agent_is_an_lsb_script_where_the_host_has_one(tmp_path):
     "pillar, culprit",
     [
         ({"servces": {}}, "pillar pcmk:servces is not a known key"),
-        ({"services": {"nova-api": {"ha": "yes"}}}, "pillar pcmk:services:nova-api:ha must be a boolean, got str"),
+        # "yes" is read as true (the one rule for booleans); a word that is no boolean is refused.
+        ({"services": {"nova-api": {"ha": "maybe"}}}, "pillar pcmk:services:nova-api:ha must be true or false"),
         ({"services": {"nova-api": {"colour": 1}}}, "pillar pcmk:services:nova-api:colour is not a known key"),
         ({"services": {"nova-api": {"restart": "sometimes"}}}, "pillar pcmk:services:nova-api:restart must be one of"),
         ({"services": {"nova-api": {"resource": "9lives"}}}, "pillar pcmk:services:nova-api:resource"),
@@ -210,3 +211,12 @@ def test_bootstrap_minion_choice():
     assert bootstrap.choose_minion(nodes, {"n1": "ctl1"}, override="ctl3") == "ctl1"  # override silent
     with pytest.raises(NotFound, match="no answering minion"):
         bootstrap.choose_minion(nodes, {"n3": "ctl3"})
+
+
+@pytest.mark.parametrize("word, ha", [("yes", True), ("'true'", True), ("no", False), ("off", False)])
+def test_pillar_booleans_follow_the_state_rule(word, ha):
+    """Pillar values are read by the same rule as state arguments (specs/base.parse_bool)."""
+    pillar = ServicePillar(
+        {"services": {"nova-api": {"ha": word.strip("'"), "agent": "systemd:nova-api"}}}, systemd=True
+    )
+    assert pillar.declaration("nova-api").ha is ha

@@ -26,7 +26,7 @@ import salt.loader
 from saltext.pcmk.utils import agents, restarts, saltglue
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
-from saltext.pcmk.utils.cib.specs import builders
+from saltext.pcmk.utils.cib.specs import builders, parse_bool
 from saltext.pcmk.utils.cib.specs.builders import LOW_KEYS
 from saltext.pcmk.utils.cluster import operations, tickets
 from saltext.pcmk.utils.errors import OwnerRefused, PcmkError
@@ -150,10 +150,9 @@ def _converge(name, fun, extra, **kwargs):
         # An earlier state wrote this one's part when Salt aggregated them.
         outcome = session.aggregated.pop(own_tag)
         note = " (written by an aggregated pcmk state)"
-    if fun in ("resource", "resource_template") and (
-        kwargs.get("check_agent") is False or not saltglue.agent_checks_on(__opts__)
-    ):
-        why = "check_agent: false" if kwargs.get("check_agent") is False else "pcmk.check_agents: false"
+    agent_check_off = kwargs.get("check_agent") is not None and not parse_bool(kwargs["check_agent"], "check_agent")
+    if fun in ("resource", "resource_template") and (agent_check_off or not saltglue.agent_checks_on(__opts__)):
+        why = "check_agent: false" if agent_check_off else "pcmk.check_agents: false"
         note += f" (agent meta-data check skipped: {why})"
     if not outcome.changed:
         ret["comment"] = f"{name} is already as declared{note}"

@@ -320,7 +320,10 @@ def _offline_lock(runner, exclusive=True):
         yield
         return
     directory = os.path.dirname(os.path.abspath(runner.cib_file))
-    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError as exc:
+        raise CibFileError(f"CIB file {runner.cib_file}: its directory cannot be opened ({exc.strerror})") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
@@ -330,8 +333,9 @@ def _offline_lock(runner, exclusive=True):
 
 def read(runner):
     """Read the CIB the runner points at (live cluster or ``CIB_file``)."""
-    check_cib_file(runner)
+    # Checked under the lock: a writer holding it may be rewriting the file.
     with _offline_lock(runner, exclusive=False):
+        check_cib_file(runner)
         proc = runner.run(["cibadmin", "--query"])
     return Cib(parse(proc.stdout, "cibadmin --query's output"))
 
@@ -357,8 +361,8 @@ def change_status(runner, argv):
     has: quorum first, and on a CIB file the lock our writers share.
     """
     check_quorum(runner)
-    check_cib_file(runner, writing=True)
     with _offline_lock(runner):
+        check_cib_file(runner, writing=True)
         return runner.run(argv)
 
 
@@ -402,8 +406,8 @@ def patch_for(runner, original, candidate):
 
 
 def apply_patch(runner, patch_text):
-    check_cib_file(runner, writing=True)
     with _offline_lock(runner):
+        check_cib_file(runner, writing=True)
         runner.run(["cibadmin", "--patch", "--xml-pipe"], input=patch_text)
 
 

@@ -17,8 +17,10 @@ from lxml import etree
 from saltext.pcmk.utils.cib import rules
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_TRUE = {"true", "yes", "on", "y", "1"}
-_FALSE = {"false", "no", "off", "n", "0"}
+# What Pacemaker reads as a boolean (crm_is_true), in any case: the one list
+# (specs/base.parse_bool reads state arguments by it).
+TRUE_WORDS = _TRUE = frozenset({"true", "yes", "on", "y", "1"})
+FALSE_WORDS = _FALSE = frozenset({"false", "no", "off", "n", "0"})
 
 
 def id_part(text):

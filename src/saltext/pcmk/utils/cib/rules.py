@@ -17,6 +17,8 @@ writes), and :func:`to_element` builds the XML; ids are made from the rule's
 own id, and rules compare by meaning, never by id.
 """
 
+import re
+
 from lxml import etree
 
 from saltext.pcmk.utils.errors import SpecError
@@ -55,6 +57,17 @@ _SCORE_ALIASES = {
     "-inf": "-INFINITY",
     "-infinity": "-INFINITY",
 }
+
+
+_SCORE = re.compile(r"^(-?INFINITY|[+-]?[0-9]+)$")
+
+
+def check_score(value, culprit):
+    """``value`` as a score Pacemaker's schema takes (an integer, ``INFINITY``, ``-INFINITY``), or SpecError."""
+    text = norm_score(value)
+    if isinstance(value, (bool, dict, list, float)) or value is None or not _SCORE.match(text):
+        raise SpecError(f"{culprit} {value!r} is not a score (an integer, INFINITY or -INFINITY)")
+    return text
 
 
 def _text(value):
@@ -98,7 +111,9 @@ def check(data, culprit, *, scored=False):
     """
     if not isinstance(data, dict):
         raise SpecError(f"{culprit} must be a mapping with an 'expressions' list, got {data!r}")
-    _attrs_of({k: v for k, v in data.items() if k != "expressions"}, _RULE_ATTRS, culprit)
+    rule_attrs = _attrs_of({k: v for k, v in data.items() if k != "expressions"}, _RULE_ATTRS, culprit)
+    if rule_attrs.get("score") is not None:
+        check_score(rule_attrs["score"], f"{culprit}: score")
     expressions = data.get("expressions")
     if not isinstance(expressions, list) or not expressions:
         raise SpecError(f"{culprit} needs a non-empty 'expressions' list")

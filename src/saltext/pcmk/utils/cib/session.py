@@ -14,7 +14,7 @@ from saltext.pcmk.utils.errors import CibInvalid, NotFound, OwnerRefused, PcmkEr
 from . import diff as diffmod
 from . import document as cibmod
 from . import validate as validatemod
-from .metadata import AgentRef, MetadataCache
+from .metadata import AgentRef, ClusterOptions, MetadataCache
 from .secretfiles import CIB_PLACEHOLDER, SecretFiles
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class ApplyContext:
     secret_files: SecretFiles | None
     local_secrets: dict = field(default_factory=dict)  # {(rsc, name): value}
     removed: set = field(default_factory=set)  # ids of resources the specs removed
+    options: ClusterOptions | None = None  # Pacemaker's cluster options, as its daemons describe them
 
     def keep_local(self, resource_id, params, names):
         """Swap secret values for the cibsecret placeholder; remember them."""
@@ -56,6 +57,7 @@ class Session:
     def __init__(self, runner, *, check_agents=True, verify=True, secret_files=None, cib=None):
         self.runner = runner
         self.metadata = MetadataCache(runner) if check_agents else None
+        self.options = ClusterOptions(runner)
         self.verify = verify
         self.secret_files = secret_files or SecretFiles()
         self._cib = cib  # given: this CIB instead of a first read
@@ -125,7 +127,7 @@ class Session:
         applying is :class:`OwnerRefused`, naming the owner whose spec raised
         it (when there are several).
         """
-        ctx = ApplyContext(self.metadata, self.secret_files)
+        ctx = ApplyContext(self.metadata, self.secret_files, options=self.options)
         secrets: dict[str, set] = {}
         steps: list = []
         for owner, specs in groups:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.cib.session import Outcome
-from saltext.pcmk.utils.cib.specs import check_id
-from saltext.pcmk.utils.errors import PcmkError, SpecError
+from saltext.pcmk.utils.cib.specs import check_id, parse_bool
+from saltext.pcmk.utils.errors import PcmkError
 
 TICKETS_XPATH = "/cib/status/tickets"
 
@@ -39,9 +39,10 @@ class TicketSpec:
     @classmethod
     def build(cls, ticket, granted=None, standby=None):
         check_id(ticket, "ticket")
-        for name, value in (("granted", granted), ("standby", standby)):
-            if value is not None and not isinstance(value, bool):
-                raise SpecError(f"ticket {ticket!r}: {name} must be true or false, got {value!r}")
+        granted, standby = (
+            None if value is None else parse_bool(value, f"ticket {ticket!r} {name}")
+            for name, value in (("granted", granted), ("standby", standby))
+        )
         return cls(ticket, granted, standby)
 
     def steps(self, current):

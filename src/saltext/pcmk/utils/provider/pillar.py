@@ -15,6 +15,7 @@ from saltext.pcmk.utils.cib.specs import (
     RESOURCE_ARGUMENTS,
     ConstraintSpec,
     ResourceSpec,
+    check_argument,
     check_id,
     clone_id_for,
     declares_clone,
@@ -106,23 +107,17 @@ PROFILES = {
 }
 
 
-def _type_name(kind):
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
-    return " or ".join(dict.fromkeys(names[k] for k in kinds))
-
-
 def _check_keys(where, data, schema):
+    """``data`` with every key known and every value of its type, parsed as a state
+    argument is (one rule for booleans: ``clone: "false"`` is false)."""
     if not isinstance(data, dict):
         raise SpecError(f"pillar {where} must be a mapping, got {type(data).__name__}")
+    checked = {}
     for key, value in data.items():
         if key not in schema:
             raise SpecError(f"pillar {where}:{key} is not a known key (known: {', '.join(sorted(schema))})")
-        expected = schema[key]
-        if value is not None and (
-            not isinstance(value, expected) or (expected in (int, float, (int, float)) and isinstance(value, bool))
-        ):
-            raise SpecError(f"pillar {where}:{key} must be a {_type_name(expected)}, got {type(value).__name__}")
+        checked[key] = check_argument(value, schema[key], f"pillar {where}:{key}")
+    return checked
 
 
 def _merge(base, override):
@@ -224,8 +219,9 @@ class ServicePillar:
         """``nodes``: the cluster's node names, or a callable giving them (read only
         when a profile needs them). ``init_dir``: where LSB init scripts live."""
         pillar = pillar or {}
-        _check_keys("pcmk", pillar, _TOP_KEYS)
-        _check_keys("pcmk:restart", pillar.get("restart") or {}, _RESTART_KEYS)
+        pillar = _check_keys("pcmk", pillar, _TOP_KEYS)
+        if pillar.get("restart") is not None:
+            pillar["restart"] = _check_keys("pcmk:restart", pillar["restart"], _RESTART_KEYS)
         self.raw = pillar
         self.systemd = systemd_booted() if systemd is None else systemd
         self.init_dir = init_dir
@@ -295,7 +291,7 @@ class ServicePillar:
         where = f"pcmk:services:{service}"
         if settings is None:
             return ServiceDecl(service=service, resource=resource_id_for(service))
-        _check_keys(where, settings, _SERVICE_KEYS)
+        settings = _check_keys(where, settings, _SERVICE_KEYS)
         decl = ServiceDecl(service=service, resource=settings.get("resource") or resource_id_for(service))
         for key, value in settings.items():
             if value is None or key == "resource":

@@ -23,6 +23,8 @@ from .attribute import AttributeSpec, ResourceMetaSpec
 from .base import (
     OPERATOR_META,
     Spec,
+    check_argument,
+    check_arguments,
     check_id,
     check_mapping,
     check_nvsets,
@@ -30,6 +32,7 @@ from .base import (
     clone_id_for,
     duration_ms,
     norm_score,
+    parse_bool,
     same_duration,
 )
 from .bundle import CONTAINER_KINDS, BundleSpec
@@ -77,6 +80,8 @@ __all__ = [
     "TagSpec",
     "TemplateAbsentSpec",
     "TemplateSpec",
+    "check_argument",
+    "check_arguments",
     "check_id",
     "check_mapping",
     "check_nvsets",
@@ -85,6 +90,7 @@ __all__ = [
     "declares_clone",
     "duration_ms",
     "norm_score",
+    "parse_bool",
     "remove_constraints_referring",
     "same_duration",
 ]

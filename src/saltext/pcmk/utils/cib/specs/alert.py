@@ -8,6 +8,7 @@ from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import SpecError
 
 from .base import Spec, check_id, check_mapping, remove_from_section, set_attr
+from .values import ALERT_META, check_typed
 
 # ``select`` entries and the element each one is (Pacemaker's alert filters).
 _SELECT = {
@@ -55,10 +56,12 @@ class AlertSpec(Spec):
                     raise SpecError(f"{culprit}: recipient {index} has unknown key {unknown[0]!r}")
                 if entry.get("id") is not None:
                     check_id(entry["id"], f"{culprit} recipient")
+                recipient_meta = check_mapping(entry.get("meta"), f"{culprit} recipient {index} meta")
+                check_typed(recipient_meta, ALERT_META, f"{culprit} recipient {index}", "meta")
                 checked.append(
                     {
                         **entry,
-                        "meta": check_mapping(entry.get("meta"), f"{culprit} recipient {index} meta"),
+                        "meta": recipient_meta,
                         "params": check_mapping(entry.get("params"), f"{culprit} recipient {index} params"),
                     }
                 )
@@ -67,11 +70,13 @@ class AlertSpec(Spec):
                 raise SpecError(f"{culprit}: a recipient value is listed twice")
         if select is not None and (not isinstance(select, list) or any(s not in _SELECT for s in select)):
             raise SpecError(f"{culprit}: select must be a list of {', '.join(_SELECT)}, got {select!r}")
+        meta = check_mapping(meta, f"{culprit} meta")
+        check_typed(meta, ALERT_META, culprit, "meta")
         return cls(
             name,
             path,
             description,
-            check_mapping(meta, f"{culprit} meta"),
+            meta,
             check_mapping(params, f"{culprit} params"),
             checked,
             list(select) if select is not None else None,

@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from lxml import etree
 
 from saltext.pcmk.utils.cib import nvsets
+from saltext.pcmk.utils.cib.metadata import type_problem
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
-from .base import Spec, check_arguments
+from .base import Spec, check_texts
+from .values import DEFAULTS_TYPES, check_typed
 
 # A node's sets: the tag, what the culprit is called, and the id suffix pcs and
 # crm_attribute give a new set (nodes-<id>, nodes-<id>-utilization).
@@ -27,6 +29,21 @@ def remote_node_names(cib):
     names = resources[0].xpath(".//primitive[@class='ocf' and @provider='pacemaker' and @type='remote']/@id")
     names += resources[0].xpath(".//primitive/meta_attributes/nvpair[@name='remote-node']/@value")
     return list(dict.fromkeys(names))
+
+
+def check_cluster_node(cib, node, culprit):
+    """Refuse ``node`` when the CIB lists its nodes and this is none of them
+    (nor a Pacemaker Remote or guest node). A CIB whose ``<nodes>`` is empty
+    (an offline CIB not yet joined by any node) says nothing: then any name is taken.
+    """
+    known = cib.node_names()
+    if not known or node in known:
+        return
+    remote = remote_node_names(cib)
+    if node in remote:
+        return
+    names = ", ".join([*known, *(n for n in remote if n not in known)])
+    raise NotFound(f"{culprit}: node {node!r} is not a cluster node (the CIB's nodes: {names})")
 
 
 def node_entry(cib, node, culprit, *, create=False):
@@ -74,7 +91,7 @@ class AttributeSpec(Spec):
             raise SpecError(f"{scope}: name must be a non-empty string, got {name!r}")
         if isinstance(value, (dict, list)):
             raise SpecError(f"{scope} {name!r}: value must be a plain value, got {type(value).__name__}")
-        check_arguments({"name": name, "value": value}, f"{scope} {name!r}")
+        check_texts({"name": name, "value": value}, f"{scope} {name!r}")
         if scope in _NODE_SETS and not node:
             raise SpecError(f"node {_NODE_SETS[scope][1]} {name!r}: node is required")
         if node is not None and not isinstance(node, str):
@@ -82,9 +99,23 @@ class AttributeSpec(Spec):
                 f"node {_NODE_SETS.get(scope, (None, scope))[1]} {name!r}: node must be one node name, "
                 f"got {type(node).__name__} {node!r}"
             )
+        if value is not None:
+            if scope == "node_utilization" and type_problem("integer", value):
+                raise SpecError(f"node utilization {name!r} on {node!r}: value {value!r} is not an integer")
+            if scope in DEFAULTS_TYPES:
+                check_typed({name: value}, DEFAULTS_TYPES[scope], scope.replace("_", " "), "")
         return cls(scope, name, value, node, set_id)
 
     def apply(self, cib, ctx):
+        # Removing a property is never refused: a second run finds it gone, which is as declared.
+        if self.scope == "property" and self.value is not None and ctx is not None and ctx.options is not None:
+            held = bool(cib.root.xpath("configuration/crm_config/cluster_property_set/nvpair[@name=$n]", n=self.name))
+            ctx.options.check_property(
+                f"property {self.name!r}",
+                self.name,
+                None if self.value is None else nvsets.as_text(self.value),
+                held=held,
+            )
         first_id = None
         if self.scope in _NODE_SETS:
             set_tag, what, suffix = _NODE_SETS[self.scope]

@@ -3,7 +3,7 @@
 import re
 
 from saltext.pcmk.utils.cib import nvsets, rules
-from saltext.pcmk.utils.cib.rules import norm_score
+from saltext.pcmk.utils.cib.rules import norm_score  # noqa: F401  (re-exported)
 from saltext.pcmk.utils.errors import SpecError
 
 RESOURCE_TAGS = ("primitive", "group", "clone", "master", "bundle")
@@ -59,7 +59,7 @@ def check_text(value, culprit):
     return value
 
 
-def check_arguments(arguments, culprit):
+def check_texts(arguments, culprit):
     """Walk state arguments (mappings, lists, strings): every key and string must be storable.
 
     ``culprit`` names the state; the message adds the path to the value
@@ -99,16 +99,8 @@ def remove_from_section(element):
         section.getparent().remove(section)
 
 
-# -- scores ---------------------------------------------------------------------
-_SCORE = re.compile(r"^(-?INFINITY|[+-]?[0-9]+)$")
-
-
-def check_score(value, culprit):
-    """``value`` as a score Pacemaker's schema takes (an integer, ``INFINITY``, ``-INFINITY``), or SpecError."""
-    text = norm_score(value)
-    if isinstance(value, bool) or not _SCORE.match(text):
-        raise SpecError(f"{culprit} {value!r} is not a score (an integer, INFINITY or -INFINITY)")
-    return text
+# -- scores: checked where rules are (rules.check_score), so rule scores are too --------
+check_score = rules.check_score
 
 
 def clone_id_for(name, clone_id=None):
@@ -148,6 +140,67 @@ def role_for(cib, role):
     return (LEGACY_ROLES if legacy_schema(cib) else NEW_ROLES).get(role, role)
 
 
+# -- state arguments: one rule for booleans, one type check for every argument ----------
+# The words Pacemaker itself reads as a boolean (crm_is_true / crm_str_to_boolean),
+# in any case: a quoted "false" in YAML means what it means to Pacemaker.
+TRUE_WORDS, FALSE_WORDS = nvsets.TRUE_WORDS, nvsets.FALSE_WORDS
+
+
+def parse_bool(value, culprit):
+    """``value`` as a bool: true/false, the words Pacemaker reads as one (any case), 1/0; else SpecError."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise SpecError(
+        f"{culprit} must be true or false (yes/no, on/off, 1/0 read as Pacemaker reads them), got {value!r}"
+    )
+
+
+_TYPE_NAMES = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
+
+
+def type_name(kind):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(dict.fromkeys(_TYPE_NAMES[k] for k in kinds))
+
+
+def check_argument(value, expected, culprit):
+    """A state (or pillar) argument checked against its declared YAML type(s), parsed.
+
+    A boolean argument takes what :func:`parse_bool` takes (``clone: "false"``
+    is false); a string argument takes numbers too (YAML reads ``2024`` as
+    one); nothing else is converted. None (left out) passes.
+    """
+    if value is None:
+        return None
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    others = tuple(k for k in kinds if k is not bool)
+    if bool in kinds and not (others and isinstance(value, others) and not isinstance(value, bool)):
+        return parse_bool(value, culprit)
+    if isinstance(value, bool):
+        raise SpecError(f"{culprit} must be a {type_name(expected)}, got {value!r}")
+    if str in kinds and isinstance(value, (int, float)):
+        return value
+    if not isinstance(value, kinds):
+        raise SpecError(f"{culprit} must be a {type_name(expected)}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_arguments(arguments, table, culprit):
+    """``arguments`` with each one named in ``table`` (name: type) checked and parsed."""
+    return {
+        key: check_argument(value, table[key], f"{culprit} {key}") if key in table else value
+        for key, value in arguments.items()
+    }
+
+
 def check_mapping(value, culprit):
     if value is None:
         return None
@@ -185,7 +238,7 @@ def check_nvsets(value, culprit):
         if nvset.get("id") is not None:
             entry["id"] = check_id(nvset["id"], f"{where} id")
         if nvset.get("score") is not None:
-            entry["score"] = rules.norm_score(nvset["score"])
+            entry["score"] = check_score(nvset["score"], f"{where} score")
         if nvset.get("rule") is not None:
             entry["rule"] = rules.check(nvset["rule"], f"{where} rule")
         checked.append(entry)

@@ -10,7 +10,7 @@ import inspect
 
 from .alert import AlertSpec
 from .attribute import AttributeSpec
-from .base import check_arguments
+from .base import check_arguments, check_texts
 from .bundle import BundleSpec
 from .clone import CloneOfSpec
 from .constraint import CONSTRAINT_ARGS, ConstraintAbsentSpec, ConstraintSpec
@@ -119,6 +119,30 @@ LOW_KEYS = {
 }
 
 
+# The YAML type of each argument that has one, per function: every boolean
+# argument of every state is here, so one rule (base.parse_bool) reads them all.
+ARGUMENT_TYPES = {
+    "resource": {"agent": str, **RESOURCE_ARGUMENTS},
+    "resource_template": {"agent": str, **TEMPLATE_ARGUMENTS},
+    "clone": {"clone_id": str, "meta": (dict, list), "promotable": bool, "params": (dict, list), "description": str},
+    "group": {"meta": (dict, list), "params": (dict, list), "description": str},
+    "property_set": {"values": dict, "rule": dict},
+    "rsc_defaults_set": {"values": dict, "rule": dict},
+    "op_defaults_set": {"values": dict, "rule": dict},
+    "node": {"standby": bool, "maintenance": bool, "description": str},
+    "constraint": {
+        "symmetrical": bool,
+        "require_all": bool,
+        "influence": bool,
+        "rules": list,
+        "sets": list,
+        "constraint_id": str,
+    },
+    # fencing_level's index (an integer 1-9, "2" included) is FencingLevelSpec.build's to check.
+    "fencing_level": {"devices": (list, str)},
+}
+
+
 def build(fun, name, **arguments):
     """The specs of state ``pcmk.<fun>`` with these arguments.
 
@@ -126,5 +150,8 @@ def build(fun, name, **arguments):
     XML cannot hold) or a newline or tab (which Pacemaker's patch path does not
     keep) is refused naming the state and the argument.
     """
-    check_arguments({"name": name, **arguments}, name)
+    check_texts({"name": name, **arguments}, name)
+    table = ARGUMENT_TYPES.get(fun)
+    if table:
+        arguments = check_arguments(arguments, table, f"{fun.replace('_', ' ')} {name!r}")
     return BUILDERS[fun](name, **arguments)

@@ -8,7 +8,8 @@ from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.cib import rules as rules_mod
 from saltext.pcmk.utils.errors import SpecError
 
-from .base import Spec, check_arguments, check_id, norm_score, role_for, role_meaning
+from .attribute import check_cluster_node
+from .base import Spec, check_id, check_score, check_texts, norm_score, parse_bool, role_for, role_meaning
 
 CONSTRAINT_TAGS = {
     "location": "rsc_location",
@@ -80,6 +81,20 @@ SET_ATTRIBUTES = {
 }
 
 
+SET_BOOLEANS = ("sequential", "require_all")
+# Constraint arguments whose schema type is xsd:boolean: read by the one rule
+# (base.parse_bool), written as true/false.
+_BOOLEAN_ARGS = ("symmetrical", "require_all", "influence")
+
+
+def _attribute_text(key, value, culprit):
+    if isinstance(value, (dict, list)):
+        raise SpecError(f"{culprit}: {key} must be a plain value, got {value!r}")
+    if key in _BOOLEAN_ARGS:
+        return nvsets.as_text(parse_bool(value, f"{culprit}: {key}"))
+    return nvsets.as_text(value)
+
+
 def _canonical(element):
     """Compare constraints by meaning: no ids, defaults dropped, scores spelt one way."""
     defaults = _DEFAULTS.get(element.tag, {})
@@ -123,7 +138,7 @@ class ConstraintSpec(Spec):
     def build(cls, name, kind, *, rules=None, sets=None, **args):
         check_id(name, "constraint")
         culprit = f"constraint {name!r}"
-        check_arguments({"rules": rules, "sets": sets, **args}, culprit)
+        check_texts({"rules": rules, "sets": sets, **args}, culprit)
         if kind not in CONSTRAINT_TAGS:
             raise SpecError(f"{culprit}: kind must be one of {sorted(CONSTRAINT_TAGS)}, got {kind!r}")
         allowed = ARGUMENT_ATTRIBUTES[kind]
@@ -133,8 +148,14 @@ class ConstraintSpec(Spec):
                 f"{culprit}: unknown argument {unknown[0]!r} for a {kind} constraint (takes {sorted(allowed) + ['rules' if kind == 'location' else 'sets', 'sets']})"
             )
         attrs = {
-            allowed[k]: (norm_score(v) if k == "score" else nvsets.as_text(v)) for k, v in args.items() if v is not None
+            allowed[k]: (check_score(v, f"{culprit}: score") if k == "score" else _attribute_text(k, v, culprit))
+            for k, v in args.items()
+            if v is not None
         }
+        if kind == "colocation" and attrs.get("rsc") and attrs.get("rsc") == attrs.get("with-rsc"):
+            raise SpecError(
+                f"{culprit}: rsc and with_rsc are both {attrs['rsc']!r}: a resource cannot be colocated with itself"
+            )
         score_if_new = None
         if sets is not None:
             if not isinstance(sets, list) or not sets:
@@ -145,6 +166,11 @@ class ConstraintSpec(Spec):
                 bad = sorted(set(rset) - set(SET_ATTRIBUTES) - {"resources"})
                 if bad:
                     raise SpecError(f"{culprit}: set {index + 1} has unknown key {bad[0]!r}")
+                for key in SET_BOOLEANS:
+                    if rset.get(key) is not None:
+                        rset[key] = parse_bool(rset[key], f"{culprit}: set {index + 1} {key}")
+                if rset.get("score") is not None:
+                    rset["score"] = check_score(rset["score"], f"{culprit}: set {index + 1} score")
         if rules is not None and kind != "location":
             raise SpecError(f"{culprit}: rules apply to location constraints only")
         if kind == "location":
@@ -223,6 +249,8 @@ class ConstraintSpec(Spec):
         return None
 
     def apply(self, cib, ctx):
+        if self.kind == "location" and self.attrs.get("node") is not None:
+            check_cluster_node(cib, self.attrs["node"], f"constraint {self.id!r}: node")
         existing = self.find_existing(cib)
         ident = existing.get("id") if existing is not None else self.id
         desired = self.element(ident)

@@ -7,6 +7,7 @@ from lxml import etree
 from saltext.pcmk.utils.cib import nvsets
 from saltext.pcmk.utils.errors import NotFound, SpecError
 
+from .attribute import check_cluster_node
 from .base import Spec
 
 
@@ -36,12 +37,10 @@ class FencingLevelSpec(Spec):
             level.attribute = None if attribute is None else str(attribute)
             level.value = None if value is None else nvsets.as_text(value)
             return level
-        try:
-            index = int(index)
-        except (TypeError, ValueError):
-            raise SpecError(f"fencing level for {target!r}: index must be an integer 1-9, got {index!r}") from None
-        if not 1 <= index <= 9:
-            raise SpecError(f"fencing level for {target!r}: index must be 1-9, got {index}")
+        text = str(index).strip() if isinstance(index, (int, str)) and not isinstance(index, bool) else ""
+        if not text.isdigit() or not 1 <= int(text) <= 9:
+            raise SpecError(f"fencing level for {target!r}: index must be an integer 1-9, got {index!r}")
+        index = int(text)
         if present:
             if isinstance(devices, str):
                 devices = [d for d in devices.split(",") if d]
@@ -63,6 +62,8 @@ class FencingLevelSpec(Spec):
             if len(topology) == 0:
                 topology.getparent().remove(topology)
             return
+        if self.pattern is None and self.attribute is None:
+            check_cluster_node(cib, self.target, f"fencing level {self.target!r}/{self.index}: target")
         for device in self.devices:
             element = cib.by_id(device)
             if element is None or element.tag != "primitive" or element.get("class") != "stonith":

@@ -9,6 +9,7 @@ from saltext.pcmk.utils.errors import NotFound, SpecError
 
 from .base import OPERATOR_META, Spec, check_id, check_nvsets, set_attr
 from .placement import detach, resources_section, sync_params
+from .values import check_meta
 
 
 @dataclass
@@ -30,10 +31,12 @@ class GroupSpec(Spec):
             check_id(member, f"group {name!r} member")
         if len(set(resources)) != len(resources):
             raise SpecError(f"group {name!r}: a member is listed twice")
+        meta = check_nvsets(meta, f"group {name!r} meta")
+        check_meta(meta, f"group {name!r}")
         return cls(
             name,
             list(resources),
-            check_nvsets(meta, f"group {name!r} meta"),
+            meta,
             check_nvsets(params, f"group {name!r} params"),
             None if description is None else nvsets.as_text(description),
         )

@@ -14,6 +14,7 @@ from saltext.pcmk.utils.cib import nvsets, rules
 from saltext.pcmk.utils.errors import SpecError
 
 from .base import Spec, check_id, check_mapping
+from .values import DEFAULTS_TYPES, check_typed
 
 # kind -> (section, set tag)
 SET_SECTIONS = {
@@ -45,15 +46,27 @@ class OptionSetSpec(Spec):
             return cls(kind, name)
         if values is None:
             raise SpecError(f"{culprit}: values is required (a mapping of name: value)")
+        values = check_mapping(values, f"{culprit} values")
+        if kind in DEFAULTS_TYPES:
+            check_typed(values, DEFAULTS_TYPES[kind], culprit, "")
         return cls(
             kind,
             name,
-            check_mapping(values, f"{culprit} values"),
-            None if score is None else rules.norm_score(score),
+            values,
+            None if score is None else rules.check_score(score, f"{culprit}: score"),
             None if rule is None else rules.check(rule, f"{culprit} rule"),
         )
 
     def apply(self, cib, ctx):
+        if self.kind == "property" and self.values and ctx is not None and ctx.options is not None:
+            held = set(cib.root.xpath("configuration/crm_config/cluster_property_set/nvpair/@name"))
+            for name, value in self.values.items():
+                ctx.options.check_property(
+                    f"property set {self.id!r}",
+                    name,
+                    None if value is None else nvsets.as_text(value),
+                    held=name in held or name in PACEMAKER_MANAGED,
+                )
         section_name, tag = SET_SECTIONS[self.kind]
         section = cib.section(section_name, create=self.values is not None)
         found = cib.by_id(self.id)

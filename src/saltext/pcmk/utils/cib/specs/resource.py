@@ -17,11 +17,11 @@ from saltext.pcmk.utils.errors import SpecError
 from .base import (
     OPERATOR_META,
     Spec,
-    check_arguments,
     check_attribute_name,
     check_id,
     check_mapping,
     check_nvsets,
+    check_texts,
     clone_id_for,
     duration_ms,
     role_for,
@@ -31,6 +31,7 @@ from .base import (
 )
 from .constraint import remove_constraints_referring
 from .placement import CloneSpec, place, place_new
+from .values import check_meta, check_op, check_utilization
 
 OP_DURATION_ATTRS = {"interval", "timeout", "start-delay", "interval-origin"}
 
@@ -45,7 +46,8 @@ class OpSpec:
     params: dict | None = None  # the op's own instance attributes (OCF_CHECK_LEVEL); None: left as found
 
     @classmethod
-    def parse(cls, raw, culprit):
+    def parse(cls, raw, culprit, *, check=True):
+        """An op as declared (``check``: its values checked; the agent's advice is taken as it is)."""
         if not isinstance(raw, dict) or "name" not in raw:
             raise SpecError(
                 f"{culprit}: each op must be a mapping with a 'name' (e.g. name: monitor, interval: 10s), got {raw!r}"
@@ -58,6 +60,11 @@ class OpSpec:
             for k, v in raw.items()
             if k not in ("name", "interval", "params")
         }
+        for key, value in raw.items():
+            if isinstance(value, (dict, list)) and key != "params":
+                raise SpecError(f"{culprit}: op {raw['name']} {key} must be a plain value, got {value!r}")
+        if check:
+            check_op(raw["name"], attrs, raw.get("interval"), culprit)
         return cls(
             str(raw["name"]),
             nvsets.as_text(raw.get("interval", "0s")),
@@ -160,15 +167,23 @@ class AgentSpec(Spec):
                 raise SpecError(f"{culprit}: two ops share the same name and interval")
         if secret_params is not None and not isinstance(secret_params, (list, tuple, set, frozenset)):
             raise SpecError(f"{culprit}: secret_params must be a list of parameter names")
+        for secret in secret_params or ():
+            if not isinstance(secret, str) or not secret:
+                raise SpecError(f"{culprit}: secret_params {secret!r} is not a parameter name")
+
         if not isinstance(default_ops, bool):
             raise SpecError(f"{culprit}: default_ops must be true or false, got {default_ops!r}")
+        meta = check_nvsets(meta, f"{culprit} meta")
+        check_meta(meta, culprit)
+        utilization = check_nvsets(utilization, f"{culprit} utilization")
+        check_utilization(utilization, culprit)
         return {
             "id": name,
             "agent": None if agent is None else AgentRef.parse(agent, culprit=culprit),
             "params": check_nvsets(params, f"{culprit} params"),
-            "meta": check_nvsets(meta, f"{culprit} meta"),
+            "meta": meta,
             "ops": op_specs,
-            "utilization": check_nvsets(utilization, f"{culprit} utilization"),
+            "utilization": utilization,
             "secret_params": frozenset(secret_params or ()),
             "check_agent": check_agent,
             "default_ops": default_ops,
@@ -205,6 +220,16 @@ class AgentSpec(Spec):
             inherited=inherited,
             kind=self.KIND,
         )
+        for op in self.ops or ():
+            agent_meta.check_operation(self.KIND, self.id, op.name)
+        for secret in sorted(self.secret_params):
+            known_here = secret in agent_meta.parameters or secret in (declared or {}) or secret in inherited
+            if not known_here and not agent_meta.implicit(secret):
+                known = ", ".join(sorted(agent_meta.parameters)) or "none"
+                raise SpecError(
+                    f"{self.KIND} {self.id!r}: secret_params names {secret!r}, which agent {agent} has no parameter"
+                    f" of (it takes: {known}); the value would not be masked"
+                )
         return agent_meta
 
     def sync_parts(self, cib, element, agent_meta, created, *, params, meta, meta_keep, inherited_ops=None):
@@ -242,7 +267,7 @@ class AgentSpec(Spec):
         advised = (
             []
             if agent_meta is None
-            else [OpSpec.parse(op, culprit) for op in _roles_for(cib, agent_meta.advised_operations())]
+            else [OpSpec.parse(op, culprit, check=False) for op in _roles_for(cib, agent_meta.advised_operations())]
         )
         declared_names = {op.name for op in self.ops or ()}
         completed = [_complete(op, [*(inherited_ops or ()), *advised]) for op in self.ops or ()]
@@ -260,6 +285,15 @@ class AgentSpec(Spec):
         if self.ops is None:
             return None, set()
         return completed, (agent_meta.operation_names - declared_names) if agent_meta is not None else set()
+
+
+def check_promotable(agent_meta, culprit):
+    """Refuse promoting an agent whose meta-data lists no promote and demote actions."""
+    if agent_meta.actions and not agent_meta.promotable:
+        raise SpecError(
+            f"{culprit}: agent {agent_meta.agent} has no promote and demote actions"
+            f" (it has: {', '.join(sorted(set(agent_meta.actions)))}), so it cannot be a promotable clone"
+        )
 
 
 def set_agent(element, agent):
@@ -316,7 +350,7 @@ class ResourceSpec(AgentSpec):
         check_id(name, "resource")
         culprit = f"resource {name!r}"
         # The execution module and the pillar build resources here, not through builders.build.
-        check_arguments(
+        check_texts(
             {
                 "params": params,
                 "meta": meta,
@@ -356,9 +390,11 @@ class ResourceSpec(AgentSpec):
         if declares_clone({"clone": clone, "promotable": promotable, "clone_meta": clone_meta}):
             if isinstance(clone, dict):
                 clone_meta = {**clone, **(clone_meta or {})}
+            clone_meta = check_mapping(clone_meta, f"{culprit} clone meta")
+            check_meta(clone_meta, culprit, what="clone meta")
             clone_spec = CloneSpec(
                 id=check_id(clone_id_for(name, clone_id), "clone"),
-                meta=check_mapping(clone_meta, f"{culprit} clone meta"),
+                meta=clone_meta,
                 promotable=bool(promotable),
             )
         if group and clone_spec:
@@ -404,6 +440,8 @@ class ResourceSpec(AgentSpec):
         agent_meta = self.checked_agent(
             ctx, agent, primitive, required=created or self.params is not None, inherited=inherited_params
         )
+        if agent_meta is not None and isinstance(self.clone, CloneSpec) and self.clone.promotable:
+            check_promotable(agent_meta, f"resource {self.id!r}: promotable true")
         if primitive is None:
             primitive = etree.Element("primitive", id=self.id)
             place_new(cib, primitive, self)
