@@ -69,9 +69,7 @@ def measure(runner: ToolRunner):
     unchecked = exportmod.export(cib, metadata=session.metadata)
     plain = time.monotonic() - began
     began = time.monotonic()
-    checked = exportmod.export(
-        cib, metadata=session.metadata, verify=exportmod.verifier(Session(runner, cib=cib), builders.build)
-    )
+    checked = exportmod.export(cib, metadata=session.metadata, verify=exportmod.verifier(session, builders.build))
     with_check = time.monotonic() - began
     text = checked.sls()
     assert not checked.notes, checked.notes

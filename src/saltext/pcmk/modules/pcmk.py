@@ -162,12 +162,11 @@ def export(path=None, secret_params=None, pillar_path=None, services_path=None):
     """
     session = _session()
     cib = session.cib
-    verifying = saltglue.session_from_opts(__opts__, cib=cib)
     result = exportmod.export(
         cib,
         metadata=session.metadata,
         secret_names=secret_params or (),
-        verify=exportmod.verifier(verifying, builders.build),
+        verify=exportmod.verifier(session, builders.build),
         runtime_prefixes=restarts.RECORD_PREFIXES,
     )
     source = __opts__.get("pcmk.cib_file") or "the live CIB"

@@ -67,10 +67,9 @@ def runner_from_opts(opts):
     return ToolRunner(cib_file=opts.get("pcmk.cib_file") or None)
 
 
-def session_from_opts(opts, cib=None):
-    """A Session honouring ``pcmk.cib_file`` and ``pcmk.check_agents`` (false: no agent meta-data checks);
-    ``cib``: work on this CIB instead of reading one."""
-    return Session(runner_from_opts(opts), check_agents=agent_checks_on(opts), cib=cib)
+def session_from_opts(opts):
+    """A Session honouring ``pcmk.cib_file`` and ``pcmk.check_agents`` (false: no agent meta-data checks)."""
+    return Session(runner_from_opts(opts), check_agents=agent_checks_on(opts))
 
 
 def write_file(path, text, *, mode):

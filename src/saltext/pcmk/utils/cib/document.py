@@ -254,9 +254,6 @@ class Cib:
         ancestors = list(element.iterancestors())
         return (ancestors[-1] if ancestors else element) is self.root
 
-    def ids(self):
-        return set(self.root.xpath("//@id"))
-
     def unique_id(self, wanted):
         """``wanted`` if no element has that id yet, else ``wanted-1``, ``-2`` ..."""
         candidate, n = wanted, 0

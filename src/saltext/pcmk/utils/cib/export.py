@@ -20,6 +20,7 @@ Not exported, with a note: ``cli-*`` constraints (``crm_resource --move`` /
 remote node entries, the status section), and anything no state can say.
 """
 
+import copy
 from dataclasses import dataclass, field
 
 import yaml
@@ -74,22 +75,17 @@ class Export:
 
 
 def _render(state):
-    args = [{k: v for k, v in [(key, value)]} for key, value in state.args.items()]
+    args = [{key: value} for key, value in state.args.items()]
     tokens: dict = {}
-    for item in args:
-        if "params" in item and state.secrets:
-            params = item["params"]
-            target = params if isinstance(params, dict) else None
-            if target is None:  # a list of sets: the secrets are in their values
-                for nvset in params:
-                    for name in list(nvset["values"]):
-                        if name in state.secrets:
-                            nvset["values"][name] = _token(tokens, state.secrets[name])
-            else:
-                for name in list(target):
-                    if name in state.secrets:
-                        target[name] = _token(tokens, state.secrets[name])
-    text = yaml.safe_dump({state.state_id: {f"pcmk.{state.fun}": args}}, sort_keys=False, width=1000)
+    params = state.args.get("params")
+    if params is not None and state.secrets:
+        # A copy: the state's own arguments keep the values the self-check converged.
+        params = copy.deepcopy(params)
+        for values in [params] if isinstance(params, dict) else [nvset["values"] for nvset in params]:
+            for name in values.keys() & state.secrets.keys():
+                values[name] = _token(tokens, state.secrets[name])
+        args = [{key: params if key == "params" else value} for key, value in state.args.items()]
+    text = yaml_text({state.state_id: {f"pcmk.{state.fun}": args}})
     for token, key in tokens.items():
         # A missing pillar key fails the render, naming the key, rather than writing an empty secret.
         text = text.replace(
@@ -151,6 +147,13 @@ def _underscored(element, keep_id=False):
     return {name.replace("-", "_"): value for name, value in element.attrib.items() if keep_id or name != "id"}
 
 
+def _described(element, args):
+    """``args`` with the element's ``description`` when it has one (every kind that can takes it)."""
+    if element.get("description") is not None:
+        args["description"] = element.get("description")
+    return args
+
+
 def _values(nvset):
     found: dict = {}
     for nvpair in nvset.findall("nvpair"):
@@ -161,7 +164,7 @@ def _values(nvset):
     return found
 
 
-def attribute_sets(parent, tag, *, exclude=()):
+def attribute_sets(parent, tag):
     """``parent``'s ``tag`` sets as a declaration: a mapping for one plain set, else a list of sets."""
     found = parent.findall(tag)
     if not found:
@@ -170,7 +173,7 @@ def attribute_sets(parent, tag, *, exclude=()):
         if nvset.get("id-ref") is not None:
             raise NotExpressible(f"{tag} {nvset.get('id-ref')!r} is a reference to another set")
     if len(found) == 1 and found[0].find("rule") is None and found[0].get("score") is None:
-        return {k: v for k, v in _values(found[0]).items() if k not in exclude}
+        return _values(found[0])
     declared = []
     for nvset in found:
         entry = {"id": nvset.get("id")}
@@ -179,7 +182,7 @@ def attribute_sets(parent, tag, *, exclude=()):
         rule = nvset.find("rule")
         if rule is not None:
             entry["rule"] = rulesmod.from_element(rule, scored=False)
-        entry["values"] = {k: v for k, v in _values(nvset).items() if k not in exclude}
+        entry["values"] = _values(nvset)
         declared.append(entry)
     return declared
 
@@ -299,10 +302,9 @@ class Exporter:
         return ops
 
     def _resource_args(self, element, agent):
-        args = {}
+        args: dict = {}
         params = attribute_sets(element, "instance_attributes")
-        if element.get("description") is not None:
-            args["description"] = element.get("description")
+        _described(element, args)
         info = self._agent_args(element, agent, args, params) if agent is not None else None
         if params is not None:
             args["params"] = params
@@ -360,8 +362,7 @@ class Exporter:
             found = attribute_sets(element, tag)
             if found is not None:
                 args[key] = found
-        if element.get("description") is not None:
-            args["description"] = element.get("description")
+        _described(element, args)
         self._add(element.get("id"), "group", args, [f"group {element.get('id')}"])
 
     def _clone(self, element):
@@ -383,8 +384,7 @@ class Exporter:
         params = attribute_sets(element, "instance_attributes")
         if params is not None:
             args["params"] = params
-        if element.get("description") is not None:
-            args["description"] = element.get("description")
+        _described(element, args)
         self._add(element.get("id"), "clone", {"name": child.get("id"), **args}, [f"clone {element.get('id')}"])
 
     def _bundle(self, element):
@@ -409,8 +409,7 @@ class Exporter:
         meta = attribute_sets(element, "meta_attributes")
         if meta is not None:
             args["meta"] = meta
-        if element.get("description") is not None:
-            args["description"] = element.get("description")
+        _described(element, args)
         self._add(element.get("id"), "bundle", args, [f"bundle {element.get('id')}"])
 
     def _tag(self, element):
@@ -547,8 +546,7 @@ class Exporter:
 
     def _alert(self, alert):
         args = {"path": alert.get("path")}
-        if alert.get("description") is not None:
-            args["description"] = alert.get("description")
+        _described(alert, args)
         select = alert.find("select")
         if select is not None:
             names = {
@@ -569,8 +567,7 @@ class Exporter:
         recipients = []
         for recipient in alert.findall("recipient"):
             entry = {"value": recipient.get("value"), "id": recipient.get("id")}
-            if recipient.get("description") is not None:
-                entry["description"] = recipient.get("description")
+            _described(recipient, entry)
             for tag, key in (("meta_attributes", "meta"), ("instance_attributes", "params")):
                 found = attribute_sets(recipient, tag)
                 if found is not None:

@@ -177,13 +177,14 @@ def sync_sets(cib, parent, tag, declared, *, set_id, keep=(), insert_at=None):
     existing = parent.findall(tag)
     matched: list = [None] * len(declared)
     by_id = {element.get("id"): element for element in existing}
+    declared_ids = {wanted.get("id") for wanted in declared}
     for index, wanted in enumerate(declared):
         if wanted.get("id") in by_id:
             matched[index] = by_id[wanted["id"]]
     for index, wanted in enumerate(declared):
         if matched[index] is not None or wanted.get("id"):
             continue
-        free = [e for e in existing if e not in matched and e.get("id") not in {w.get("id") for w in declared}]
+        free = [e for e in existing if e not in matched and e.get("id") not in declared_ids]
         meaning = _rule_meaning(wanted)
         same = [e for e in free if _rule_meaning_of(e) == meaning]
         if same:

@@ -54,13 +54,13 @@ class Outcome:
 
 
 class Session:
-    def __init__(self, runner, *, check_agents=True, verify=True, secret_files=None, cib=None):
+    def __init__(self, runner, *, check_agents=True, verify=True, secret_files=None):
         self.runner = runner
         self.metadata = MetadataCache(runner) if check_agents else None
         self.options = ClusterOptions(runner)
         self.verify = verify
         self.secret_files = secret_files or SecretFiles()
-        self._cib = cib  # given: this CIB instead of a first read
+        self._cib = None
         self._predicted = None  # test mode: the CIB as earlier states of this run would leave it
         self.aggregated = {}  # state tag -> Outcome written on its behalf by an aggregated state
         self.refused = {}  # state tag -> why its part of an aggregated write was refused

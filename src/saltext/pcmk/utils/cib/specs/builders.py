@@ -41,14 +41,18 @@ def _constraint_specs(name, kind=None, constraint_id=None, **kwargs):
     return [ConstraintSpec.build(constraint_id or name, kind, **kwargs)]
 
 
-def _option_set_builder(kind, present=True):
+def _option_set_builder(kind):
     def build(name, values=None, score=None, rule=None):
-        return [OptionSetSpec.build(kind, name, values, score, rule, present=present)]
+        return [OptionSetSpec.build(kind, name, values, score, rule)]
 
-    def build_absent(name):
+    return build
+
+
+def _option_set_absent_builder(kind):
+    def build(name):
         return [OptionSetSpec.build(kind, name, present=False)]
 
-    return build if present else build_absent
+    return build
 
 
 BUILDERS = {
@@ -71,7 +75,7 @@ BUILDERS = {
     "op_defaults": lambda name, value=None: [AttributeSpec.build("op_defaults", name, value)],
     "op_defaults_absent": lambda name: [AttributeSpec.build("op_defaults", name, None)],
     **{f"{kind}_set": _option_set_builder(kind) for kind in OptionSetSpec.KINDS},
-    **{f"{kind}_set_absent": _option_set_builder(kind, present=False) for kind in OptionSetSpec.KINDS},
+    **{f"{kind}_set_absent": _option_set_absent_builder(kind) for kind in OptionSetSpec.KINDS},
     "node_attribute": lambda name, node=None, value=None, attribute=None: [
         AttributeSpec.build("node", attribute or name, value, node=node)
     ],
