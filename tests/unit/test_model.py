@@ -232,7 +232,7 @@ def test_durations(a, b, same):
 
 
 def test_one_clone_id_rule_everywhere():
-    from saltext.pcmk.utils import saltglue  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils import runplan  # pylint: disable=import-outside-toplevel
     from saltext.pcmk.utils.provider.pillar import ServiceDecl  # pylint: disable=import-outside-toplevel
 
     assert model.clone_id_for("web") == "web-clone" and model.clone_id_for("web", "w-c") == "w-c"
@@ -243,7 +243,7 @@ def test_one_clone_id_rule_everywhere():
         {"state": "pcmk", "fun": "resource", "name": "web", "clone": True},
         {"state": "pcmk", "fun": "clone", "name": "db", "clone_id": "db-c"},
     ]
-    assert saltglue.declared_resources(lowstate) == {"web", "web-clone", "db-c"}
+    assert runplan.declared_resources(lowstate) == {"web", "web-clone", "db-c"}
 
 
 # -- issue 11, defect 1: every change the CIB gets is in the diff ----------------------------------
@@ -403,3 +403,16 @@ def test_the_id_index_never_answers_with_a_removed_renamed_or_missing_element():
     added = etree.SubElement(cib.section("resources"), "primitive", id="c")
     assert cib.by_id("c") is added
     assert cib.unique_id("c") == "c-1" and cib.unique_id("d") == "d"
+
+
+def test_a_session_kept_id_list_hands_out_ids_without_searching():
+    cib = Cib.from_text(EMPTY)
+    cib.keeps_ids = True
+    assert cib.unique_id("x") == "x" and cib.unique_id("x") == "x-1"  # handed out: taken
+    added = etree.SubElement(cib.section("resources", create=True), "primitive", id="c")
+    cib.note_ids([added])
+    assert cib.unique_id("c") == "c-1"
+    assert cib.known_with_id("c") == [added] and cib.known_with_id("nowhere") == []
+    cib.forget_ids()  # a change nobody listed: the list is made again
+    etree.SubElement(cib.section("resources"), "primitive", id="d")
+    assert cib.unique_id("d") == "d-1" and cib.known_with_id("d")[0].get("id") == "d"

@@ -214,6 +214,16 @@ def _masked(key, flat, secrets_by_resource, *, every=False):
     return masked
 
 
+def _index(cib):
+    """``{object key: element}`` of the configuration section."""
+    found = {}
+    for element in cib.configuration.iter(etree.Element):
+        key = _object_key(element)
+        if key is not None:
+            found[key] = element
+    return found
+
+
 def _objects(cib, elements=None):
     found = {}
     config = cib.configuration
@@ -239,40 +249,198 @@ def compare(before, after, secrets_by_resource=None):
     ``{"rewritten": ...}``, and a difference outside every object is reported
     as ``configuration``, so nothing is ever written unreported.
     """
-    # Compare real values (a rotated secret is a change), mask only what is reported.
-    old_elements: dict = {}
-    new_elements: dict = {}
-    old = _objects(before, old_elements)
-    new = _objects(after, new_elements)
+    old_elements, new_elements = _index(before), _index(after)
     changes: dict = {}
-    for key in sorted(set(old) | set(new)):
-        secrets = secrets_by_resource or {}
-        if key in old and key in new and old[key] == new[key]:
-            # Every write is reported: what reads the same but is written otherwise is said so.
-            if _own_xml(old_elements[key]) != _own_xml(new_elements[key]):
-                changes[key] = {"rewritten": REWRITTEN}
-        elif key not in new:
-            # Nothing declares the deleted object's secret_params any more: no value is shown.
-            changes[key] = {"deleted": _masked(key, old[key], secrets, every=True)}
-        elif key not in old:
-            changes[key] = {"created": _masked(key, new[key], secrets)}
-        elif old[key] != new[key]:
-            entry: dict = {}
-            was, now = _masked(key, old[key], secrets), _masked(key, new[key], secrets)
-            # A dropped parameter may have left secret_params with it: its old value is never shown.
-            gone = _masked(key, old[key], secrets, every=True)
-            added = {k: now[k] for k in new[key] if k not in old[key]}
-            removed = {k: gone[k] for k in old[key] if k not in new[key]}
-            changed = {
-                k: {"old": was[k], "new": now[k]} for k in new[key] if k in old[key] and old[key][k] != new[key][k]
-            }
-            for label, part in (("added", added), ("removed", removed), ("changed", changed)):
-                if part:
-                    entry[label] = part
+    for key in sorted(set(old_elements) | set(new_elements)):
+        was, now = old_elements.get(key), new_elements.get(key)
+        if _same_bytes(was, now):
+            continue  # most objects of a large CIB: no flattening
+        old = None if was is None else _flatten(was)
+        new = None if now is None else _flatten(now)
+        entry = _entry(key, old, new, was, now, secrets_by_resource)
+        if entry is not None:
             changes[key] = entry
-    if not changes and _outside_objects(before) != _outside_objects(after):
+    if not changes and not _same_xml(before, after):
         changes["configuration"] = {"rewritten": REWRITTEN}
     return changes
+
+
+def _same_xml(before, after):
+    """Whether two configurations are the same XML, objects' order included
+    (no object's values say where it stands among the others)."""
+    return _outside_objects(before) == _outside_objects(after) and before.same_configuration(after)
+
+
+def _entry(key, old, new, old_element, new_element, secrets_by_resource):
+    """One object's change (``old``/``new``: flat dicts, None when absent), or None."""
+    # Compare real values (a rotated secret is a change), mask only what is reported.
+    secrets = secrets_by_resource or {}
+    if old is not None and new is not None and old == new:
+        # Every write is reported: what reads the same but is written otherwise is said so.
+        if _own_xml(old_element) != _own_xml(new_element):
+            return {"rewritten": REWRITTEN}
+        return None
+    if new is None:
+        # Nothing declares the deleted object's secret_params any more: no value is shown.
+        return {"deleted": _masked(key, old, secrets, every=True)}
+    if old is None:
+        return {"created": _masked(key, new, secrets)}
+    entry: dict = {}
+    was, now = _masked(key, old, secrets), _masked(key, new, secrets)
+    # A dropped parameter may have left secret_params with it: its old value is never shown.
+    gone = _masked(key, old, secrets, every=True)
+    added = {k: now[k] for k in new if k not in old}
+    removed = {k: gone[k] for k in old if k not in new}
+    changed = {k: {"old": was[k], "new": now[k]} for k in new if k in old and old[k] != new[k]}
+    for label, part in (("added", added), ("removed", removed), ("changed", changed)):
+        if part:
+            entry[label] = part
+    return entry
+
+
+def holders(element, config):
+    """``{key: element}`` of ``element`` (when it is an object) and every object around it,
+    or None when ``element`` is not in ``config`` (a removed one)."""
+    found: dict = {}
+    for holder in (element, *element.iterancestors()):
+        if holder is config:
+            return found
+        key = _object_key(holder)
+        if key is not None:
+            found.setdefault(key, holder)
+    return None
+
+
+def object_for_key(cib, key):
+    """The element an object key (``resource r1``, ``node n1``) names in ``cib``, or None."""
+    if key.startswith("node "):
+        name = key[len("node ") :]
+        for node in cib.root.iterfind("configuration/nodes/node"):
+            if (node.get("uname") or node.get("id")) == name:
+                return node
+        return None
+    return next((e for e in cib.with_id(key.rsplit(" ", 1)[-1]) if _object_key(e) == key), None)
+
+
+def _same_bytes(a, b):
+    if a is None or b is None:
+        return a is b
+    return etree.tostring(a, with_tail=False) == etree.tostring(b, with_tail=False)
+
+
+class StepChanges:
+    """Each step's changes, compared over the objects the step touched, not the whole CIB.
+
+    A run of N states on a CIB of N objects would otherwise flatten N x N
+    objects. What an object looked like before a step is what the steps
+    before it left (kept here) or, untouched so far, what ``original`` holds;
+    the objects an id was in before a step are where the last step touching
+    it left it, or where ``original`` has it.
+    """
+
+    def __init__(self, original):
+        self.original = original  # where objects untouched by the steps so far are as they were
+        self._original_ids: dict | None = None  # the original never changes: its index is complete
+        self._current: dict = {}  # key -> (flat or None, element or None) as the steps so far left it
+        self._holders_of: dict = {}  # id -> object keys holding it, as the steps so far left it
+        self.steps: list = []  # (owner, {key: (old, new, old_element, new_element)})
+
+    def _in_original(self, ident):
+        if self._original_ids is None:
+            self._original_ids = {}
+            for element in self.original.configuration.iterfind(".//*[@id]"):
+                self._original_ids.setdefault(element.get("id"), []).append(element)
+        return self._original_ids.get(ident, [])
+
+    def _original_object(self, key):
+        if key.startswith("node "):
+            return object_for_key(self.original, key)
+        return next((e for e in self._in_original(key.rsplit(" ", 1)[-1]) if _object_key(e) == key), None)
+
+    def _before_element(self, key):
+        if key in self._current:
+            return self._current[key][1]
+        return self._original_object(key)
+
+    def _before(self, key):
+        if key in self._current:
+            return self._current[key]
+        element = self._original_object(key)
+        return (None, None) if element is None else (_flatten(element), element)
+
+    def _holders_before(self, ident):
+        if ident in self._holders_of:
+            return self._holders_of[ident]
+        keys: set = set()
+        for element in self._in_original(ident):
+            keys.update(holders(element, self.original.configuration) or {})
+        return keys
+
+    def record(self, owner, candidate, touched):
+        """The step of ``owner`` (applied to ``candidate``) touched these elements (or ids)."""
+        keys = set()
+        found: dict = {}  # key -> element in the candidate, as the walks met them
+        config = candidate.configuration
+        for item in touched:
+            if isinstance(item, str):
+                ident, elements = item, candidate.with_id(item)
+            else:
+                ident, elements = item.get("id"), [item]
+            now = {}
+            for element in elements:
+                held = holders(element, config)
+                if held is not None:
+                    now.update(held)
+            keys |= self._holders_before(ident) | set(now)
+            self._holders_of[ident] = set(now)
+            found.update(now)
+        part = {}
+        for key in keys:
+            element = found[key] if key in found else object_for_key(candidate, key)
+            if _same_bytes(self._before_element(key), element):
+                continue  # touched, not changed: the common case of a run that changes little
+            old, old_element = self._before(key)
+            new = None if element is None else _flatten(element)
+            new_element = None if element is None else copy.deepcopy(element)
+            part[key] = (old, new, old_element, new_element)
+            self._current[key] = (new, new_element)
+        self.steps.append((owner, part))
+
+    def record_exact(self, owner, before, after):
+        """A step whose spec could not say what it touched: compared over the whole CIB
+        (``before``: a copy of the candidate made before the step)."""
+        old_elements: dict = {}
+        new_elements: dict = {}
+        old, new = _objects(before, old_elements), _objects(after, new_elements)
+        part: dict = {}
+        for key in set(old) | set(new):
+            if old.get(key) != new.get(key) or _own_xml(old_elements[key]) != _own_xml(new_elements[key]):
+                new_element = copy.deepcopy(new_elements[key]) if key in new_elements else None
+                part[key] = (old.get(key), new.get(key), old_elements.get(key), new_element)
+                self._current[key] = (new.get(key), new_element)
+        if not part and not _same_xml(before, after):
+            part["configuration"] = None
+        self.steps.append((owner, part))
+        # Where the step moved things is known only from ``after``: look there from now on.
+        self.original, self._original_ids = after.copy(), None
+        self._holders_of.clear()
+        after.forget_ids()
+
+    def changes(self, secrets_by_resource):
+        """``{owner: changes}``, as :func:`compare` reports them."""
+        result: dict = {}
+        for owner, part in self.steps:
+            entries = {}
+            for key in sorted(part):
+                if part[key] is None:  # outside every object (record_exact)
+                    entries[key] = {"rewritten": REWRITTEN}
+                    continue
+                old, new, old_element, new_element = part[key]
+                entry = _entry(key, old, new, old_element, new_element, secrets_by_resource)
+                if entry is not None:
+                    entries[key] = entry
+            result.setdefault(owner, {}).update(entries)
+        return result
 
 
 def render(changes):

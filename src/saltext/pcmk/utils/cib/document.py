@@ -170,6 +170,12 @@ class Cib:
             raise NotXml(f"not a CIB document: root element is <{root.tag}>")
         self.root = root
         self._by_id = None  # id -> configuration elements, made on first lookup (see with_id)
+        self._configuration = None
+        self._taken = None  # every id in the document, made on first unique_id (see there)
+        # Set by the session that applies specs to this document and notes what each touched:
+        # only then is the id list trusted to be complete (unique_id, known_with_id).
+        self.keeps_ids = False
+        self.indexes: dict = {}  # a spec kind's own index of this document (constraints by what they constrain)
 
     @classmethod
     def from_text(cls, text):
@@ -177,6 +183,12 @@ class Cib:
 
     def copy(self):
         return Cib(copy.deepcopy(self.root))
+
+    def reset_to(self, other):
+        """Make this document a fresh copy of ``other`` (a candidate starting over)."""
+        self.root = copy.deepcopy(other.root)
+        self._by_id = self._taken = None
+        self.indexes = {}
 
     def to_text(self):
         return etree.tostring(self.root, pretty_print=True, encoding="unicode")
@@ -204,7 +216,10 @@ class Cib:
     # -- navigation -----------------------------------------------------------
     @property
     def configuration(self):
-        return self.root.find("configuration")
+        found = self._configuration
+        if found is None or found.getparent() is not self.root:
+            found = self._configuration = self.root.find("configuration")
+        return found
 
     def section(self, name, create=False):
         """The <configuration> child called ``name``; created in schema order."""
@@ -255,12 +270,66 @@ class Cib:
         return (ancestors[-1] if ancestors else element) is self.root
 
     def unique_id(self, wanted):
-        """``wanted`` if no element has that id yet, else ``wanted-1``, ``-2`` ..."""
+        """``wanted`` if no element has that id yet, else ``wanted-1``, ``-2`` ...
+
+        While a session keeps the ids (:attr:`keeps_ids`), the ids in the
+        document are listed once (one scan, not one per new element: a run
+        creating thousands of objects would scan thousands of times); every
+        id handed out here is added, and :meth:`note_ids` adds those of
+        elements made otherwise. Otherwise the document is searched. An id made without either, in the
+        same change, could be handed out again: the schema check every write
+        passes refuses a duplicate id, so that could refuse, never corrupt.
+        """
+        if not self.keeps_ids:
+            candidate, n = wanted, 0
+            while self.root.xpath("boolean(//*[@id=$i])", i=candidate):
+                n += 1
+                candidate = f"{wanted}-{n}"
+            return candidate
+        if self._taken is None:
+            self._taken = set(self.root.xpath("//@id"))
         candidate, n = wanted, 0
-        while self.root.xpath("boolean(//*[@id=$i])", i=candidate):
+        while candidate in self._taken:
             n += 1
             candidate = f"{wanted}-{n}"
+        self._taken.add(candidate)
         return candidate
+
+    def note_ids(self, elements):
+        """Elements made or moved outside :meth:`unique_id`: their ids (and those of
+        everything in them) are taken, and :meth:`with_id` finds them without a scan."""
+        for element in elements:
+            for inner in element.iter(etree.Element):
+                ident = inner.get("id")
+                if ident is None:
+                    continue
+                if self._taken is not None:
+                    self._taken.add(ident)
+                if self._by_id is not None:
+                    known = [e for e in self._by_id.get(ident, ()) if e.get("id") == ident and self._holds(e)]
+                    if not any(e is inner for e in known):
+                        known.append(inner)
+                    self._by_id[ident] = known
+
+    def known_with_id(self, ident):
+        """:meth:`with_id` for a spec looking up its own id before it changes anything.
+
+        The session keeps the id list complete between specs (it notes what
+        each spec touched, or forgets the list when a spec cannot tell), so an
+        id the list lacks is not in the document: no scan of a large CIB for
+        every new object.
+        """
+        if not self.keeps_ids:
+            return self.with_id(ident)
+        if self._taken is None:
+            self._taken = set(self.root.xpath("//@id"))
+        if ident not in self._taken:
+            return []
+        return self.with_id(ident)
+
+    def forget_ids(self):
+        """The document changed in ways nobody listed: list its ids again when asked."""
+        self._taken = None
 
     def resource(self, ident):
         """A resource element (primitive, group, clone, master, bundle) by id."""

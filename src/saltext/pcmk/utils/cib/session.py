@@ -53,6 +53,33 @@ class Outcome:
         return diffmod.render(self.changes)
 
 
+# What a constraint may name: a resource, a tag or a resource template.
+_NAMEABLE = frozenset({"primitive", "group", "clone", "master", "bundle", "tag", "template"})
+
+
+def _names_resource(cib, ident):
+    return any(element.tag in _NAMEABLE for element in cib.with_id(ident))
+
+
+def _tells_touched(spec):
+    """Whether ``spec`` says what it touched (``specs.Spec.touched``; optional for other specs)."""
+    tells = getattr(spec, "tells_touched", None)
+    return tells is not None and tells()
+
+
+def _note_touched(candidate, spec):
+    """Keep the candidate's id list complete between specs (``Cib.known_with_id``)."""
+    touched = spec.touched() if _tells_touched(spec) else None
+    if touched is None:
+        candidate.forget_ids()
+        return
+    for item in touched:
+        for element in candidate.with_id(item) if isinstance(item, str) else [item]:
+            held = diffmod.holders(element, candidate.configuration)
+            if held:  # the outermost object holds everything the spec may have made
+                candidate.note_ids([list(held.values())[-1]])
+
+
 class Session:
     def __init__(self, runner, *, check_agents=True, verify=True, secret_files=None):
         self.runner = runner
@@ -117,21 +144,27 @@ class Session:
         return diffmod.masked_cib(self.cib, secrets).to_text()
 
     # -- the converge step -------------------------------------------------------
-    def _compute(self, groups, declared, original, candidate):
-        """Apply every group's specs to ``candidate``: (changes per owner, secrets to write, ids removed, steps).
+    def _compute(self, groups, declared, original, candidate, exact=False):
+        """Apply every group's specs to ``candidate``: (changes per owner, secrets to write, ids removed).
 
-        Groups are diffed one after another on the same candidate, so each
-        owner (a state, when Salt aggregates several into one write) gets
-        exactly the changes its own specs make; ``steps`` are ``(owner, before,
-        after)``, kept to tell whose change a failing check is. An error while
-        applying is :class:`OwnerRefused`, naming the owner whose spec raised
-        it (when there are several).
+        Groups are applied one after another on the same candidate, so each
+        owner (a state, when several share one write) gets exactly the changes
+        its own specs make: compared over the objects its specs say they
+        touched (:class:`diff.StepChanges`), or over the whole CIB for a spec
+        that cannot say (``exact``: for every step). What the owners report
+        is checked to cover everything the write changes; when it does not,
+        the steps are computed again, exactly. An error while applying is
+        :class:`OwnerRefused`, naming the owner whose spec raised it (when
+        there are several); a spec may name only resources that exist once
+        it and the owners before it are applied.
         """
         ctx = ApplyContext(self.metadata, self.secret_files, options=self.options)
         secrets: dict[str, set] = {}
-        steps: list = []
+        candidate.keeps_ids = True
+        steps = diffmod.StepChanges(original) if len(groups) > 1 else None
         for owner, specs in groups:
-            before = candidate.copy()
+            scoped = not exact and all(_tells_touched(spec) for spec in specs)
+            before = candidate.copy() if steps is not None and not scoped else None
             try:
                 for spec in specs:
                     try:
@@ -140,22 +173,41 @@ class Session:
                         # lxml refusing a name or value the spec's checks let through.
                         who = getattr(spec, "id", None) or getattr(spec, "name", None) or "a declaration"
                         raise SpecError(f"{who!r}: a name or value cannot be stored in the CIB ({exc})") from exc
+                    _note_touched(candidate, spec)
                     for rsc, names in spec.secrets(ctx).items():
                         secrets.setdefault(rsc, set()).update(names)
+                self._check_references(specs, candidate, declared)
             except PcmkError as exc:
                 if len(groups) == 1:
                     raise
                 raise OwnerRefused(owner, exc) from exc
-            steps.append((owner, before, candidate.copy() if len(groups) > 1 else candidate))
+            if steps is None:
+                continue
+            if scoped:
+                steps.record(owner, candidate, [ident for spec in specs for ident in spec.touched()])
+            else:
+                steps.record_exact(owner, before, candidate)
+        # A later owner may have removed what an earlier one names.
         existing = candidate.resource_ids() | candidate.tag_ids() | candidate.template_ids()
         for owner, specs in groups:
             try:
-                self._check_references(specs, existing, declared)
+                self._check_references(specs, candidate, declared, existing)
             except PcmkError as exc:
                 if len(groups) == 1:
                     raise
                 raise OwnerRefused(owner, exc) from exc
-        changes = {owner: diffmod.compare(before, after, secrets) for owner, before, after in steps}
+        if steps is None:
+            same = original.same_configuration(candidate)
+            changes = {groups[0][0]: {} if same else diffmod.compare(original, candidate, secrets)}
+        else:
+            changes = steps.changes(secrets)
+            if not exact and not original.same_configuration(candidate):
+                reported = {key for part in changes.values() for key in part}
+                unreported = set(diffmod.compare(original, candidate, secrets)) - reported
+                if unreported:
+                    log.debug("changes to %s were not told by the specs; comparing every step", sorted(unreported))
+                    candidate.reset_to(original)
+                    return self._compute(groups, declared, original, candidate, exact=True)
         pending = {}
         for (rsc, name), value in ctx.local_secrets.items():
             if self.secret_files.current(rsc, name) != value:
@@ -167,9 +219,9 @@ class Session:
                     "old": diffmod.MASK,
                     "new": diffmod.MASK,
                 }
-        return changes, pending, ctx.removed, steps
+        return changes, pending, ctx.removed
 
-    def _check(self, groups, original, candidate, steps):
+    def _check(self, groups, original, candidate):
         """The checks a candidate must pass before it is written (the real run and
         ``test=True`` alike); a failure names the owner whose change caused it:
         the first whose step, applied on ``original``, fails the same check."""
@@ -180,7 +232,7 @@ class Session:
         except CibInvalid as exc:
             if len(groups) == 1:
                 raise
-            for owner, before, after in steps:
+            for owner, before, after in self._owner_steps(groups, original):
                 if before.same_configuration(after):
                     continue
                 try:
@@ -189,17 +241,30 @@ class Session:
                     raise OwnerRefused(owner, own) from exc
             raise
 
+    def _owner_steps(self, groups, original):
+        """``(owner, before, after)`` for each owner, its specs applied on a copy of ``original``
+        after those of the owners before it (made again only when a check has failed)."""
+        ctx = ApplyContext(self.metadata, self.secret_files, options=self.options)
+        candidate = original.copy()
+        candidate.keeps_ids = True
+        for owner, specs in groups:
+            before = candidate.copy()
+            for spec in specs:
+                spec.apply(candidate, ctx)
+                _note_touched(candidate, spec)
+            yield owner, before, candidate.copy()
+
     def _write_secrets(self, pending):
         for (rsc, name), value in pending.items():
             if self.secret_files.current(rsc, name) != value:
                 self.secret_files.write(rsc, name, value)
 
     @staticmethod
-    def _check_references(specs, existing, declared):
-        # A constraint may name a tag or a resource template instead of a resource.
+    def _check_references(specs, candidate, declared, existing=None):
+        """Every resource the specs name exists (``existing``: the ids, when already listed)."""
         for spec in specs:
             for ref in spec.references():
-                if ref in existing:
+                if ref in existing if existing is not None else _names_resource(candidate, ref):
                     continue
                 who = getattr(spec, "id", None) or getattr(spec, "target", "?")
                 if ref in declared:
@@ -220,22 +285,20 @@ class Session:
             # The same checks as the real run, so test=True predicts every refusal.
             original = self._predicted or self.cib
             candidate = original.copy()
-            changes, _, _, steps = self._compute(groups, declared, original, candidate)
+            changes, _, _ = self._compute(groups, declared, original, candidate)
             if not original.same_configuration(candidate):
                 cibmod.check_cib_file(self.runner, writing=True)
-                self._check(groups, original, candidate, steps)
+                self._check(groups, original, candidate)
             self._predicted = candidate
             return {owner: Outcome(part, written=False) for owner, part in changes.items()}
 
         state = {}
 
         def compute(original, candidate):
-            state["changes"], state["pending"], state["removed"], state["steps"] = self._compute(
-                groups, declared, original, candidate
-            )
+            state["changes"], state["pending"], state["removed"] = self._compute(groups, declared, original, candidate)
 
         def check(original, candidate):
-            self._check(groups, original, candidate, state["steps"])
+            self._check(groups, original, candidate)
             # Secrets land on disk before a CIB that points at them can start the agent.
             self._write_secrets(state["pending"])
 

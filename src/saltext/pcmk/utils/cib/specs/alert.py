@@ -82,6 +82,9 @@ class AlertSpec(Spec):
             list(select) if select is not None else None,
         )
 
+    def touched(self):
+        return [self.id]
+
     def apply(self, cib, ctx):
         existing = cib.by_id(self.id)
         if existing is not None and existing.tag != "alert":

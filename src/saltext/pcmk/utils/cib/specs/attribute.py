@@ -1,6 +1,6 @@
 """Single attributes in fixed places: properties, defaults, node attributes, one resource meta attribute."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -78,6 +78,7 @@ class AttributeSpec(Spec):
     value: object = None
     node: str | None = None
     set_id: str | None = None
+    _touched: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     SCOPES = {
         "property": ("crm_config", "cluster_property_set", "cib-bootstrap-options"),
@@ -106,7 +107,11 @@ class AttributeSpec(Spec):
                 check_typed({name: value}, DEFAULTS_TYPES[scope], scope.replace("_", " "), "")
         return cls(scope, name, value, node, set_id)
 
+    def touched(self):
+        return list(self._touched)
+
     def apply(self, cib, ctx):
+        self._touched = []
         # Removing a property is never refused: a second run finds it gone, which is as declared.
         if self.scope == "property" and self.value is not None and ctx is not None and ctx.options is not None:
             held = bool(cib.root.xpath("configuration/crm_config/cluster_property_set/nvpair[@name=$n]", n=self.name))
@@ -141,6 +146,7 @@ class AttributeSpec(Spec):
             touched = [nvset]
         else:
             touched = self._set_where_read(cib, parent, set_tag, wanted_id, first_id)
+        self._touched = list(touched)
         emptied = [nvset for nvset in touched if self.value is None and len(nvset) == 0]
         for nvset in emptied:
             parent.remove(nvset)
@@ -181,6 +187,9 @@ class ResourceMetaSpec(Spec):
     value: object = None
 
     def references(self):
+        return [self.id]
+
+    def touched(self):
         return [self.id]
 
     def apply(self, cib, ctx):

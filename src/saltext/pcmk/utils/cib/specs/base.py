@@ -262,6 +262,18 @@ class Spec:
     def apply(self, cib, ctx):
         raise NotImplementedError
 
+    def touched(self):
+        """After :meth:`apply`: the elements (or their ids) it may have changed,
+        created or removed; their objects and the objects holding them, before
+        and after, are compared. An element in hand spares a lookup of a new
+        id in a large CIB. A spec that does not override this cannot tell: the
+        whole configuration is compared."""
+        return None
+
+    @classmethod
+    def tells_touched(cls):
+        return cls.touched is not Spec.touched
+
 
 # -- durations --------------------------------------------------------------
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$", re.I)

@@ -39,6 +39,9 @@ class CloneOfSpec(Spec):
     def references(self):
         return [self.rsc]
 
+    def touched(self):
+        return [self.clone.id, self.rsc]
+
     def apply(self, cib, ctx):
         element = cib.by_id(self.rsc)
         if element is None or element.tag not in ("primitive", "group"):

@@ -1,6 +1,6 @@
 """Location, colocation, order and ticket constraints, compared by meaning, adopted when pcs or crmsh made them."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -133,6 +133,7 @@ class ConstraintSpec(Spec):
     # A colocation's score left out: INFINITY on a new one (as pcs makes it),
     # the score an existing one has (none = 0, as Pacemaker reads it) is kept.
     score_if_new: str | None = None
+    _adopted: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, name, kind, *, rules=None, sets=None, **args):
@@ -229,7 +230,7 @@ class ConstraintSpec(Spec):
 
     def find_existing(self, cib):
         tag = CONSTRAINT_TAGS[self.kind]
-        existing = cib.by_id(self.id)
+        existing = next(iter(cib.known_with_id(self.id)), None)
         if existing is not None:
             if existing.tag != tag:
                 raise SpecError(f"constraint {self.id!r}: the id is already used by a <{existing.tag}>")
@@ -238,21 +239,22 @@ class ConstraintSpec(Spec):
         constraints = cib.section("constraints")
         if identity is None or constraints is None:
             return None
-        keys = _IDENTITY[self.kind]
-        for candidate in constraints.findall(tag):
-            # Adopt a pcs/crmsh-made constraint about the same resources, so a
-            # declaration never creates its duplicate; cli-* ones are bans.
-            if candidate.get("id", "").startswith("cli-"):
-                continue
-            if tuple(candidate.get(k) for k in keys) == identity and candidate.find("rule") is None:
-                return candidate
+        # Adopt a pcs/crmsh-made constraint about the same resources, so a
+        # declaration never creates its duplicate; cli-* ones are bans.
+        for found in _identities(cib, constraints).get((tag, identity), ()):
+            if found.getparent() is constraints and _adoptable(found) and _identity_of(found) == (tag, identity):
+                return found
         return None
+
+    def touched(self):
+        return self._adopted or [self.id]
 
     def apply(self, cib, ctx):
         if self.kind == "location" and self.attrs.get("node") is not None:
             check_cluster_node(cib, self.attrs["node"], f"constraint {self.id!r}: node")
         existing = self.find_existing(cib)
         ident = existing.get("id") if existing is not None else self.id
+        self._adopted = []
         desired = self.element(ident)
         for element in desired.iter():
             for name in _ROLE_ATTRS:
@@ -263,16 +265,61 @@ class ConstraintSpec(Spec):
             if score is not None:
                 desired.set("score", score)
         if existing is not None:
+            self._adopted = [existing]
             if _canonical(existing) == _canonical(desired):
                 return
             existing.getparent().replace(existing, desired)
         else:
             cib.section("constraints", create=True).append(desired)
+        _keep_identity(cib, desired.getparent(), desired)
+        self._adopted = [desired]
+
+
+_KIND_OF_TAG = {tag: kind for kind, tag in CONSTRAINT_TAGS.items()}
+
+
+def _adoptable(element):
+    return element.tag in _KIND_OF_TAG and not element.get("id", "").startswith("cli-") and element.find("rule") is None
+
+
+def _identity_of(element):
+    return (element.tag, tuple(element.get(k) for k in _IDENTITY[_KIND_OF_TAG[element.tag]]))
+
+
+def _identities(cib, constraints):
+    """``{(tag, identity): [constraint, ...]}``: the constraints a new declaration may adopt.
+
+    Made once per candidate instead of a scan of every constraint for every
+    new one; a ConstraintSpec adds what it writes (:func:`_keep_identity`),
+    a hit is checked, and the index is made again when the number of
+    constraints moved otherwise (one removed by another spec).
+    """
+    index = cib.indexes.get("constraint identities")
+    if index is not None and index[0] == len(constraints):
+        return index[1]
+    by_identity: dict = {}
+    for element in constraints:
+        if isinstance(element.tag, str) and _adoptable(element):
+            by_identity.setdefault(_identity_of(element), []).append(element)
+    cib.indexes["constraint identities"] = (len(constraints), by_identity)
+    return by_identity
+
+
+def _keep_identity(cib, constraints, element):
+    index = cib.indexes.get("constraint identities")
+    if index is None:
+        return
+    if _adoptable(element):
+        index[1].setdefault(_identity_of(element), []).append(element)
+    cib.indexes["constraint identities"] = (len(constraints), index[1])
 
 
 @dataclass
 class ConstraintAbsentSpec(Spec):
     id: str
+
+    def touched(self):
+        return [self.id]
 
     def apply(self, cib, ctx):
         constraints = cib.section("constraints")

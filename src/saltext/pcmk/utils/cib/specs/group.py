@@ -44,6 +44,9 @@ class GroupSpec(Spec):
     def references(self):
         return list(self.members)
 
+    def touched(self):
+        return [self.id, *self.members]
+
     def apply(self, cib, ctx):
         group = cib.by_id(self.id)
         if group is not None and group.tag != "group":

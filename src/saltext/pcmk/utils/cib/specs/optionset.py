@@ -57,6 +57,9 @@ class OptionSetSpec(Spec):
             None if rule is None else rules.check(rule, f"{culprit} rule"),
         )
 
+    def touched(self):
+        return [self.id]
+
     def apply(self, cib, ctx):
         if self.kind == "property" and self.values and ctx is not None and ctx.options is not None:
             held = set(cib.root.xpath("configuration/crm_config/cluster_property_set/nvpair/@name"))

@@ -323,6 +323,7 @@ class ResourceSpec(AgentSpec):
     template: str | None = None
     # The template's agent, as the last apply found it (for secrets()).
     template_agent: AgentRef | None = field(default=None, init=False, repr=False, compare=False)
+    _element: object = field(default=None, init=False, repr=False, compare=False)  # the primitive, after apply
 
     @classmethod
     def build(
@@ -420,9 +421,17 @@ class ResourceSpec(AgentSpec):
     def agent_in_use(self):
         return self.template_agent if self.template is not None else self.agent
 
+    def touched(self):
+        ids: list = [self._element if self._element is not None else self.id]
+        if isinstance(self.clone, CloneSpec):
+            ids.append(self.clone.id)
+        if isinstance(self.group, str):
+            ids.append(self.group)
+        return ids
+
     def apply(self, cib, ctx):
         # A Pacemaker Remote connection resource has the id of its <node type="remote"> entry.
-        found = [e for e in cib.with_id(self.id) if not _remote_node_entry(e)]
+        found = [e for e in cib.known_with_id(self.id) if not _remote_node_entry(e)]
         primitive = found[0] if found else None
         if primitive is not None and primitive.tag != "primitive":
             raise SpecError(f"resource {self.id!r}: the id is already used by a <{primitive.tag}>")
@@ -445,6 +454,7 @@ class ResourceSpec(AgentSpec):
         if primitive is None:
             primitive = etree.Element("primitive", id=self.id)
             place_new(cib, primitive, self)
+        self._element = primitive
         set_agent(primitive, None if self.template is not None else agent)
         set_attr(primitive, "template", self.template)
         params = self.params

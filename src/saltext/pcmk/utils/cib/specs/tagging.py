@@ -33,6 +33,9 @@ class TagSpec(Spec):
     def references(self):
         return list(self.members)
 
+    def touched(self):
+        return [self.id]
+
     def apply(self, cib, ctx):
         existing = cib.by_id(self.id)
         if existing is not None and existing.tag != "tag":

@@ -71,6 +71,9 @@ class TemplateSpec(AgentSpec):
             )
         )
 
+    def touched(self):
+        return [self.id]
+
     def apply(self, cib, ctx):
         element = cib.by_id(self.id)
         if element is not None and element.tag != "template":
