@@ -36,7 +36,8 @@ ALLOWED = {
     "restarts": {"errors", "tools", "cib", "cluster"},
     "agents": {"errors", "tools", "cib"},
     "provider": {"errors", "tools", "cib", "cluster", "restarts"},
-    "saltglue": {"errors", "tools", "cib", "cluster", "restarts", "provider", "agents"},
+    "runplan": {"cib"},  # which states share a write: the run's low chunks, no Salt import
+    "saltglue": {"errors", "tools", "cib", "cluster", "restarts", "provider", "agents", "runplan"},
 }
 
 

@@ -23,7 +23,7 @@ import logging
 
 import salt.loader
 
-from saltext.pcmk.utils import agents, restarts, saltglue
+from saltext.pcmk.utils import agents, restarts, runplan, saltglue
 from saltext.pcmk.utils.cib import specs
 from saltext.pcmk.utils.cib.metadata import AgentRef
 from saltext.pcmk.utils.cib.specs import builders, parse_bool
@@ -128,28 +128,15 @@ def _converge(name, fun, extra, **kwargs):
     own_tag = __utils__["state.gen_tag"](__low__) if __low__ else name
     if unknown and fun != "constraint":
         raise PcmkError(f"{name}: unknown argument {sorted(unknown)[0]!r} for pcmk.{fun}")
-    groups = [(own_tag, builders.build(fun, name, **kwargs, **unknown))]
     session = saltglue.session_for_run(__context__, __opts__, __instance_id__)
     if own_tag in session.refused:
-        # An aggregated write held this state's part and refused it: report it here.
+        # An earlier state's write held this state's part and refused it: report it here.
         raise PcmkError(session.refused.pop(own_tag))
-    for chunk in batch:
-        tag = __utils__["state.gen_tag"](chunk)
-        try:
-            groups.append((tag, _specs_from_chunk(chunk)))
-        except PcmkError as exc:
-            session.refused[tag] = str(exc)
-    outcomes = _converge_attributed(session, own_tag, groups, test)
-    outcome = outcomes.pop(own_tag)
-    batch = [chunk for chunk in batch if __utils__["state.gen_tag"](chunk) in outcomes]
-    note = ""
-    if batch:
-        session.aggregated.update(outcomes)
-        note = f" (in one CIB write with {len(batch)} aggregated pcmk state(s))"
-    elif not outcome.changed and own_tag in session.aggregated:
-        # An earlier state wrote this one's part when Salt aggregated them.
-        outcome = session.aggregated.pop(own_tag)
-        note = " (written by an aggregated pcmk state)"
+    if own_tag in session.aggregated:
+        # An earlier state wrote this one's part along with its own.
+        outcome, note = session.aggregated.pop(own_tag)
+    else:
+        outcome, note = _converge_with_followers(session, own_tag, fun, name, batch, kwargs, unknown, test)
     agent_check_off = kwargs.get("check_agent") is not None and not parse_bool(kwargs["check_agent"], "check_agent")
     if fun in ("resource", "resource_template") and (agent_check_off or not saltglue.agent_checks_on(__opts__)):
         why = "check_agent: false" if agent_check_off else "pcmk.check_agents: false"
@@ -163,25 +150,64 @@ def _converge(name, fun, extra, **kwargs):
     return ret
 
 
-def _converge_attributed(session, own_tag, groups, test):
-    """Converge ``groups`` (this state's, then those Salt aggregated into it) in one write.
+def _plan():
+    return saltglue.plan_for_run(__context__, __instance_id__, __lowstate__, AGGREGATABLE, LOW_KEYS)
+
+
+def _converge_with_followers(session, own_tag, fun, name, batch, kwargs, unknown, test):
+    """Converge this state, with the states Salt aggregated into it or, without
+    aggregation, the pcmk states that follow it (``utils/runplan.py``), in one
+    write; the others' outcomes are kept for them to report. ``(outcome, note)``."""
+    groups = [(own_tag, builders.build(fun, name, **kwargs, **unknown))]
+    lookahead = not batch and fun in AGGREGATABLE and runplan.lookahead_allowed(__opts__, __low__ or {})
+    if lookahead:
+        batch = _plan().following(own_tag, __running__ or {})
+    for chunk in batch:
+        tag = __utils__["state.gen_tag"](chunk)
+        try:
+            groups.append((tag, _specs_from_chunk(chunk)))
+        except PcmkError as exc:
+            if lookahead:
+                break  # it fails on its own when Salt runs it; the states after it wait for their turn
+            session.refused[tag] = str(exc)
+    outcomes = _converge_attributed(session, own_tag, groups, test, truncate=lookahead)
+    outcome = outcomes.pop(own_tag)
+    if not outcomes:
+        return outcome, ""
+    if lookahead:
+        for tag, part in outcomes.items():
+            session.aggregated[tag] = (part, f" (in the CIB write of {own_tag})")
+        return outcome, f" (in one CIB write with the {len(outcomes)} pcmk state(s) after it)"
+    for tag, part in outcomes.items():
+        session.aggregated[tag] = (part, " (written by an aggregated pcmk state)")
+    return outcome, f" (in one CIB write with {len(outcomes)} aggregated pcmk state(s))"
+
+
+def _converge_attributed(session, own_tag, groups, test, truncate=False):
+    """Converge ``groups`` (this state's, then those joined to it) in one write.
 
     A failure is the state's that caused it: when another state's specs are
     refused (OwnerRefused names it), that state is taken out of the write and
     its refusal kept for it to report when Salt runs it; the others are
-    written without it, as they would be without aggregation. When this
-    state's own specs are refused, it fails and writes nothing, and the
-    aggregated states converge on their own when Salt runs them.
+    written without it, as they would be without aggregation (``truncate``:
+    the states after it are taken out too, to converge on their own, in their
+    turn, as states that may depend on it). When this state's own specs are
+    refused, it fails and writes nothing, and the others converge on their own
+    when Salt runs them.
     """
-    declared = saltglue.declared_resources(__lowstate__)
+    declared = _plan().declared
     while True:
         try:
             return session.converge_groups(groups, test=test, declared=declared)
         except OwnerRefused as exc:
-            if exc.owner == own_tag or exc.owner not in {tag for tag, _ in groups}:
+            tags = [tag for tag, _ in groups]
+            if exc.owner == own_tag or exc.owner not in tags:
                 raise exc.cause from exc
             session.refused[exc.owner] = str(exc)
-            groups = [group for group in groups if group[0] != exc.owner]
+            if truncate:
+                groups = groups[: tags.index(exc.owner)]
+            else:
+                groups = [group for group in groups if group[0] != exc.owner]
 
 
 def mod_aggregate(low, chunks, running):

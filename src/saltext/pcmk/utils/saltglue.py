@@ -10,9 +10,8 @@ import tempfile
 
 from lxml import etree
 
-from saltext.pcmk.utils import agents
+from saltext.pcmk.utils import agents, runplan
 from saltext.pcmk.utils.cib.session import Session
-from saltext.pcmk.utils.cib.specs import clone_id_for, declares_clone
 from saltext.pcmk.utils.errors import PcmkError, SpecError
 from saltext.pcmk.utils.provider.pillar import ServicePillar, systemd_booted
 from saltext.pcmk.utils.provider.service import ServiceProvider
@@ -115,23 +114,17 @@ def session_for_run(context, opts, instance_id):
     return cached[1]
 
 
-def declared_resources(lowstate):
-    """Resource ids (and their clone ids) and resource template ids declared by pcmk states in this run."""
-    declared = set()
-    for chunk in lowstate or ():
-        if chunk.get("state") != "pcmk":
-            continue
-        if chunk.get("fun") in ("resource", "group", "bundle", "service_provider"):
-            declared.add(chunk.get("name"))
-            if chunk.get("fun") == "resource" and declares_clone(chunk):
-                declared.add(clone_id_for(chunk.get("name"), chunk.get("clone_id")))
-            if chunk.get("fun") == "resource" and chunk.get("group"):
-                declared.add(chunk.get("group"))
-        elif chunk.get("fun") == "clone":
-            declared.add(clone_id_for(chunk.get("name"), chunk.get("clone_id")))
-        elif chunk.get("fun") == "resource_template":
-            declared.add(chunk.get("name"))
-    return declared
+def plan_for_run(context, instance_id, lowstate, aggregatable, arguments):
+    """The run's low chunks, indexed once per run (see :mod:`saltext.pcmk.utils.runplan`).
+
+    Salt wraps the same list anew for every state it calls; a run's chunks do not change.
+    """
+    key = (instance_id, len(lowstate or ()))
+    cached = context.get("pcmk.plan")
+    if cached is None or cached[0] != key:
+        cached = (key, runplan.RunPlan(lowstate or (), aggregatable, arguments))
+        context["pcmk.plan"] = cached
+    return cached[1]
 
 
 def agent_source(source, agent_type, get_file_str):
