@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import collections
 import json
-import subprocess
+import re
 import time
 from pathlib import Path
 
@@ -169,43 +169,81 @@ def seed(bed, rounds, minion=None):
 
 
 class Phase:
-    """The runs of ``rounds``, all published at once; ``wait()`` collects their returns."""
+    """The runs of ``rounds``, all published at once; ``wait()`` collects their returns.
 
-    def __init__(self, bed, rounds, *, timeout=900):
+    Published with ``salt --async`` and collected from the master's job cache:
+    a ``salt`` CLI waiting for the returns gives up on a minion that misses its
+    ``find_job`` question (``gather_job_timeout``), as a loaded one does, while
+    its job still runs.
+    """
+
+    def __init__(self, bed, rounds):
         self.bed = bed
         self.rounds = list(rounds)
         self.logs = {m: _size(bed.minion_root(m) / "minion.log") for m in bed.minion_ids}
         self.started = time.monotonic()
-        self.procs = {}
-        for r in self.rounds:
-            # -t: how long the CLI waits before asking a silent minion whether the job still runs;
-            # a loaded minion can miss that question (gather_job_timeout) and its return is then lost.
-            self.procs[r] = bed.popen_cli(
+        procs = {
+            r: bed.popen_cli(
                 "salt",
-                "--static",
-                "-t",
-                str(timeout),
+                "--async",
                 "*",
                 "state.apply",
                 "conc",
                 "concurrent=True",
                 f"pillar={json.dumps({'conc_round': r})}",
             )
+            for r in self.rounds
+        }
+        self.jids = {}
+        for r, proc in procs.items():
+            stdout, stderr = proc.communicate(timeout=300)
+            found = re.search(r"\b(\d{20})\b", stdout)
+            if not found:
+                raise AssertionError(f"round {r}: salt --async printed no job id: {stdout} {stderr}")
+            self.jids[r] = found.group(1)
         self.returns = {}  # round -> {minion: states or what came instead}
-        self.raw = {}  # round -> the CLI's output, when a minion's return is missing from it
+        self.raw = {}  # round -> what is missing, when the wait ended first
         self.returned = None
 
-    def wait(self, timeout=1800):
-        deadline = time.monotonic() + timeout
-        for r, proc in self.procs.items():
+    def _job_dirs(self):
+        jobs = self.bed.master_root / "var" / "cache" / "salt" / "master" / "jobs"
+        found = {}
+        for jid_file in jobs.glob("*/*/jid"):
             try:
-                stdout, stderr = proc.communicate(timeout=max(1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                stdout, stderr = proc.communicate()
-            self.returns[r] = _parse(stdout, stderr, proc.returncode)
-            if set(self.returns[r]) != set(self.bed.minion_ids):
-                self.raw[r] = {"exit": proc.returncode, "stdout": stdout[-3000:], "stderr": stderr[-3000:]}
+                found[jid_file.read_text().strip()] = jid_file.parent
+            except OSError:
+                continue
+        return found
+
+    def wait(self, timeout=3600, minions=None):
+        """Until every minion (default: all) returned every round, or ``timeout`` s."""
+        import salt.payload  # pylint: disable=import-outside-toplevel  (the bed's Salt: the venv's)
+
+        wanted = list(minions or self.bed.minion_ids)
+        deadline = time.monotonic() + timeout
+        dirs = {}
+        while True:
+            if len(dirs) < len(self.jids):
+                by_jid = self._job_dirs()
+                dirs = {r: by_jid[j] for r, j in self.jids.items() if j in by_jid}
+            for r in self.rounds:
+                got = self.returns.setdefault(r, {})
+                for m in wanted:
+                    if m in got or r not in dirs:
+                        continue
+                    path = dirs[r] / m / "return.p"
+                    try:
+                        got[m] = salt.payload.loads(path.read_bytes())["return"]
+                    except (OSError, KeyError, ValueError, TypeError):
+                        continue  # not there yet, or being written
+            missing = {r: sorted(set(wanted) - set(self.returns[r])) for r in self.rounds}
+            missing = {r: m for r, m in missing.items() if m}
+            if not missing:
+                break
+            if time.monotonic() >= deadline:
+                self.raw = {r: f"no return from {m} after {timeout}s" for r, m in missing.items()}
+                break
+            time.sleep(2)
         self.returned = time.monotonic()
         return self.returns
 
@@ -225,26 +263,6 @@ def _size(path):
         return Path(path).stat().st_size
     except OSError:
         return 0
-
-
-def _parse(stdout, stderr, returncode):
-    """Every minion's return in the CLI's output: one JSON document, or several (merged)."""
-    data, text, decoder = {}, stdout, json.JSONDecoder()
-    pos = 0
-    while True:
-        start = min((i for i in (text.find("{", pos), text.find("[", pos)) if i >= 0), default=-1)
-        if start < 0:
-            break
-        try:
-            doc, pos = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            pos = start + 1
-            continue
-        if isinstance(doc, dict):
-            data.update(doc)
-    if not data:
-        return {"(cli)": f"exit {returncode}: {stdout[-800:]} {stderr[-800:]}"}
-    return data
 
 
 def settle(node, *, since, timeout=600, quiet=3.0):
@@ -411,7 +429,7 @@ def cleanup(node):
         f"//rsc_defaults//nvpair[@name='{OVERLAP_DEFAULT[0]}']",
     ):
         # Exit 105: nothing matched.
-        proc = node.run(["cibadmin", "--delete", "--delete-all", "--xpath", xpath], check=False)
+        proc = node.run(["cibadmin", "--delete", "--delete-all", "--force", "--xpath", xpath], check=False)
         if proc.returncode not in (0, 105):
             raise RuntimeError(f"cleanup of {xpath} failed: {proc.stderr.strip()}")
 
