@@ -35,6 +35,7 @@ afterwards. Needs root (namespaces).
 
     python bench/concurrency.py                # 3 x 20, both phases (about 15 minutes on 2 cores)
     python bench/concurrency.py --runs 5       # a quick look
+    python bench/concurrency.py --only-kill    # the second phase alone
 """
 
 import argparse
@@ -169,6 +170,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--runs", type=int, default=20, help="concurrent runs per controller and phase (default 20)")
     parser.add_argument("--no-kill", action="store_true", help="only the first phase")
+    parser.add_argument("--only-kill", action="store_true", help="only the second phase (a node killed mid-way)")
     parser.add_argument("--out", type=Path, help="JSON report (default bench/results/concurrency-<time>.json)")
     parser.add_argument("--keep", action="store_true", help="keep the bed's files under /tmp")
     args = parser.parse_args()
@@ -188,8 +190,9 @@ def main():
         bed = SaltBed(cluster, workdir / "bed").start()
         concload.write_sls(bed)
         first = list(range(1, args.runs + 1))
-        results.append(run_phase(bed, "3 controllers, no failure", first))
-        save(out, args.runs, results, time.monotonic() - began)  # kept if the second phase is interrupted
+        if not args.only_kill:
+            results.append(run_phase(bed, "3 controllers, no failure", first))
+            save(out, args.runs, results, time.monotonic() - began)  # kept if the second phase is interrupted
         if not args.no_kill:
             node = survivor(bed)
             dc = dc_name(node)
