@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup daemons lint demo test test-fast bench bench-rollout bench-nextgen clean
+.PHONY: setup daemons lint demo test test-fast bench bench-rollout bench-nextgen bench-concurrency clean
 
 setup:
 	VENV=$(VENV) sh scripts/setup.sh
@@ -43,6 +43,11 @@ bench: setup
 
 bench-rollout: setup
 	$(VENV)/bin/python bench/rollout.py
+
+# 3 controllers x 20 concurrent state runs on the three-node bed, then the same
+# with a node killed: failed states, lost updates, duplicates, conflict retries.
+bench-concurrency: setup
+	$(VENV)/bin/python bench/concurrency.py
 
 # The real next-generation stack (Galera, RabbitMQ, Redis, HAProxy) brought up
 # from pillar, failed over and rolled out, on the three-node bed.

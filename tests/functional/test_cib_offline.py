@@ -1,6 +1,7 @@
 """The CIB engine against real Pacemaker tools on offline CIB files (CIB_file)."""
 
 import threading
+import time
 
 import pytest
 from lxml import etree
@@ -9,7 +10,7 @@ from saltext.pcmk.utils.cib import document as cibmod
 from saltext.pcmk.utils.cib import specs as model
 from saltext.pcmk.utils.cib.session import Session
 from saltext.pcmk.utils.cluster import status
-from saltext.pcmk.utils.errors import CibInvalid, SpecError
+from saltext.pcmk.utils.errors import CibInvalid, CibWriteRetriesExhausted, SpecError
 from saltext.pcmk.utils.tools import ToolRunner
 
 
@@ -129,3 +130,103 @@ def test_status_reads_an_offline_cib(cib_file):
     Session(runner).converge([dummy("d1"), model.AttributeSpec.build("property", "stonith-enabled", False)])
     current = status.read(runner)
     assert [r.id for r in current.resources] == ["d1"] and not current.stonith_enabled
+
+
+def _move_status(path):
+    """What an operation result does to a live CIB: num_updates moves, the configuration stays."""
+    tree = etree.parse(str(path))
+    root = tree.getroot()
+    root.set("num_updates", str(int(root.get("num_updates", "0")) + 1))
+    tree.write(str(path))
+
+
+def test_stale_only_by_status_reuses_the_change_already_computed_and_checked(cib_file):
+    """A patch refused because only the status moved is made again from a fresh read
+    without computing or checking the change again (bench/concurrency.py: on a busy
+    cluster operation results refuse most patches, and recomputing them all gave up)."""
+    runner = ToolRunner(cib_file=cib_file)
+    Session(runner).converge([dummy("theirs")])
+    calls = {"compute": 0, "validate": 0}
+    spec = dummy("mine")
+
+    def compute(original, candidate):
+        calls["compute"] += 1
+        spec.apply(candidate, None)
+        if calls["compute"] == 1:
+            _move_status(cib_file)  # lands between our read and our patch
+        return "described"
+
+    def validate(original, candidate):
+        calls["validate"] += 1
+
+    outcome, written, _ = cibmod.write(runner, compute, validate=validate, sleep=lambda s: None)
+    assert outcome == "described" and written is not None
+    assert calls == {"compute": 1, "validate": 1}
+    final = cibmod.read(runner)
+    assert final.resource("theirs") is not None and final.resource("mine") is not None
+
+
+def test_stale_by_another_writers_change_is_computed_and_checked_again(cib_file):
+    runner = ToolRunner(cib_file=cib_file)
+    calls = {"compute": 0, "validate": 0}
+
+    def compute(original, candidate):
+        calls["compute"] += 1
+        dummy("mine").apply(candidate, None)
+        if calls["compute"] == 1:
+            Session(runner).converge([dummy("theirs")])
+        return calls["compute"]
+
+    def validate(original, candidate):
+        calls["validate"] += 1
+
+    outcome, written, _ = cibmod.write(runner, compute, validate=validate, sleep=lambda s: None)
+    assert outcome == 2 and written is not None and calls == {"compute": 2, "validate": 2}
+    final = cibmod.read(runner)
+    assert final.resource("theirs") is not None and final.resource("mine") is not None
+
+
+def test_gives_up_after_the_attempts_and_says_so(cib_file, monkeypatch):
+    runner = ToolRunner(cib_file=cib_file)
+    delays = []
+    real_apply = cibmod.apply_patch
+
+    def stale_apply(runner, patch_text):
+        _move_status(cib_file)  # every attempt is stale
+        real_apply(runner, patch_text)
+
+    monkeypatch.setattr(cibmod, "apply_patch", stale_apply)
+
+    def compute(original, candidate):
+        dummy("mine").apply(candidate, None)
+
+    with pytest.raises(CibWriteRetriesExhausted, match="gave up after 4 attempts"):
+        cibmod.write(runner, compute, retries=4, sleep=delays.append)
+    assert len(delays) == 4 and all(0 <= d <= cibmod.BACKOFF_CAP for d in delays)
+    assert cibmod.read(runner).resource("mine") is None
+
+
+def test_writers_of_one_node_take_turns_and_a_long_wait_goes_ahead(tmp_path):
+    class Live:
+        offline = False
+
+    lock = tmp_path / "run" / "cib-write.lock"
+    order = []
+
+    def second():
+        with cibmod._node_turn(Live(), path=str(lock), wait=30):  # pylint: disable=protected-access
+            order.append("second")
+
+    with cibmod._node_turn(Live(), path=str(lock)):  # pylint: disable=protected-access
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.5)
+        order.append("first")
+    thread.join(10)
+    assert order == ["first", "second"]
+
+    with cibmod._node_turn(Live(), path=str(lock)):  # pylint: disable=protected-access
+        began = time.monotonic()
+        with cibmod._node_turn(Live(), path=str(lock), wait=0.3):  # pylint: disable=protected-access
+            waited = time.monotonic() - began
+    assert 0.3 <= waited < 5
