@@ -56,3 +56,37 @@ def choose_minion(
     raise NotFound(
         "no answering minion runs an online cluster node (answering: " + (", ".join(sorted(answering)) or "none") + ")"
     )
+
+
+def online_members(statuses: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Names of the nodes any of these ``pcmk.status`` answers reports online and clean."""
+    return {
+        str(n["name"])
+        for status in statuses
+        for n in status.get("nodes", ())
+        if n.get("online") and not n.get("unclean") and n.get("name")
+    }
+
+
+def waiting_for(
+    statuses: Iterable[Mapping[str, Any]],
+    node_to_minion: Mapping[str, str],
+    *,
+    override: str | None = None,
+) -> set[str]:
+    """What a discovery still waits for before :func:`choose_minion` can decide as if it had waited for all.
+
+    The online members (as the ``pcmk.status`` answers so far report them)
+    that no answering minion runs, and the ``override`` minion when it has not
+    answered: only those can change the choice. A minion whose node is not an
+    online member can never be chosen (unless it is the override), so it is
+    not waited for. Empty when nothing is missing; without any status yet,
+    the membership is unknown and everything is waited for (``{"*"}``).
+    """
+    statuses = list(statuses)
+    if not statuses:
+        return {"*"}
+    missing = online_members(statuses) - set(node_to_minion)
+    if override and override not in set(node_to_minion.values()):
+        missing.add(f"minion {override}")
+    return missing
