@@ -41,6 +41,16 @@ sampled. ``--full`` measures everything.
     .venv/bin/python bench/converge.py [--sizes 10,50,200] [--skip-live]
         [--skip-pcs] [--skip-salt] [--full] [--salt-sizes 50] [--salt-live]
 
+``--issue`` (what ``make bench`` runs) prints instead the table of issue #14
+on one live single-node cluster: Salt 3007.15's pcs states (installed into
+bench/.salt3007-venv from the package index once), our states aggregated and
+in Salt's default configuration, ``salt-call --local test.ping``, crmsh's
+``configure load update``; then the per-state curve (N = 50, 500, 2000;
+sampled above 50 unless ``--full``; ``--quick``: N = 50 only) and the time
+of a diff of a 2,000-resource CIB (support/issue.py):
+
+    .venv/bin/python bench/converge.py --issue [--quick | --full] [--skip-salt3007]
+
 Results: tables on stdout, everything (per tool, per step) in
 bench/results/<timestamp>.json. The parts are in bench/support/.
 """
@@ -63,6 +73,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from support.common import BenchFailure, log, run  # noqa: E402
+from support.issue import ensure_salt3007, run_issue, time_diff  # noqa: E402
+from support.issue_report import issue_report  # noqa: E402
 from support.pcmk import bench_pcmk_aggregated, bench_pcmk_per_state, bench_pcmk_per_state_sampled  # noqa: E402
 from support.pcs import PcsTemplate, bench_pcs_full, bench_pcs_sampled, pcs_internal_tools  # noqa: E402
 from support.report import report  # noqa: E402
@@ -130,6 +142,21 @@ def parse_args(argv=None):
     p.add_argument("--workdir", help="scratch directory (default: a new temporary one, removed afterwards)")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (and its logs)")
     p.add_argument("--out", help="JSON results path (default bench/results/<timestamp>.json)")
+    p.add_argument("--issue", action="store_true", help="the table of issue #14 and the curve (what make bench runs)")
+    p.add_argument(
+        "--quick", action="store_true", help="--issue: the table only (curve at N=50), no 2,000-resource diff"
+    )
+    p.add_argument("--skip-salt3007", action="store_true", help="--issue: leave out Salt 3007's pcs states")
+    p.add_argument("--issue-n", type=int, default=50, help="--issue: resources in the table's workload (default 50)")
+    p.add_argument(
+        "--curve-sizes", type=sizes, default=[50, 500, 2000], help="--issue: curve sizes (default 50,500,2000)"
+    )
+    p.add_argument(
+        "--curve-window",
+        type=int,
+        default=10,
+        help="--issue: K, resources converged per sampled curve run (default 10)",
+    )
     p.add_argument("--inner-live", metavar="CONFIG", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -139,7 +166,7 @@ def inner_live(config_path):
     cfg = json.loads(Path(config_path).read_text())
     target = LiveTarget(cfg["workdir"])
     try:
-        rows, meta = run_target(target, cfg)
+        rows, meta = run_issue(target, cfg) if cfg.get("issue") else run_target(target, cfg)
         payload = {"rows": rows, "meta": meta}
     except BenchFailure as exc:
         payload = {"rows": [], "meta": {}, "failure": str(exc)}
@@ -153,6 +180,7 @@ def versions():
         ("pacemaker", ["pacemakerd", "--version"]),
         ("pcs", ["pcs", "--version"]),
         ("salt", [SALT_CALL, "--version"]),
+        ("crm", ["crm", "--version"]),
     ):
         try:
             found[name] = run(argv, check=False).stdout.strip().splitlines()[0]
@@ -187,6 +215,16 @@ def run_live(cfg, workdir):
         cluster.stop()
 
 
+def run_issue_mode(args, cfg, result, workdir):
+    """Before the live part of --issue: Salt 3007's venv, and the 2,000-resource diff (offline)."""
+    if not args.skip_salt3007:
+        cfg["salt3007"] = ensure_salt3007()
+        result["versions"]["salt3007"] = run([cfg["salt3007"], "--version"], check=False).stdout.strip()
+    if not args.quick:
+        log("diff.compare of two 2000-resource CIBs (offline)")
+        result["meta"]["diff"] = time_diff(workdir / "diff", n=2000)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.inner_live:
@@ -205,6 +243,10 @@ def main(argv=None):
         "pcs_sample_above": args.pcs_sample_above,
         "window": args.window,
         "pcs_window": args.pcs_window,
+        "issue": args.issue,
+        "issue_n": args.issue_n,
+        "curve_sizes": [args.issue_n] if args.quick else args.curve_sizes,
+        "curve_window": args.curve_window,
     }
     result = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -217,11 +259,14 @@ def main(argv=None):
     began = time.perf_counter()
     status = 0
     try:
-        if not args.skip_pcs:
-            result["meta"]["pcs_internal_tools"] = pcs_internal_tools(workdir)
-        rows, meta = run_target(OfflineTarget(workdir / "offline"), cfg)
-        result["rows"] += rows
-        result["meta"].update({f"offline_{k}": v for k, v in meta.items()})
+        if args.issue:
+            run_issue_mode(args, cfg, result, workdir)
+        else:
+            if not args.skip_pcs:
+                result["meta"]["pcs_internal_tools"] = pcs_internal_tools(workdir)
+            rows, meta = run_target(OfflineTarget(workdir / "offline"), cfg)
+            result["rows"] += rows
+            result["meta"].update({f"offline_{k}": v for k, v in meta.items()})
         if not args.skip_live:
             live = run_live(cfg, workdir)
             result["rows"] += live["rows"]
@@ -242,7 +287,7 @@ def main(argv=None):
         out.write_text(json.dumps(result, indent=1))
         if not args.keep and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(report(result))
+    print(issue_report(result) if args.issue else report(result))
     print(f"\ntotal {result['total_s']:.0f}s; results in {out}" + (f"; FAILED: {result['failure']}" if status else ""))
     return status
 

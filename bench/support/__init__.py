@@ -8,5 +8,7 @@ pcmk       our library: aggregated and per-state converges
 pcs        pcs, one command per step
 saltcall   a real ``salt-call --local state.apply`` of the workload's SLS
 report     the tables converge.py prints
+issue      converge.py --issue: issue 14's methods side by side on one live cluster, the curve, a large diff
+issue_report  the tables converge.py --issue prints (the issue's table, the curve, the goals)
 tables     plain-text tables (rollout.py and nextgen.py print theirs with it too)
 """
