@@ -165,8 +165,12 @@ def inner_live(config_path):
     """Runs inside the cluster node: the live half of the benchmark; writes JSON."""
     cfg = json.loads(Path(config_path).read_text())
     target = LiveTarget(cfg["workdir"])
+
+    def save(rows):  # what is measured so far, read by the outer process if this one is interrupted
+        Path(cfg["out"]).write_text(json.dumps({"rows": rows, "meta": {}, "failure": "interrupted"}))
+
     try:
-        rows, meta = run_issue(target, cfg) if cfg.get("issue") else run_target(target, cfg)
+        rows, meta = run_issue(target, cfg, save) if cfg.get("issue") else run_target(target, cfg)
         payload = {"rows": rows, "meta": meta}
     except BenchFailure as exc:
         payload = {"rows": [], "meta": {}, "failure": str(exc)}

@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -75,6 +76,20 @@ def ensure_salt3007(venv=SALT3007_VENV):
 # ---- one salt-call ----
 
 
+def children_cpu():
+    """CPU seconds (user + system) of every child process waited for so far, and of theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv, env):
+    """``(wall seconds, CPU seconds, process)``: CPU is less sensitive than wall to other work on the machine."""
+    cpu = children_cpu()
+    started = time.perf_counter()
+    proc = run(argv, env=env, check=False, timeout=7200)
+    return time.perf_counter() - started, children_cpu() - cpu, proc
+
+
 class SaltRun:
     """A minion configuration under ``base`` and the salt-call runs made with it."""
 
@@ -100,22 +115,17 @@ class SaltRun:
             self.env["PATH"] = f"{self.base / 'shims'}:{self.env['PATH']}"
 
     def call(self, *args):
-        """``(wall seconds, stdout, process)`` of ``salt-call --local --out=json args``."""
+        """``(wall seconds, CPU seconds, process)`` of ``salt-call --local --out=json args``."""
         self.tools_log.write_text("")
-        started = time.perf_counter()
-        proc = run(
-            [self.salt_call, "-c", self.base / "conf", "--local", "--out=json", "--log-level=quiet", *args],
-            env=self.env,
-            check=False,
-            timeout=7200,
+        return timed(
+            [self.salt_call, "-c", self.base / "conf", "--local", "--out=json", "--log-level=quiet", *args], self.env
         )
-        return time.perf_counter() - started, proc
 
     def apply(self, sls_text, what):
-        """Apply ``sls_text``: (wall, {state id: return}, tool log lines, epoch delta)."""
+        """Apply ``sls_text``: (wall, CPU, {state id: return}, tool log lines, epoch delta)."""
         (self.base / "srv" / "bench.sls").write_text(sls_text)
         epoch = epoch_of(self.target.cib_text())
-        wall, proc = self.call("state.apply", "bench")
+        wall, cpu, proc = self.call("state.apply", "bench")
         epoch_delta = epoch_of(self.target.cib_text()) - epoch
         try:
             results = {v["__id__"]: v for v in json.loads(proc.stdout)["local"].values()}
@@ -127,7 +137,7 @@ class SaltRun:
         if failed:
             raise BenchFailure(f"{what}: {len(failed)} states failed: {dict(list(failed.items())[:3])}")
         lines = [line.split() for line in self.tools_log.read_text().splitlines() if line.strip()]
-        return wall, results, lines, epoch_delta
+        return wall, cpu, results, lines, epoch_delta
 
 
 def cib_io(lines):
@@ -160,7 +170,7 @@ def bench_ours(target, n, aggregate):
     rows = []
     for phase in PHASES:
         what = f"[{target.name}] {method} N={n} {phase}"
-        wall, results, lines, epoch_delta = salt.apply(issue_sls_text(n), what)
+        wall, cpu, results, lines, epoch_delta = salt.apply(issue_sls_text(n), what)
         writes, refused, reads = cib_io(lines)
         changed = [k for k, v in results.items() if v["changes"]]
         if len(results) != states:
@@ -182,6 +192,7 @@ def bench_ours(target, n, aggregate):
                 len(lines),
                 writes,
                 table="issue",
+                cpu_s=round(cpu, 3),
                 states=states,
                 states_ms=round(ms, 1),
                 per_state_ms=round(ms / states, 2),
@@ -204,7 +215,7 @@ def bench_salt3007(target, n, salt_call):
     rows = []
     for phase in PHASES:
         what = f"[{target.name}] {method} N={n} {phase}"
-        wall, results, _, epoch_delta = salt.apply(salt3007_sls_text(n), what)
+        wall, cpu, results, _, epoch_delta = salt.apply(salt3007_sls_text(n), what)
         changed = [k for k, v in results.items() if v["changes"]]
         if len(results) != states:
             raise BenchFailure(f"{what}: {len(results)} states, want {states}")
@@ -225,6 +236,7 @@ def bench_salt3007(target, n, salt_call):
                 None,
                 epoch_delta,
                 table="issue",
+                cpu_s=round(cpu, 3),
                 states=states,
                 states_ms=round(ms, 1),
                 per_state_ms=round(ms / states, 2),
@@ -247,14 +259,27 @@ def bench_crm(target, n):
     for phase in PHASES:
         what = f"[{target.name}] {method} N={n} {phase}"
         epoch = epoch_of(target.cib_text())
-        started = time.perf_counter()
-        run(["crm", "configure", "load", "update", path], env=target.env)
-        wall = time.perf_counter() - started
+        wall, cpu, proc = timed(["crm", "configure", "load", "update", path], target.env)
+        if proc.returncode != 0:
+            raise BenchFailure(f"{what}: crm exited {proc.returncode}: {proc.stderr[-800:]}")
         epoch_delta = epoch_of(target.cib_text()) - epoch
         check_issue_converged(target, n, what)
         if phase == "no-op" and epoch_delta:
             log(f"  {what}: the re-load moved the epoch by {epoch_delta}")
-        rows.append(row(target, method, n, phase, wall, None, epoch_delta, table="issue", epoch_delta=epoch_delta))
+        rows.append(
+            row(
+                target,
+                method,
+                n,
+                phase,
+                wall,
+                None,
+                epoch_delta,
+                table="issue",
+                cpu_s=round(cpu, 3),
+                epoch_delta=epoch_delta,
+            )
+        )
         log(f"  {what:40} {wall:8.2f}s  epoch +{epoch_delta}")
         target.settle()
     return rows
@@ -263,18 +288,30 @@ def bench_crm(target, n):
 def bench_floor(target, repeat=3):
     """``salt-call --local test.ping``: the median of ``repeat`` runs, as both columns."""
     salt = SaltRun(target, target.dir / "issue-floor", shims=False)
-    walls = []
+    walls, cpus = [], []
     for _ in range(repeat):
-        wall, proc = salt.call("test.ping")
+        wall, cpu, proc = salt.call("test.ping")
         if proc.returncode != 0:
             raise BenchFailure(f"salt-call --local test.ping exited {proc.returncode}: {proc.stderr[-400:]}")
         walls.append(wall)
+        cpus.append(cpu)
     wall = statistics.median(walls)
     log(
         f"  [{target.name}] salt-call test.ping: {wall:.2f}s (median of {repeat}: {', '.join(f'{w:.2f}' for w in walls)})"
     )
     return [
-        row(target, "salt-call test.ping", 0, phase, wall, None, 0, table="issue", runs=[round(w, 3) for w in walls])
+        row(
+            target,
+            "salt-call test.ping",
+            0,
+            phase,
+            wall,
+            None,
+            0,
+            table="issue",
+            cpu_s=round(statistics.median(cpus), 3),
+            runs=[round(w, 3) for w in walls],
+        )
         for phase in PHASES
     ]
 
@@ -365,7 +402,7 @@ def bench_curve_sampled(target, n, aggregate, k, sections):
     window = [s for s in issue_workload(n) if s.index > n - k]
     rows = []
     for phase in PHASES:
-        wall, results, lines, epoch_delta = salt.apply(issue_sls_text(n, lo=n - k + 1), f"{what} {phase}")
+        wall, cpu, results, lines, epoch_delta = salt.apply(issue_sls_text(n, lo=n - k + 1), f"{what} {phase}")
         changed = [k_ for k_, v in results.items() if v["changes"]]
         if len(results) != len(window) or len(changed) != (len(window) if phase == "converge" else 0):
             raise BenchFailure(
@@ -389,6 +426,7 @@ def bench_curve_sampled(target, n, aggregate, k, sections):
             states_ms=round(ms, 1),
             per_state_ms=round(ms / len(window), 2),
             window_wall_s=round(wall, 3),
+            window_cpu_s=round(cpu, 3),
             reads=reads,
             retries=refused,
             epoch_delta=epoch_delta,
@@ -425,16 +463,26 @@ def run_curve(target, cfg):
     return rows
 
 
-def run_issue(target, cfg):
-    """Every row of the issue's table at N=issue_n, then the curve: (rows, meta)."""
+def run_issue(target, cfg, save=None):
+    """Every row of the issue's table at N=issue_n, the curve, Salt 3007 last (the longest): (rows, meta).
+
+    ``save(rows)`` is called after each method, so an interrupted run still has its figures.
+    """
     n = cfg["issue_n"]
-    rows = bench_floor(target)
-    rows += bench_ours(target, n, aggregate=True)
-    rows += bench_ours(target, n, aggregate=False)
-    rows += bench_crm(target, n)
+    rows = []
+    parts = [
+        lambda: bench_floor(target),
+        lambda: bench_ours(target, n, aggregate=True),
+        lambda: bench_ours(target, n, aggregate=False),
+        lambda: bench_crm(target, n),
+        lambda: run_curve(target, cfg),
+    ]
     if cfg.get("salt3007"):
-        rows += bench_salt3007(target, n, cfg["salt3007"])
-    rows += run_curve(target, cfg)
+        parts.append(lambda: bench_salt3007(target, n, cfg["salt3007"]))
+    for part in parts:
+        rows += part()
+        if save:
+            save(rows)
     return rows, {}
 
 
