@@ -67,13 +67,16 @@ def _multi_returns(answer):
     }
 
 
-def _discover(tgt, tgt_type, timeout):
+def _discover(tgt, tgt_type, timeout, exclude=()):
     """``(node, status, pillar override)`` per minion, from the controllers that answer.
 
     Returns as soon as every online member's minion (and the override
     minion, once named) has answered: a controller whose node is not an
     online member cannot be chosen, so its silence is not waited for;
-    ``timeout`` bounds the wait when a member's own minion is silent.
+    ``timeout`` bounds the wait when a member's own minion is silent. The
+    membership comes from quorate answers of minions not in ``exclude`` (one
+    that just failed may be on a node that lost the cluster); an excluded
+    minion that answers still accounts for its node.
     """
     names, statuses, overrides = {}, {}, {}
     returns = _client().cmd_iter(tgt, _DISCOVERY, arg=_DISCOVERY_ARGS, tgt_type=tgt_type, timeout=timeout)
@@ -82,7 +85,9 @@ def _discover(tgt, tgt_type, timeout):
             for minion, answer in (ret or {}).items():
                 values = _multi_returns(answer)
                 if isinstance(values.get("pcmk.node_name"), str):
-                    names[minion] = values["pcmk.node_name"]
+                    names[minion] = values["pcmk.node_name"]  # an excluded minion's node is accounted for
+                if minion in exclude:
+                    continue
                 if isinstance(values.get("pcmk.status"), dict):
                     statuses[minion] = values["pcmk.status"]
                 if values.get("pillar.get"):
@@ -98,7 +103,7 @@ def _discover(tgt, tgt_type, timeout):
 
 def _bootstrap(tgt, tgt_type, timeout, exclude=()):
     """The bootstrap minion among the controllers that answer, leaving out ``exclude``."""
-    names, statuses, overrides = _discover(tgt, tgt_type, timeout)
+    names, statuses, overrides = _discover(tgt, tgt_type, timeout, exclude)
     names = {minion: node for minion, node in names.items() if minion not in exclude}
     override = next((overrides[m] for m in sorted(overrides) if m in names), None)
     if not names:
@@ -106,7 +111,9 @@ def _bootstrap(tgt, tgt_type, timeout, exclude=()):
             f"no controller answered pcmk.node_name (target {tgt!r}"
             + (f", leaving out {', '.join(sorted(exclude))})" if exclude else ")")
         )
-    status = next((statuses[m] for m in sorted(names) if m in statuses), None)
+    # A quorate view of the cluster first (a node that lost it sees itself alone).
+    ordered = sorted(statuses, key=lambda m: (not statuses[m].get("quorum"), m not in names, m))
+    status = statuses[ordered[0]] if ordered else None
     if status is None:
         raise CommandExecutionError("no controller could read the cluster status")
     try:

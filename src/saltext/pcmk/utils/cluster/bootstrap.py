@@ -76,17 +76,19 @@ def waiting_for(
 ) -> set[str]:
     """What a discovery still waits for before :func:`choose_minion` can decide as if it had waited for all.
 
-    The online members (as the ``pcmk.status`` answers so far report them)
-    that no answering minion runs, and the ``override`` minion when it has not
-    answered: only those can change the choice. A minion whose node is not an
-    online member can never be chosen (unless it is the override), so it is
-    not waited for. Empty when nothing is missing; without any status yet,
-    the membership is unknown and everything is waited for (``{"*"}``).
+    The online members that no answering minion runs, and the ``override``
+    minion when it has not answered: only those can change the choice. The
+    membership is read from the ``pcmk.status`` answers *with quorum*: a node
+    that lost the cluster (a partition, a node whose corosync just died) sees
+    itself alone and online, and its view must not end the wait. A minion
+    whose node is not an online member can never be chosen (unless it is the
+    override), so it is not waited for. Empty when nothing is missing;
+    without a quorate status yet, everything is waited for (``{"*"}``).
     """
-    statuses = list(statuses)
-    if not statuses:
+    quorate = [s for s in statuses if s.get("quorum")]
+    if not quorate:
         return {"*"}
-    missing = online_members(statuses) - set(node_to_minion)
+    missing = online_members(quorate) - set(node_to_minion)
     if override and override not in set(node_to_minion.values()):
         missing.add(f"minion {override}")
     return missing
