@@ -140,6 +140,9 @@ def main():
             f"restart step result {entry['restart step result']}"
         )
 
+    if proc.returncode != 0:  # what failed, as pytest said it
+        print("\n== pytest's output (the scenarios did not all pass)")
+        print(proc.stdout[-6000:])
     print(f"\nreport: {out}")
     sys.exit(0 if proc.returncode == 0 else 1)
 
