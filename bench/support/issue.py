@@ -440,7 +440,8 @@ def bench_curve_sampled(target, n, aggregate, k, sections):
     return rows
 
 
-def run_curve(target, cfg):
+def run_curve(target, cfg, save=None):
+    """The curve's sizes other than the table's; ``save(rows)`` after each size and configuration."""
     rows = []
     sizes = [n for n in cfg["curve_sizes"] if n != cfg["issue_n"]]
     if not sizes:
@@ -457,6 +458,8 @@ def run_curve(target, cfg):
                     rows += found
                 else:
                     rows += bench_curve_sampled(target, n, aggregate, cfg["curve_window"], sections)
+                if save:
+                    save(rows)
     finally:
         target.reset()
         _maintenance(target, False)
@@ -475,7 +478,7 @@ def run_issue(target, cfg, save=None):
         lambda: bench_ours(target, n, aggregate=True),
         lambda: bench_ours(target, n, aggregate=False),
         lambda: bench_crm(target, n),
-        lambda: run_curve(target, cfg),
+        lambda: run_curve(target, cfg, save and (lambda curve: save(rows + curve))),
     ]
     if cfg.get("salt3007"):
         parts.append(lambda: bench_salt3007(target, n, cfg["salt3007"]))
