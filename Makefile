@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup daemons lint demo test test-fast bench bench-rollout bench-nextgen bench-concurrency clean
+.PHONY: setup daemons lint demo test test-fast bench bench-methods bench-rollout bench-nextgen bench-concurrency clean
 
 setup:
 	VENV=$(VENV) sh scripts/setup.sh
@@ -39,7 +39,11 @@ test-fast: setup
 	$(VENV)/bin/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadgroup -m "not live and not multinode and not realdaemons" $(PYTEST_ARGS)
 
 bench: setup
-	$(VENV)/bin/python bench/converge.py
+	$(VENV)/bin/python bench/converge.py --peers $(BENCH_ARGS)
+
+# The older tables (pcmk library vs pcs, offline and live, N = 10, 50, 200).
+bench-methods: setup
+	$(VENV)/bin/python bench/converge.py $(BENCH_ARGS)
 
 bench-rollout: setup
 	$(VENV)/bin/python bench/rollout.py

@@ -41,6 +41,16 @@ sampled. ``--full`` measures everything.
     .venv/bin/python bench/converge.py [--sizes 10,50,200] [--skip-live]
         [--skip-pcs] [--skip-salt] [--full] [--salt-sizes 50] [--salt-live]
 
+``--peers`` (what ``make bench`` runs) prints instead the side-by-side table (Salt 3007 pcs states, crmsh, the floor, our two configurations)
+on one live single-node cluster: Salt 3007.15's pcs states (installed into
+bench/.salt3007-venv from the package index once), our states aggregated and
+in Salt's default configuration, ``salt-call --local test.ping``, crmsh's
+``configure load update``; then the per-state curve (N = 50, 500, 2000;
+sampled above 50 unless ``--full``; ``--quick``: N = 50 only) and the time
+of a diff of a 2,000-resource CIB (support/peers.py):
+
+    .venv/bin/python bench/converge.py --peers [--quick | --full] [--skip-salt3007]
+
 Results: tables on stdout, everything (per tool, per step) in
 bench/results/<timestamp>.json. The parts are in bench/support/.
 """
@@ -65,6 +75,8 @@ if str(REPO) not in sys.path:
 from support.common import BenchFailure, log, run  # noqa: E402
 from support.pcmk import bench_pcmk_aggregated, bench_pcmk_per_state, bench_pcmk_per_state_sampled  # noqa: E402
 from support.pcs import PcsTemplate, bench_pcs_full, bench_pcs_sampled, pcs_internal_tools  # noqa: E402
+from support.peers import ensure_salt3007, run_peers, time_diff  # noqa: E402
+from support.peers_report import peers_report  # noqa: E402
 from support.report import report  # noqa: E402
 from support.saltcall import SALT_CALL, bench_salt, salt_call_overhead  # noqa: E402
 from support.targets import LiveTarget, OfflineTarget  # noqa: E402
@@ -130,6 +142,25 @@ def parse_args(argv=None):
     p.add_argument("--workdir", help="scratch directory (default: a new temporary one, removed afterwards)")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (and its logs)")
     p.add_argument("--out", help="JSON results path (default bench/results/<timestamp>.json)")
+    p.add_argument(
+        "--peers",
+        action="store_true",
+        help="the side-by-side table (Salt 3007 pcs states, crmsh, the floor, our two configurations) and the curve (what make bench runs)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="--peers: the table only (curve at N=50), no 2,000-resource diff"
+    )
+    p.add_argument("--skip-salt3007", action="store_true", help="--peers: leave out Salt 3007's pcs states")
+    p.add_argument("--peers-n", type=int, default=50, help="--peers: resources in the table's workload (default 50)")
+    p.add_argument(
+        "--curve-sizes", type=sizes, default=[50, 500, 2000], help="--peers: curve sizes (default 50,500,2000)"
+    )
+    p.add_argument(
+        "--curve-window",
+        type=int,
+        default=10,
+        help="--peers: K, resources converged per sampled curve run (default 10)",
+    )
     p.add_argument("--inner-live", metavar="CONFIG", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -138,8 +169,12 @@ def inner_live(config_path):
     """Runs inside the cluster node: the live half of the benchmark; writes JSON."""
     cfg = json.loads(Path(config_path).read_text())
     target = LiveTarget(cfg["workdir"])
+
+    def save(rows):  # what is measured so far, read by the outer process if this one is interrupted
+        Path(cfg["out"]).write_text(json.dumps({"rows": rows, "meta": {}, "failure": "interrupted"}))
+
     try:
-        rows, meta = run_target(target, cfg)
+        rows, meta = run_peers(target, cfg, save) if cfg.get("peers") else run_target(target, cfg)
         payload = {"rows": rows, "meta": meta}
     except BenchFailure as exc:
         payload = {"rows": [], "meta": {}, "failure": str(exc)}
@@ -153,6 +188,7 @@ def versions():
         ("pacemaker", ["pacemakerd", "--version"]),
         ("pcs", ["pcs", "--version"]),
         ("salt", [SALT_CALL, "--version"]),
+        ("crm", ["crm", "--version"]),
     ):
         try:
             found[name] = run(argv, check=False).stdout.strip().splitlines()[0]
@@ -187,6 +223,16 @@ def run_live(cfg, workdir):
         cluster.stop()
 
 
+def run_peers_mode(args, cfg, result, workdir):
+    """Before the live part of --peers: Salt 3007's venv, and the 2,000-resource diff (offline)."""
+    if not args.skip_salt3007:
+        cfg["salt3007"] = ensure_salt3007()
+        result["versions"]["salt3007"] = run([cfg["salt3007"], "--version"], check=False).stdout.strip()
+    if not args.quick:
+        log("diff.compare of two 2000-resource CIBs (offline)")
+        result["meta"]["diff"] = time_diff(workdir / "diff", n=2000)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.inner_live:
@@ -205,6 +251,10 @@ def main(argv=None):
         "pcs_sample_above": args.pcs_sample_above,
         "window": args.window,
         "pcs_window": args.pcs_window,
+        "peers": args.peers,
+        "peers_n": args.peers_n,
+        "curve_sizes": [args.peers_n] if args.quick else args.curve_sizes,
+        "curve_window": args.curve_window,
     }
     result = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -217,11 +267,14 @@ def main(argv=None):
     began = time.perf_counter()
     status = 0
     try:
-        if not args.skip_pcs:
-            result["meta"]["pcs_internal_tools"] = pcs_internal_tools(workdir)
-        rows, meta = run_target(OfflineTarget(workdir / "offline"), cfg)
-        result["rows"] += rows
-        result["meta"].update({f"offline_{k}": v for k, v in meta.items()})
+        if args.peers:
+            run_peers_mode(args, cfg, result, workdir)
+        else:
+            if not args.skip_pcs:
+                result["meta"]["pcs_internal_tools"] = pcs_internal_tools(workdir)
+            rows, meta = run_target(OfflineTarget(workdir / "offline"), cfg)
+            result["rows"] += rows
+            result["meta"].update({f"offline_{k}": v for k, v in meta.items()})
         if not args.skip_live:
             live = run_live(cfg, workdir)
             result["rows"] += live["rows"]
@@ -242,7 +295,7 @@ def main(argv=None):
         out.write_text(json.dumps(result, indent=1))
         if not args.keep and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(report(result))
+    print(peers_report(result) if args.peers else report(result))
     print(f"\ntotal {result['total_s']:.0f}s; results in {out}" + (f"; FAILED: {result['failure']}" if status else ""))
     return status
 

@@ -7,7 +7,11 @@ with ``SALTBED_REPORT`` set, then prints what the report holds:
 
 - bed start-up and each scenario's wall time;
 - each orchestration step (apply on the controllers, the one restart) per scenario;
-- every ``salt``/``salt-run`` call the scenarios made, grouped by function.
+- every ``salt``/``salt-run`` call the scenarios made, grouped by function;
+- the speed goals' comparisons: ``orch.pcmk.rollout`` with nothing changed against
+  ``salt '*' test.ping`` plus one ``state.apply`` of the same SLS, and
+  ``pcmk.bootstrap_minion`` / ``pcmk.restart_pending`` with every minion
+  answering against the bootstrap minion's node and minion down.
 
 The scenarios assert their outcomes as tests do; a failed scenario is
 reported and its figures are still printed. Needs root (namespaces).
@@ -56,6 +60,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("-k", dest="select", help="pytest -k expression (default: every scenario)")
     parser.add_argument("--out", type=Path, help="where to keep the JSON report (default bench/results/)")
+    parser.add_argument("--basetemp", help="pytest --basetemp (default: pytest's own)")
     args = parser.parse_args()
 
     out = args.out or REPO / "bench" / "results" / f"rollout-{time.strftime('%Y%m%dT%H%M%S')}.json"
@@ -63,6 +68,8 @@ def main():
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN", SCENARIOS]
     if args.select:
         argv += ["-k", args.select]
+    if args.basetemp:
+        argv += [f"--basetemp={args.basetemp}"]
     began = time.monotonic()
     proc = subprocess.run(
         argv, cwd=REPO, env={**os.environ, "SALTBED_REPORT": str(out)}, capture_output=True, text=True, check=False
@@ -79,6 +86,28 @@ def main():
 
     print("== bed and scenarios (wall seconds, teardown checks included)")
     print_table(["what", "seconds"], [(name, f"{secs:.1f}") for name, secs in report.get("timings", {}).items()])
+
+    compare = report.get("compare", {})
+    if compare:
+        print("\n== the speed goals' rows (wall seconds of each salt / salt-run call)")
+        print_table(["what", "seconds"], [(name, f"{secs:.1f}") for name, secs in compare.items()])
+        for label, ours, base in (
+            (
+                "orch.pcmk.rollout (nothing changed) / (test.ping + state.apply)",
+                "orch.pcmk.rollout, nothing changed",
+                "salt '*' test.ping + state.apply site",
+            ),
+            (
+                "restart_pending: bootstrap node down - healthy",
+                "pcmk.restart_pending, bootstrap node and minion down (one restart)",
+                "pcmk.restart_pending, healthy (one restart)",
+            ),
+        ):
+            if ours in compare and base in compare:
+                if "/" in label:
+                    print(f"  {label}: {compare[ours] / compare[base]:.2f}x")
+                else:
+                    print(f"  {label}: {compare[ours] - compare[base]:+.1f} s")
 
     steps = report.get("steps", [])
     if steps:
@@ -111,6 +140,9 @@ def main():
             f"restart step result {entry['restart step result']}"
         )
 
+    if proc.returncode != 0:  # what failed, as pytest said it
+        print("\n== pytest's output (the scenarios did not all pass)")
+        print(proc.stdout[-6000:])
     print(f"\nreport: {out}")
     sys.exit(0 if proc.returncode == 0 else 1)
 

@@ -8,5 +8,7 @@ pcmk       our library: aggregated and per-state converges
 pcs        pcs, one command per step
 saltcall   a real ``salt-call --local state.apply`` of the workload's SLS
 report     the tables converge.py prints
+peers      converge.py --peers: the methods side by side on one live cluster, the curve, a large diff
+peers_report  the tables converge.py --peers prints (the side-by-side table, the curve, the goals)
 tables     plain-text tables (rollout.py and nextgen.py print theirs with it too)
 """

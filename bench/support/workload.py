@@ -82,3 +82,55 @@ def all_specs(steps):
 
 def sls_text(n):
     return yaml.safe_dump({step.id: step.sls() for step in workload(n)}, sort_keys=False)
+
+
+# ---- the the speed goals workload: N resources with a monitor op, N-1 mandatory orders (2N-1 states) ----
+
+
+def chain_workload(n):
+    """rI (ocf:pacemaker:Dummy, fake=I, monitor 10s), each from the second after its order on r(I-1)."""
+    steps = []
+    for i in range(1, n + 1):
+        steps.append(Step("resource", f"r{i}", i))
+        if i > 1:
+            steps.append(Step("order", f"order-r{i - 1}-r{i}-mandatory", i, prev=f"r{i - 1}"))
+    return steps
+
+
+def chain_sls_text(n, lo=1):
+    """The pcmk states of resources lo..n (and their orders): the whole workload when lo is 1."""
+    return yaml.safe_dump({s.id: s.sls() for s in chain_workload(n) if s.index >= lo}, sort_keys=False)
+
+
+def salt3007_sls_text(n):
+    """The same workload as Salt 3007's ``pcs`` states declare it (salt/states/pcs.py)."""
+    states = {}
+    for step in chain_workload(n):
+        if step.kind == "resource":
+            states[f"pcs_resource_{step.id}"] = {
+                "pcs.resource_present": [
+                    {"resource_id": step.id},
+                    {"resource_type": AGENT},
+                    {"resource_options": [f"fake={step.index}", "op", "monitor", "interval=10s"]},
+                ]
+            }
+        else:
+            states[f"pcs_constraint_{step.id}"] = {
+                "pcs.constraint_present": [
+                    {"constraint_id": step.id},
+                    {"constraint_type": "order"},
+                    {"constraint_options": [step.prev, "then", f"r{step.index}"]},
+                ]
+            }
+    return yaml.safe_dump(states, sort_keys=False)
+
+
+def crm_text(n):
+    """The same objects in crm configure syntax, for ``crm configure load update``."""
+    lines = []
+    for step in chain_workload(n):
+        if step.kind == "resource":
+            lines.append(f"primitive {step.id} {AGENT} params fake={step.index} op monitor interval=10s")
+        else:
+            lines.append(f"order {step.id} Mandatory: {step.prev} r{step.index}")
+    return "\n".join(lines) + "\n"

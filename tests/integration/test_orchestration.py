@@ -360,6 +360,17 @@ def test_rollout_without_change_restarts_nothing(salt_cluster, svc):
     assert svc.new_starts(mark) == {n: [] for n in NODES}
     assert svc.pending() == {}
     assert svc.cib().get("epoch") == epoch  # not even a write
+    # What the rollout is compared with (bench/rollout.py prints it): a ping and one apply of the same SLS.
+    compare = svc.report.setdefault("compare", {})
+    compare["orch.pcmk.rollout, nothing changed"] = result.seconds
+    ping = bed.salt("*", "test.ping")
+    assert ping.returncode == 0, ping
+    applied = bed.salt("*", "state.apply", "site", timeout=300)
+    assert applied.returncode == 0 and failures(applied.data) == {}, applied
+    compare["salt '*' test.ping"] = ping.seconds
+    compare["salt '*' state.apply site (the rollout's highstate)"] = applied.seconds
+    compare["salt '*' test.ping + state.apply site"] = ping.seconds + applied.seconds
+    assert svc.cib().get("epoch") == epoch
 
 
 def test_export_through_the_bootstrap_minion_reapplied_on_every_controller_changes_nothing(salt_cluster, svc):
@@ -463,6 +474,54 @@ def test_bootstrap_minion_down_another_minion_restarts_once(salt_cluster, svc):
     svc.wait_running()
     new = svc.new_starts(mark)
     assert {n: [e[2] for e in v] for n, v in new.items()} == {n: [greeting] for n in NODES}
+
+
+def _online_nodes(svc):
+    mon = etree.fromstring(svc.live_node().run(["crm_mon", "--one-shot", "--output-as=xml"]).stdout.encode())
+    return sorted(mon.xpath("//nodes/node[@online='true' and @unclean='false']/@name"))
+
+
+def test_discovery_does_not_wait_for_the_minion_of_an_offline_node(salt_cluster, svc):
+    """The bootstrap minion and its node are down: discovery asks the members that answer.
+
+    The cluster knows its members: the minion of a node that is not an online
+    member cannot be chosen, so discovery returns once every online member's
+    minion answered instead of waiting out the discovery timeout (120 s here).
+    ``pcmk.restart_pending`` (one restart of the clone) is timed healthy and
+    with the bootstrap node down for bench/rollout.py.
+    """
+    bed = salt_cluster
+    timings = svc.report.setdefault("compare", {})
+    began = time.monotonic()
+    before = svc.bootstrap_minion(timeout=120)
+    timings["pcmk.bootstrap_minion, healthy"] = time.monotonic() - began
+    requested = bed.salt("*", "pcmk.request_restart", CLONE)
+    assert requested.returncode == 0, requested
+    healthy = bed.run("pcmk.restart_pending")
+    assert healthy.returncode == 0 and healthy.data["restarts"][CLONE]["result"] == "restarted", healthy
+    timings["pcmk.restart_pending, healthy (one restart)"] = healthy.seconds
+    svc.wait_running()
+
+    down_node = bed.node_of[before]
+    others = sorted(m for m in bed.minion_ids if m != before)
+    bed.stop_minion(before)
+    bed.cluster.node(down_node).kill_corosync()  # the node fails with its minion
+    wait(lambda: down_node not in _online_nodes(svc), f"{down_node} to leave the membership", 60)
+    began = time.monotonic()
+    result = bed.run("pcmk.bootstrap_minion", "timeout=120")
+    took = time.monotonic() - began
+    assert result.returncode == 0, result
+    assert result.data in others
+    assert took < 60, f"discovery took {took:.0f}s: it waited for the silent minion of an offline node"
+    timings["pcmk.bootstrap_minion, bootstrap node and minion down (timeout=120)"] = took
+    requested = bed.salt(others, "pcmk.request_restart", CLONE, tgt_type="list")
+    assert requested.returncode == 0, requested
+    down = bed.run("pcmk.restart_pending")
+    assert down.returncode == 0 and down.data["minion"] in others, down
+    assert down.data["restarts"][CLONE]["result"] == "restarted", down
+    timings["pcmk.restart_pending, bootstrap node and minion down (one restart)"] = down.seconds
+    svc.wait_running([bed.node_of[m] for m in others])
+    # The healthy fixture brings the node and its minion back.
 
 
 # ---------------------------------------------------------------------------

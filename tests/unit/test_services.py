@@ -213,6 +213,34 @@ def test_bootstrap_minion_choice():
         bootstrap.choose_minion(nodes, {"n3": "ctl3"})
 
 
+def test_discovery_waits_only_for_minions_that_can_be_chosen():
+    from saltext.pcmk.utils.cluster import bootstrap
+
+    status = {
+        "quorum": True,
+        "nodes": [
+            {"name": "n1", "id": "1", "online": True, "is_dc": True},
+            {"name": "n2", "id": "2", "online": True, "is_dc": False},
+            {"name": "n3", "id": "3", "online": False, "is_dc": False},
+            {"name": "n4", "id": "4", "online": True, "unclean": True},
+        ],
+    }
+    assert bootstrap.waiting_for([], {}) == {"*"}  # no membership yet: wait for everyone
+    assert bootstrap.waiting_for([status], {"n1": "ctl1"}) == {"n2"}
+    # n3 is offline, n4 unclean: their silent minions are not waited for.
+    assert bootstrap.waiting_for([status], {"n1": "ctl1", "n2": "ctl2"}) == set()
+    # An override that has not answered yet is waited for (it wins when it answers).
+    assert bootstrap.waiting_for([status], {"n1": "ctl1", "n2": "ctl2"}, override="ctl3") == {"minion ctl3"}
+    assert bootstrap.waiting_for([status], {"n1": "ctl1", "n2": "ctl2", "n3": "ctl3"}, override="ctl3") == set()
+    # Every quorate answer's membership counts.
+    other = {"quorum": True, "nodes": [{"name": "n3", "id": "3", "online": True}]}
+    assert bootstrap.waiting_for([status, other], {"n1": "ctl1", "n2": "ctl2"}) == {"n3"}
+    # A node that lost the cluster sees itself alone and online: its view does not end the wait.
+    alone = {"quorum": False, "nodes": [{"name": "n3", "id": "3", "online": True}]}
+    assert bootstrap.waiting_for([alone], {"n3": "ctl3"}) == {"*"}
+    assert bootstrap.waiting_for([alone, status], {"n1": "ctl1", "n2": "ctl2"}) == set()
+
+
 @pytest.mark.parametrize("word, ha", [("yes", True), ("'true'", True), ("no", False), ("off", False)])
 def test_pillar_booleans_follow_the_state_rule(word, ha):
     """Pillar values are read by the same rule as state arguments (specs/base.parse_bool)."""

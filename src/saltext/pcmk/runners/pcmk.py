@@ -47,33 +47,73 @@ def _discovery_timeout(timeout=None):
     return timeout or __opts__.get("pcmk.discovery_timeout", 30)
 
 
+# One job asks every controller its node name, the cluster status and the pillar override.
+_DISCOVERY = ["pcmk.node_name", "pcmk.status", "pillar.get"]
+_DISCOVERY_ARGS = [[], [], ["pcmk:bootstrap_minion", {"unmask": True, "__kwarg__": True}]]
+
+
+def _multi_returns(answer):
+    """``{function: return}`` of one minion's answer to the discovery job (ordered or not)."""
+    value = answer.get("ret") if isinstance(answer, dict) else None
+    if isinstance(value, list) and len(value) == len(_DISCOVERY):  # multifunc_ordered: True
+        value = dict(zip(_DISCOVERY, value))
+    if not isinstance(value, dict):
+        return {}
+    # A function that raised is returned as its traceback, not as "ERROR: ...".
+    return {
+        fun: ret
+        for fun, ret in _answers(value).items()
+        if not (isinstance(ret, str) and ret.startswith("Traceback (most recent call last)"))
+    }
+
+
+def _discover(tgt, tgt_type, timeout, exclude=()):
+    """``(node, status, pillar override)`` per minion, from the controllers that answer.
+
+    Returns as soon as every online member's minion (and the override
+    minion, once named) has answered: a controller whose node is not an
+    online member cannot be chosen, so its silence is not waited for;
+    ``timeout`` bounds the wait when a member's own minion is silent. The
+    membership comes from quorate answers of minions not in ``exclude`` (one
+    that just failed may be on a node that lost the cluster); an excluded
+    minion that answers still accounts for its node.
+    """
+    names, statuses, overrides = {}, {}, {}
+    returns = _client().cmd_iter(tgt, _DISCOVERY, arg=_DISCOVERY_ARGS, tgt_type=tgt_type, timeout=timeout)
+    try:
+        for ret in returns:
+            for minion, answer in (ret or {}).items():
+                values = _multi_returns(answer)
+                if isinstance(values.get("pcmk.node_name"), str):
+                    names[minion] = values["pcmk.node_name"]  # an excluded minion's node is accounted for
+                if minion in exclude:
+                    continue
+                if isinstance(values.get("pcmk.status"), dict):
+                    statuses[minion] = values["pcmk.status"]
+                if values.get("pillar.get"):
+                    overrides[minion] = values["pillar.get"]
+            override = next((overrides[m] for m in sorted(overrides)), None)
+            node_to_minion = {node: minion for minion, node in names.items()}
+            if not bootstrap.waiting_for(statuses.values(), node_to_minion, override=override):
+                break
+    finally:
+        returns.close()
+    return names, statuses, overrides
+
+
 def _bootstrap(tgt, tgt_type, timeout, exclude=()):
     """The bootstrap minion among the controllers that answer, leaving out ``exclude``."""
-    client = _client()
-    names = _answers(client.cmd(tgt, "pcmk.node_name", tgt_type=tgt_type, timeout=timeout))
+    names, statuses, overrides = _discover(tgt, tgt_type, timeout, exclude)
     names = {minion: node for minion, node in names.items() if minion not in exclude}
+    override = next((overrides[m] for m in sorted(overrides) if m in names), None)
     if not names:
         raise CommandExecutionError(
             f"no controller answered pcmk.node_name (target {tgt!r}"
             + (f", leaving out {', '.join(sorted(exclude))})" if exclude else ")")
         )
-    overrides = _answers(
-        client.cmd(
-            list(names),
-            "pillar.get",
-            ["pcmk:bootstrap_minion"],
-            kwarg={"unmask": True},
-            tgt_type="list",
-            timeout=timeout,
-        )
-    )
-    override = next((v for v in overrides.values() if v), None)
-    status = None
-    for minion in sorted(names):
-        answer = _answers(client.cmd(minion, "pcmk.status", timeout=timeout))
-        if minion in answer and isinstance(answer[minion], dict):
-            status = answer[minion]
-            break
+    # A quorate view of the cluster first (a node that lost it sees itself alone).
+    ordered = sorted(statuses, key=lambda m: (not statuses[m].get("quorum"), m not in names, m))
+    status = statuses[ordered[0]] if ordered else None
     if status is None:
         raise CommandExecutionError("no controller could read the cluster status")
     try:

@@ -56,3 +56,39 @@ def choose_minion(
     raise NotFound(
         "no answering minion runs an online cluster node (answering: " + (", ".join(sorted(answering)) or "none") + ")"
     )
+
+
+def online_members(statuses: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Names of the nodes any of these ``pcmk.status`` answers reports online and clean."""
+    return {
+        str(n["name"])
+        for status in statuses
+        for n in status.get("nodes", ())
+        if n.get("online") and not n.get("unclean") and n.get("name")
+    }
+
+
+def waiting_for(
+    statuses: Iterable[Mapping[str, Any]],
+    node_to_minion: Mapping[str, str],
+    *,
+    override: str | None = None,
+) -> set[str]:
+    """What a discovery still waits for before :func:`choose_minion` can decide as if it had waited for all.
+
+    The online members that no answering minion runs, and the ``override``
+    minion when it has not answered: only those can change the choice. The
+    membership is read from the ``pcmk.status`` answers *with quorum*: a node
+    that lost the cluster (a partition, a node whose corosync just died) sees
+    itself alone and online, and its view must not end the wait. A minion
+    whose node is not an online member can never be chosen (unless it is the
+    override), so it is not waited for. Empty when nothing is missing;
+    without a quorate status yet, everything is waited for (``{"*"}``).
+    """
+    quorate = [s for s in statuses if s.get("quorum")]
+    if not quorate:
+        return {"*"}
+    missing = online_members(quorate) - set(node_to_minion)
+    if override and override not in set(node_to_minion.values()):
+        missing.add(f"minion {override}")
+    return missing
