@@ -36,7 +36,8 @@ ALLOWED = {
     "restarts": {"errors", "tools", "cib", "cluster"},
     "agents": {"errors", "tools", "cib"},
     "provider": {"errors", "tools", "cib", "cluster", "restarts"},
-    "saltglue": {"errors", "tools", "cib", "cluster", "restarts", "provider", "agents"},
+    "membership": {"errors", "tools", "cluster"},
+    "saltglue": {"errors", "tools", "cib", "cluster", "restarts", "provider", "agents", "membership"},
 }
 
 
