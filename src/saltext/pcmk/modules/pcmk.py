@@ -22,6 +22,7 @@ from saltext.pcmk.utils.cib.specs import builders
 from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import NotFound
+from saltext.pcmk.utils.membership import converge as membership
 from saltext.pcmk.utils.provider.pillar import ServicePillar, services_from_export
 
 log = logging.getLogger(__name__)
@@ -700,6 +701,24 @@ def pillar_vips():
         salt '*' pcmk.pillar_vips
     """
     return ServicePillar(saltglue.pcmk_pillar(__salt__), nodes=[]).vips()
+
+
+# -- the cluster itself ------------------------------------------------------------------------------
+@_errors_as_salt
+def cluster_digest():
+    """
+    What this controller's pillar ``pcmk:cluster`` declares, as fingerprints
+    (never the keys): the corosync.conf it renders, the Corosync authkey, the
+    Pacemaker authkey. The ``pcmk.cluster_check`` runner compares them across
+    controllers.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.cluster_digest
+    """
+    return membership.digest(saltglue.cluster_spec(__salt__))
 
 
 # -- pending restarts ------------------------------------------------------------------
