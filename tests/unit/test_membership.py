@@ -271,3 +271,19 @@ def test_the_wait_ends_when_formed():
     runner = FakeRunner(CMAP.replace("= left", "= joined"), crm_mon=CRM_MON.format(dc="true", online3="true"))
     formed = formation.wait_formed(corosync_conf.spec_from_pillar(pillar()), runner, timeout=0)
     assert str(formed) == "3 members (ctl1, ctl2, ctl3), quorate, DC ctl1"
+
+
+def test_pillar_example_cluster_is_valid_with_real_keys():
+    import pathlib  # pylint: disable=import-outside-toplevel
+
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    example = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "pillar.example").read_text())
+    data = example["pcmk"]["cluster"]
+    for key in corosync_conf.CLUSTER_KEYS:
+        assert key in data, f"pillar.example does not show pcmk:cluster:{key}"
+    with pytest.raises(SpecError, match="authkeys:corosync is not valid base64"):
+        corosync_conf.spec_from_pillar(data)
+    data["authkeys"] = {"corosync": KEY, "pacemaker": KEY}
+    spec = corosync_conf.spec_from_pillar(data)
+    assert [n.minion for n in spec.nodes] == ["ctl1.example.org", "ctl2.example.org", "ctl3.example.org"]
