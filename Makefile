@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup daemons lint demo test test-fast bench bench-rollout bench-nextgen clean
+.PHONY: setup daemons lint demo demo-cluster test test-fast bench bench-rollout bench-cluster bench-nextgen clean
 
 setup:
 	VENV=$(VENV) sh scripts/setup.sh
@@ -27,6 +27,10 @@ lint: setup
 demo: setup
 	VENV=$(VENV) sh demo/run.sh
 
+# Three bare controllers become a cluster by Salt alone (orch.pcmk.cluster).
+demo-cluster: setup
+	$(VENV)/bin/python demo/cluster.py
+
 # Two workers (pytest-xdist): the three-node tests in one, the single-node and
 # offline tests in the other (groups set in tests/conftest.py). WORKERS=0 runs
 # everything in this process.
@@ -43,6 +47,9 @@ bench: setup
 
 bench-rollout: setup
 	$(VENV)/bin/python bench/rollout.py
+
+bench-cluster: setup
+	$(VENV)/bin/python bench/cluster.py
 
 # The real next-generation stack (Galera, RabbitMQ, Redis, HAProxy) brought up
 # from pillar, failed over and rolled out, on the three-node bed.

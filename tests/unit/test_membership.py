@@ -287,3 +287,28 @@ def test_pillar_example_cluster_is_valid_with_real_keys():
     data["authkeys"] = {"corosync": KEY, "pacemaker": KEY}
     spec = corosync_conf.spec_from_pillar(data)
     assert [n.minion for n in spec.nodes] == ["ctl1.example.org", "ctl2.example.org", "ctl3.example.org"]
+
+
+def test_reload_plan_compares_the_file_with_the_running_node_list(tmp_path):
+    conf = tmp_path / "corosync.conf"
+    data = pillar(links=[{}])
+    data["nodes"] = [dict(n, addrs=n["addrs"][:1]) for n in data["nodes"]]
+    running_cmap = "\n".join(
+        f"nodelist.node.{i}.{k} (str) = {v}"
+        for i, n in enumerate(data["nodes"])
+        for k, v in (("name", n["name"]), ("nodeid", n["nodeid"]), ("ring0_addr", n["addrs"][0]))
+    )
+    runner = FakeRunner("totem.cluster_name (str) = ha\n" + running_cmap)
+    conf.write_text(corosync_conf.render(corosync_conf.spec_from_pillar(data)))
+    assert formation.reload_plan(runner, str(conf)) == {"running": True, "added": [], "removed": [], "changed": []}
+    data["nodes"].append({"name": "ctl4", "nodeid": 4, "addrs": ["192.0.2.14"]})
+    data["nodes"][1]["addrs"] = ["192.0.2.99"]
+    del data["nodes"][2]
+    conf.write_text(corosync_conf.render(corosync_conf.spec_from_pillar(data)))
+    assert formation.reload_plan(runner, str(conf)) == {
+        "running": True,
+        "added": ["ctl4"],
+        "removed": ["ctl3"],
+        "changed": ["ctl2"],
+    }
+    assert formation.reload_plan(FakeRunner(None), str(conf))["running"] is False

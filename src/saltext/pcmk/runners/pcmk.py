@@ -315,3 +315,41 @@ def cluster_check(tgt=None, tgt_type=None, timeout=None):
     if problems:
         raise CommandExecutionError("controllers disagree, nothing changed: " + "; ".join(problems))
     return {"controllers": sorted(ret), "agreed": next(iter(ret.values()))}
+
+
+def corosync_reload(tgt=None, tgt_type=None, timeout=120):
+    """
+    Reload Corosync's configuration once, cluster-wide, after every controller
+    has its new corosync.conf (``orch.pcmk.cluster`` runs it between writing
+    the files and starting new nodes). The controllers are asked first
+    (``pcmk.corosync_reload test=True``); when none runs Corosync, or none
+    has a file whose node list differs from the running one, nothing is done.
+    Otherwise the bootstrap minion runs ``corosync-cfgtool -R`` (if it fails,
+    the next one), once.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run pcmk.corosync_reload
+    """
+    tgt, tgt_type = _target(tgt, tgt_type)
+    plans = _answers(
+        _client().cmd(
+            tgt, "pcmk.corosync_reload", kwarg={"test": True}, tgt_type=tgt_type, timeout=_discovery_timeout()
+        )
+    )
+    failed = {m: v for m, v in plans.items() if not isinstance(v, dict)}
+    if failed:
+        raise CommandExecutionError(
+            "pcmk.corosync_reload failed on " + "; ".join(f"{m}: {v}" for m, v in sorted(failed.items()))
+        )
+    running = {m: p for m, p in plans.items() if p["running"]}
+    pending = {m: p for m, p in running.items() if p["added"] or p["removed"] or p["changed"]}
+    if not pending:
+        reason = "no controller runs Corosync" if not running else "every node list is the running one"
+        return {"reloaded": False, "minion": None, "comment": reason}
+    minion, result, failures = _on_bootstrap(
+        "pcmk.corosync_reload", {}, tgt, tgt_type, timeout, failover=True, exclude=sorted(set(plans) - set(running))
+    )
+    return {"reloaded": result["reloaded"], "minion": minion, "plan": result, "failed": failures}

@@ -35,6 +35,57 @@ def running_cmap(runner) -> dict[str, str] | None:
     return values
 
 
+def nodelist_of_cmap(cmap: dict[str, str]) -> dict[int, tuple]:
+    """``{nodeid: (name, addresses)}`` of the node list Corosync runs with."""
+    nodes: dict[str, dict] = {}
+    for key, value in cmap.items():
+        parts = key.split(".")
+        if len(parts) == 4 and parts[:2] == ["nodelist", "node"]:
+            nodes.setdefault(parts[2], {})[parts[3]] = value
+    return {int(n["nodeid"]): _entry(n) for n in nodes.values() if "nodeid" in n}
+
+
+def nodelist_of_conf(parsed: dict) -> dict[int, tuple]:
+    """``{nodeid: (name, addresses)}`` of a parsed corosync.conf."""
+    found = {}
+    for nodelist in parsed.get("nodelist") or []:
+        for node in nodelist.get("node") or []:
+            if "nodeid" in node:
+                found[int(node["nodeid"])] = _entry(node)
+    return found
+
+
+def _entry(node: dict) -> tuple:
+    addrs = tuple(node[f"ring{i}_addr"] for i in range(8) if f"ring{i}_addr" in node)
+    return (node.get("name"), addrs)
+
+
+def reload_plan(runner, conf_path: str) -> dict:
+    """What ``corosync-cfgtool -R`` would change here: ``{"running", "added", "removed", "changed"}`` (node names)."""
+    cmap = running_cmap(runner)
+    if cmap is None:
+        return {"running": False, "added": [], "removed": [], "changed": []}
+    with open(conf_path, encoding="utf-8") as handle:
+        wanted = nodelist_of_conf(corosync_conf.parse(handle.read(), conf_path))
+    have = nodelist_of_cmap(cmap)
+    return {
+        "running": True,
+        "added": sorted(wanted[i][0] for i in set(wanted) - set(have)),
+        "removed": sorted(have[i][0] for i in set(have) - set(wanted)),
+        "changed": sorted(wanted[i][0] for i in set(wanted) & set(have) if wanted[i] != have[i]),
+    }
+
+
+def reload_cluster(runner, conf_path: str) -> dict:
+    """``corosync-cfgtool -R`` (every node of the cluster re-reads its own corosync.conf), only when this
+    node's file differs from the node list Corosync runs with; the plan, with ``reloaded``."""
+    plan = reload_plan(runner, conf_path)
+    needed = plan["running"] and bool(plan["added"] or plan["removed"] or plan["changed"])
+    if needed:
+        runner.run(["corosync-cfgtool", "-R"])
+    return {**plan, "reloaded": needed}
+
+
 def quorate(runner) -> bool | None:
     """votequorum's answer (``corosync-quorumtool -s``): True/False, None when Corosync does not answer."""
     proc = runner.run(["corosync-quorumtool", "-s"], ok_codes=range(256))
