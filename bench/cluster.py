@@ -4,12 +4,12 @@
 Runs tests/integration/test_cluster_formation.py (four namespaced nodes
 started empty, a salt-master, a minion per node; the cluster is formed from
 pillar by ``orch.pcmk.cluster`` on three of them, then the fourth joins by
-pillar) with ``CLUSTER_BENCH_REPORT`` set, and prints:
+pillar and leaves again) with ``CLUSTER_BENCH_REPORT`` set, and prints:
 
-- time from bare nodes to a quorate cluster with a DC, the second run, the join;
+- time from bare nodes to a quorate cluster with a DC, the second run, the join, the leave;
 - each orchestration step's own duration;
 - per scenario: Corosync reloads, daemon restarts and resource restarts on
-  the nodes already in the cluster (a clone runs on them during the join).
+  the nodes already in the cluster (a clone runs on them during join and leave).
 
 The scenarios assert their outcomes as tests do. Needs root (namespaces).
 

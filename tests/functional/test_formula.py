@@ -159,3 +159,16 @@ def test_cluster_orchestration_checks_writes_reloads_once_then_starts(formula_en
         "pcmk.cluster",
     )
     assert all(c.get("tgt") == "ctl1,ctl2" and c.get("tgt_type") == "list" for c in steps)
+
+
+def test_cluster_orchestration_stops_leaving_nodes_before_the_others_write(formula_env):
+    high = show(formula_env, "orch.pcmk.cluster", {"tgt": "ctl1,ctl2,ctl3", "tgt_type": "list", "leaving": "ctl4"})
+    leave = high["pcmk-cluster-leave"]
+    assert (leave["fun"], leave["tgt"], leave["tgt_type"], leave["sls"]) == (
+        "state",
+        "ctl4",
+        "list",
+        "pcmk.cluster_leave",
+    )
+    assert leave["order"] < high["pcmk-cluster-config"]["order"] < high["pcmk-cluster-reload"]["order"]
+    assert show(formula_env, "pcmk.cluster_leave")["pcmk-cluster-stopped"]["fun"] == "cluster_stopped"

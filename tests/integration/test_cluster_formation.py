@@ -9,7 +9,9 @@ and Pacemaker are services of the tests' init stand-in (``fakeinit``), started
 by ``pcmk.cluster_running`` through the native service module.
 
 The tests run in order on one bed: refusals first (nothing may be written),
-then the formation, the second run, and refusals against the running cluster.
+then the formation, the second run, refusals against the running cluster,
+n4 joining by pillar and n4 leaving by pillar (a Dummy clone runs on the
+others meanwhile: it must not restart).
 """
 
 from __future__ import annotations
@@ -372,3 +374,52 @@ def test_a_fourth_node_joins_by_pillar_with_one_reload_and_no_restart_on_the_oth
     steps = orch_steps(result)
     assert steps["pcmk-cluster-reload"]["changes"]["return"]["reloaded"] is False
     assert steps["pcmk-cluster-config"]["changes"] == {} and steps["pcmk-cluster-form"]["changes"] == {}
+
+
+def test_the_fourth_node_leaves_by_pillar_with_one_reload_and_no_restart_on_the_others(bed):
+    starts = dummy_starts(bed)
+    corosyncs = {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")}
+    pacemakers = {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")}
+
+    bed.set_pillar(cluster_pillar(bed, bed.keys, size=3))
+    began = time.monotonic()
+    result = bed.orchestrate(ORCH, {**TARGET, "leaving": "ctl4"}, timeout=300)
+    TIMINGS["n4 leaves by pillar (orchestration)"] = time.monotonic() - began
+    assert result.returncode == 0, str(result)
+    steps = orch_steps(result)
+    record_steps("leave", steps)
+    left = minion_states(steps["pcmk-cluster-leave"])["ctl4"]["pcmk-cluster-stopped"]
+    assert left["changes"] == {
+        "corosync": "stopped",
+        "pacemaker": "stopped",
+        "corosync at boot": "disabled",
+        "pacemaker at boot": "disabled",
+    }
+    reload = steps["pcmk-cluster-reload"]["changes"]["return"]
+    assert reload["reloaded"] is True and reload["plan"]["removed"] == ["n4"], reload
+    assert bed.cluster.node("n4").corosync_pids() == [] and bed.cluster.node("n4").pacemaker_pids() == []
+
+    status = bed.cluster.status()
+    assert status.online == {"n1", "n2", "n3"} and status.offline == set(), status  # gone from the CIB's nodes
+    assert status.with_quorum and status.dc
+    votes = bed.cluster.node("n1").run(["corosync-quorumtool", "-s"]).stdout
+    assert re.search(r"^Expected votes:\s+3$", votes, re.M), votes
+    after = dummy_starts(bed)
+    COUNTS["n4 leaves"] = {
+        "corosync reloads": int(reload["reloaded"]),
+        "daemon restarts": sum(
+            bed.cluster.node(n).corosync_pids() != corosyncs[n]
+            or bed.cluster.node(n).pacemaker_pids("pacemakerd") != pacemakers[n]
+            for n in corosyncs
+        ),
+        "resource restarts": sum(after.get(n) != starts.get(n) for n in ("n1", "n2", "n3")),
+    }
+    assert {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")} == corosyncs
+    assert {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")} == pacemakers
+    assert {n: after.get(n) for n in ("n1", "n2", "n3")} == {n: starts[n] for n in ("n1", "n2", "n3")}
+
+    result = bed.orchestrate(ORCH, {**TARGET, "leaving": "ctl4"}, timeout=300)  # again: nothing
+    assert result.returncode == 0, str(result)
+    steps = orch_steps(result)
+    assert steps["pcmk-cluster-reload"]["changes"]["return"]["reloaded"] is False
+    assert all(steps[s]["changes"] == {} for s in ("pcmk-cluster-leave", "pcmk-cluster-config", "pcmk-cluster-form"))

@@ -1451,6 +1451,37 @@ def cluster_running(name="cluster", cluster=None, timeout=None, enable=True, con
 
 
 @_errors_as_result
+def cluster_stopped(name="cluster", **kwargs):
+    """
+    Take this node out of the cluster's life: stop Pacemaker (its resources
+    move to the other nodes), then Corosync, and disable both at boot,
+    through the platform's service module. ``orch.pcmk.cluster`` with
+    ``leaving`` applies it (``pcmk.cluster_leave``) on the nodes removed from
+    pillar before the others reload Corosync without them. A second run
+    changes nothing.
+
+    .. code-block:: yaml
+
+        cluster-stopped:
+          pcmk.cluster_stopped: []
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    native = saltglue.native_functions(salt.loader.raw_mod, __opts__, __salt__, __context__)
+    plan = membership.plan_stopped(native)
+    changes = {**{s: "stopped" for s in plan.start}, **{f"{s} at boot": "disabled" for s in plan.enable}}
+    if not changes:
+        ret["comment"] = "corosync and pacemaker are stopped"
+        return ret
+    ret["changes"] = changes
+    if __opts__.get("test"):
+        ret.update(result=None, comment="would stop: " + (", ".join(plan.start) or "nothing"))
+        return ret
+    membership.apply_stopped(plan, native)
+    ret["comment"] = "stopped: " + (", ".join(reversed(plan.start)) or "nothing")
+    return ret
+
+
+@_errors_as_result
 def mod_watch(name, sfun=None, **kwargs):
     """
     ``watch`` on ``pcmk.service_provider`` restarts the service by its policy;

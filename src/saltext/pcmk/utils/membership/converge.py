@@ -191,6 +191,21 @@ def apply_running(plan: RunPlan, native, spec, runner, *, timeout=None) -> forma
     return formation.wait_formed(spec, runner, timeout=spec.timeout if timeout is None else timeout)
 
 
+def plan_stopped(native: Mapping[str, Callable]) -> RunPlan:
+    """What runs (and is enabled) of Pacemaker and Corosync on a node that leaves the cluster."""
+    return RunPlan([s for s in SERVICES if native["status"](s)], [s for s in SERVICES if native["enabled"](s)])
+
+
+def apply_stopped(plan: RunPlan, native) -> None:
+    """Pacemaker first (its resources move away), then Corosync; both disabled at boot."""
+    for service in reversed(SERVICES):
+        if service in plan.start and not native["stop"](service):
+            raise PcmkError(f"service {service} did not stop (service.stop returned False)")
+    for service in plan.enable:
+        if not native["disable"](service):
+            raise PcmkError(f"service {service} could not be disabled (service.disable returned False)")
+
+
 # -- comparing controllers ---------------------------------------------------------------------------------------------
 def digest(spec) -> dict:
     """What controllers must agree on, keys as fingerprints only (``pcmk.cluster_digest``)."""

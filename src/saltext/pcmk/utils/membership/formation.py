@@ -78,11 +78,15 @@ def reload_plan(runner, conf_path: str) -> dict:
 
 def reload_cluster(runner, conf_path: str) -> dict:
     """``corosync-cfgtool -R`` (every node of the cluster re-reads its own corosync.conf), only when this
-    node's file differs from the node list Corosync runs with; the plan, with ``reloaded``."""
+    node's file differs from the node list Corosync runs with, then ``crm_node --force --remove`` of each
+    node the file no longer lists; the plan, with ``reloaded``."""
     plan = reload_plan(runner, conf_path)
     needed = plan["running"] and bool(plan["added"] or plan["removed"] or plan["changed"])
     if needed:
         runner.run(["corosync-cfgtool", "-R"])
+        # As pcs does after the reload: a node that left is dropped from the CIB's nodes and status.
+        for name in plan["removed"]:
+            runner.run(["crm_node", "--force", "--remove", name])
     return {**plan, "reloaded": needed}
 
 
