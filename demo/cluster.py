@@ -13,6 +13,7 @@ touched. DEMO_KEEP=1 leaves it running (the workdir is printed).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -83,6 +84,7 @@ def main():
             if bed is not None:
                 bed.stop()
             cluster.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
