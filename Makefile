@@ -2,7 +2,7 @@
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: setup daemons lint demo test test-fast bench bench-methods bench-rollout bench-nextgen bench-concurrency clean
+.PHONY: setup daemons lint demo demo-cluster test test-fast bench bench-methods bench-rollout bench-cluster bench-nextgen bench-concurrency clean
 
 setup:
 	VENV=$(VENV) sh scripts/setup.sh
@@ -26,6 +26,10 @@ lint: setup
 
 demo: setup
 	VENV=$(VENV) sh demo/run.sh
+
+# Three bare controllers become a cluster by Salt alone (orch.pcmk.cluster).
+demo-cluster: setup
+	$(VENV)/bin/python demo/cluster.py
 
 # Two workers (pytest-xdist): the three-node tests in one, the single-node and
 # offline tests in the other (groups set in tests/conftest.py). WORKERS=0 runs
@@ -52,6 +56,9 @@ bench-rollout: setup
 # with a node killed: failed states, lost updates, duplicates, conflict retries.
 bench-concurrency: setup
 	$(VENV)/bin/python bench/concurrency.py
+
+bench-cluster: setup
+	$(VENV)/bin/python bench/cluster.py
 
 # The real next-generation stack (Galera, RabbitMQ, Redis, HAProxy) brought up
 # from pillar, failed over and rolled out, on the three-node bed.

@@ -126,3 +126,49 @@ def test_rollout_orchestration_defers_restarts_then_runs_the_runner(formula_env)
     restart = high["pcmk-rollout-restart"]
     assert (restart["fun"], restart["name"]) == ("runner", "pcmk.restart_pending")
     assert {"salt": "pcmk-rollout-apply"} in restart["require"]
+
+
+def test_cluster_formula_orders_keys_config_then_running(formula_env):
+    pillar = {"pcmk": {"cluster": {"name": "ha", "nodes": [{"name": "a", "nodeid": 1, "addrs": ["192.0.2.1"]}]}}}
+    high = show(formula_env, "pcmk.cluster", pillar)
+    assert [high[i]["fun"] for i in ("pcmk-cluster-authkeys", "pcmk-corosync-conf", "pcmk-cluster-running")] == [
+        "authkey",
+        "corosync_conf",
+        "cluster_running",
+    ]
+    assert high["pcmk-corosync-conf"]["name"] == "/etc/corosync/corosync.conf"
+    assert high["pcmk-cluster-authkeys"]["order"] < high["pcmk-corosync-conf"]["order"]
+    assert high["pcmk-corosync-conf"]["order"] < high["pcmk-cluster-running"]["order"]
+    assert set(show(formula_env, "pcmk.cluster_config", pillar)) == {"pcmk-cluster-authkeys", "pcmk-corosync-conf"}
+    assert set(show(formula_env, "pcmk.cluster", {})) == {"pcmk-cluster-undeclared"}
+
+
+def test_cluster_orchestration_checks_writes_reloads_once_then_starts(formula_env):
+    high = show(formula_env, "orch.pcmk.cluster", {"tgt": "ctl1,ctl2", "tgt_type": "list"})
+    steps = sorted(high.values(), key=lambda c: c["order"])
+    assert [(c["__id__"], c["fun"]) for c in steps] == [
+        ("pcmk-cluster-check", "runner"),
+        ("pcmk-cluster-config", "state"),
+        ("pcmk-cluster-reload", "runner"),
+        ("pcmk-cluster-form", "state"),
+    ]
+    assert high["pcmk-cluster-check"]["name"] == "pcmk.cluster_check"
+    assert high["pcmk-cluster-reload"]["name"] == "pcmk.corosync_reload"
+    assert (high["pcmk-cluster-config"]["sls"], high["pcmk-cluster-form"]["sls"]) == (
+        "pcmk.cluster_config",
+        "pcmk.cluster",
+    )
+    assert all(c.get("tgt") == "ctl1,ctl2" and c.get("tgt_type") == "list" for c in steps)
+
+
+def test_cluster_orchestration_stops_leaving_nodes_before_the_others_write(formula_env):
+    high = show(formula_env, "orch.pcmk.cluster", {"tgt": "ctl1,ctl2,ctl3", "tgt_type": "list", "leaving": "ctl4"})
+    leave = high["pcmk-cluster-leave"]
+    assert (leave["fun"], leave["tgt"], leave["tgt_type"], leave["sls"]) == (
+        "state",
+        "ctl4",
+        "list",
+        "pcmk.cluster_leave",
+    )
+    assert leave["order"] < high["pcmk-cluster-config"]["order"] < high["pcmk-cluster-reload"]["order"]
+    assert show(formula_env, "pcmk.cluster_leave")["pcmk-cluster-stopped"]["fun"] == "cluster_stopped"

@@ -28,6 +28,14 @@ and the mounts disappear.  Every process the bed starts carries
 SALTEXT_PCMK_TESTBED=<cluster id> in its environment, which is how a later
 `down` tells its processes from anyone else's.
 
+A cluster "started empty" (``Cluster(..., bare=True)``) gets the
+namespaces, the private directories (``/etc/pacemaker`` too, so a state that
+writes Pacemaker's authkey writes the node's own) and the network, and
+nothing else: no corosync.conf, no authkey, no cib.xml, no daemon. It is what
+bare controllers look like to Salt, which is then to form the cluster
+(``tests/integration/test_cluster_formation.py``); ``start()`` returns once
+the nodes exist, and ``stop()`` stops whatever daemons were started in them.
+
 Library use::
 
     with Cluster("/tmp/x", nodes=3) as cluster:
@@ -90,6 +98,8 @@ PRIVATE_DIRS = (
     ("/var/lib/pacemaker", "var-lib-pacemaker"),
     ("/var/log", "log"),
 )
+# A bare node (Cluster(bare=True)) also gets a private /etc/pacemaker (Pacemaker's authkey).
+BARE_PRIVATE_DIRS = (("/etc/pacemaker", "etc-pacemaker"),)
 # Directories Pacemaker expects to exist, relative to the node directory, with
 # the owner and mode the Debian packages give them: (path, user, group, mode).
 DAEMON_DIRS = (
@@ -485,6 +495,7 @@ class Cluster:
         token_ms: int = 1000,
         subnet: str = "10.250.0",
         dc_deadtime: str = "2s",
+        bare: bool = False,
     ):
         if nodes < 1:
             raise ValueError("nodes must be >= 1")
@@ -496,6 +507,7 @@ class Cluster:
         self.token_ms = token_ms
         self.subnet = subnet
         self.dc_deadtime = dc_deadtime
+        self.bare = bare  # namespaces and network only: no corosync.conf, authkey, cib.xml or daemon
         self.nodes: list[Node] = []
         self.hub: NamespaceHolder | None = None
         self.start_seconds: float | None = None
@@ -558,7 +570,10 @@ class Cluster:
         self.stop()
 
     def start(self, timeout: float = 90) -> Cluster:
-        """Namespaces, configs, daemons; return once all nodes are online with a DC."""
+        """Namespaces, configs, daemons; return once all nodes are online with a DC.
+
+        A bare cluster: namespaces, private directories and network only; returns once they exist.
+        """
         reason = missing_requirements()
         if reason:
             raise ClusterError(f"cannot start a test cluster: {reason}")
@@ -570,6 +585,10 @@ class Cluster:
                 self._start_hub()
             for nodeid in range(1, self.size + 1):
                 self._create_node(nodeid)
+            if self.bare:
+                self.start_seconds = time.monotonic() - began
+                log.info("cluster %s: %d bare node(s) up in %.1fs", self.name, self.size, self.start_seconds)
+                return self
             for node in self.nodes:
                 self._start_corosync(node)
             for node in self.nodes:
@@ -660,6 +679,7 @@ class Cluster:
             "token_ms": self.token_ms,
             "subnet": self.subnet,
             "dc_deadtime": self.dc_deadtime,
+            "bare": self.bare,
             "created_workdir": self._created_workdir,
             "hub": self.hub.to_json() if self.hub else None,
             "nodes": [n.to_json() for n in self.nodes],
@@ -680,6 +700,7 @@ class Cluster:
             token_ms=state["token_ms"],
             subnet=state["subnet"],
             dc_deadtime=state["dc_deadtime"],
+            bare=state.get("bare", False),
         )
         cluster._adopt_state(state)
         return cluster
@@ -711,13 +732,14 @@ class Cluster:
     def _prepare_workdir(self) -> None:
         self._created_workdir = not self.workdir.exists()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        # Same key on every node; corosync insists on mode 0400.
-        self.authkey.write_bytes(os.urandom(256))
-        self.authkey.chmod(0o400)
+        if not self.bare:  # a bare cluster's keys are for Salt to make
+            # Same key on every node; corosync insists on mode 0400.
+            self.authkey.write_bytes(os.urandom(256))
+            self.authkey.chmod(0o400)
         self.save_state()
 
     def _make_node_dirs(self, node_dir: Path) -> None:
-        for _, subdir in PRIVATE_DIRS:
+        for _, subdir in PRIVATE_DIRS + (BARE_PRIVATE_DIRS if self.bare else ()):
             (node_dir / subdir).mkdir(parents=True, exist_ok=True)
         for path, user, group, mode in DAEMON_DIRS:
             target = node_dir / path
@@ -841,8 +863,9 @@ class Cluster:
         name = f"n{nodeid}"
         node_dir = self.nodes_dir / name
         self._make_node_dirs(node_dir)
-        self._write_corosync_conf(node_dir)
-        self._seed_cib(node_dir)
+        if not self.bare:
+            self._write_corosync_conf(node_dir)
+            self._seed_cib(node_dir)
         pid, start_time, netns = self._spawn_holder(["--net", "--mount", "--uts", "--propagation", "private"])
         node = Node(
             name,
@@ -866,7 +889,7 @@ class Cluster:
             # Never bind-mount over the host's own /etc/corosync and friends.
             raise ClusterError(f"{node.name}: holder is not in a mount namespace of its own")
         # --no-mtab: nothing to record; keeps util-linux away from /run/mount.
-        for target, subdir in PRIVATE_DIRS:
+        for target, subdir in PRIVATE_DIRS + (BARE_PRIVATE_DIRS if self.bare else ()):
             node.run(["mount", "--no-mtab", "--bind", str(node.dir / subdir), target])
         node.run(["mount", "--no-mtab", "-t", "tmpfs", "-o", "mode=1777,size=256m", "tmpfs", "/dev/shm"])
 
@@ -1025,6 +1048,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
         token_ms=args.token_ms,
         subnet=args.subnet,
         dc_deadtime=args.dc_deadtime,
+        bare=args.bare,
     )
     cluster.start(timeout=args.timeout)
     print(f"cluster {cluster.name} up in {cluster.start_seconds:.1f}s, workdir {cluster.workdir}")
@@ -1097,6 +1121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--subnet", default="10.250.0")
     up.add_argument("--dc-deadtime", default="2s")
     up.add_argument("--timeout", type=float, default=90)
+    up.add_argument("--bare", action="store_true", help="namespaces and network only, no corosync/pacemaker")
     up.set_defaults(func=_cmd_up)
 
     down = sub.add_parser("down", help="stop the cluster recorded in the workdir")

@@ -37,7 +37,8 @@ ALLOWED = {
     "agents": {"errors", "tools", "cib"},
     "provider": {"errors", "tools", "cib", "cluster", "restarts"},
     "runplan": {"cib"},  # which states share a write: the run's low chunks, no Salt import
-    "saltglue": {"errors", "tools", "cib", "cluster", "restarts", "provider", "agents", "runplan"},
+    "membership": {"errors", "tools", "cluster"},
+    "saltglue": {"errors", "tools", "cib", "cluster", "restarts", "provider", "agents", "runplan", "membership"},
 }
 
 

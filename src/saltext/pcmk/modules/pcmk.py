@@ -22,6 +22,8 @@ from saltext.pcmk.utils.cib.specs import builders
 from saltext.pcmk.utils.cluster import operations
 from saltext.pcmk.utils.cluster import status as statusmod
 from saltext.pcmk.utils.errors import NotFound
+from saltext.pcmk.utils.membership import converge as membership
+from saltext.pcmk.utils.membership import formation
 from saltext.pcmk.utils.provider.pillar import ServicePillar, services_from_export
 
 log = logging.getLogger(__name__)
@@ -700,6 +702,47 @@ def pillar_vips():
         salt '*' pcmk.pillar_vips
     """
     return ServicePillar(saltglue.pcmk_pillar(__salt__), nodes=[]).vips()
+
+
+# -- the cluster itself ------------------------------------------------------------------------------
+@_errors_as_salt
+def cluster_digest():
+    """
+    What this controller's pillar ``pcmk:cluster`` declares, as fingerprints
+    (never the keys): the corosync.conf it renders, the Corosync authkey, the
+    Pacemaker authkey. The ``pcmk.cluster_check`` runner compares them across
+    controllers.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' pcmk.cluster_digest
+    """
+    return membership.digest(saltglue.cluster_spec(__salt__))
+
+
+@_errors_as_salt
+def corosync_reload(conf="/etc/corosync/corosync.conf", test=False):
+    """
+    Reload Corosync's configuration cluster-wide (``corosync-cfgtool -R``:
+    every node re-reads its own corosync.conf) when this node's file lists
+    other nodes than the ones Corosync runs with; otherwise nothing. Returns
+    ``running``, ``added``, ``removed``, ``changed`` (node names) and
+    ``reloaded``. With ``test=True`` only says what differs. The
+    ``pcmk.corosync_reload`` runner calls it once, on the bootstrap minion,
+    after every controller has the new file.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt ctl1 pcmk.corosync_reload test=True
+    """
+    runner = saltglue.runner_from_opts(__opts__)
+    if test:
+        return {**formation.reload_plan(runner, conf), "reloaded": False}
+    return formation.reload_cluster(runner, conf)
 
 
 # -- pending restarts ------------------------------------------------------------------

@@ -15,6 +15,7 @@ from salt.exceptions import CommandExecutionError
 from saltext.pcmk.utils import saltglue
 from saltext.pcmk.utils.cluster import bootstrap
 from saltext.pcmk.utils.errors import PcmkError
+from saltext.pcmk.utils.membership import converge as membership
 from saltext.pcmk.utils.restarts import until_quiet
 
 log = logging.getLogger(__name__)
@@ -319,3 +320,76 @@ def restart_when_quiet(quiet=10, timeout=300, tgt=None, tgt_type=None):
     if not last:
         return {"restarts": {}, "comment": "nothing pending"}
     return restart_pending(timeout=timeout, tgt=tgt, tgt_type=tgt_type)
+
+
+def cluster_check(tgt=None, tgt_type=None, timeout=None):
+    """
+    Refuse to go on unless every controller declares the same cluster: the
+    same corosync.conf and the same Corosync and Pacemaker authkeys, compared
+    by fingerprint (``pcmk.cluster_digest``; no key leaves a minion). A
+    controller that does not answer, or whose pillar ``pcmk:cluster`` is
+    refused, is named. ``orch.pcmk.cluster`` runs it before any controller
+    is touched.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run pcmk.cluster_check
+    """
+    tgt, tgt_type = _target(tgt, tgt_type)
+    client = _client()
+    # Compare what each controller's pillar says now, not what its minion loaded at start.
+    client.cmd(
+        tgt, "saltutil.refresh_pillar", kwarg={"wait": True}, tgt_type=tgt_type, timeout=_discovery_timeout(timeout)
+    )
+    ret = client.cmd(tgt, "pcmk.cluster_digest", tgt_type=tgt_type, timeout=_discovery_timeout(timeout))
+    if not ret:
+        raise CommandExecutionError(f"no controller answered pcmk.cluster_digest (target {tgt!r})")
+    failed = {m: v for m, v in ret.items() if not isinstance(v, dict)}
+    if failed:
+        raise CommandExecutionError(
+            "pcmk:cluster refused on " + "; ".join(f"{m}: {str(v).strip()}" for m, v in sorted(failed.items()))
+        )
+    problems = membership.disagreements(ret)
+    if problems:
+        raise CommandExecutionError("controllers disagree, nothing changed: " + "; ".join(problems))
+    return {"controllers": sorted(ret), "agreed": next(iter(ret.values()))}
+
+
+def corosync_reload(tgt=None, tgt_type=None, timeout=120):
+    """
+    Reload Corosync's configuration once, cluster-wide, after every controller
+    has its new corosync.conf (``orch.pcmk.cluster`` runs it between writing
+    the files and starting new nodes). The controllers are asked first
+    (``pcmk.corosync_reload test=True``); when none runs Corosync, or none
+    has a file whose node list differs from the running one, nothing is done.
+    Otherwise the bootstrap minion runs ``corosync-cfgtool -R`` (if it fails,
+    the next one), once.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run pcmk.corosync_reload
+    """
+    tgt, tgt_type = _target(tgt, tgt_type)
+    plans = _answers(
+        _client().cmd(
+            tgt, "pcmk.corosync_reload", kwarg={"test": True}, tgt_type=tgt_type, timeout=_discovery_timeout()
+        )
+    )
+    failed = {m: v for m, v in plans.items() if not isinstance(v, dict)}
+    if failed:
+        raise CommandExecutionError(
+            "pcmk.corosync_reload failed on " + "; ".join(f"{m}: {v}" for m, v in sorted(failed.items()))
+        )
+    running = {m: p for m, p in plans.items() if p["running"]}
+    pending = {m: p for m, p in running.items() if p["added"] or p["removed"] or p["changed"]}
+    if not pending:
+        reason = "no controller runs Corosync" if not running else "every node list is the running one"
+        return {"reloaded": False, "minion": None, "comment": reason}
+    minion, result, failures = _on_bootstrap(
+        "pcmk.corosync_reload", {}, tgt, tgt_type, timeout, failover=True, exclude=sorted(set(plans) - set(running))
+    )
+    return {"reloaded": result["reloaded"], "minion": minion, "plan": result, "failed": failures}

@@ -30,6 +30,7 @@ from saltext.pcmk.utils.cib.specs import builders, parse_bool
 from saltext.pcmk.utils.cib.specs.builders import LOW_KEYS
 from saltext.pcmk.utils.cluster import operations, tickets
 from saltext.pcmk.utils.errors import OwnerRefused, PcmkError
+from saltext.pcmk.utils.membership import converge as membership
 from saltext.pcmk.utils.provider.pillar import ServicePillar
 
 log = logging.getLogger(__name__)
@@ -1360,6 +1361,149 @@ def restart_pending(name, settle=None, timeout=None, **kwargs):
         ret["comment"] = "; ".join(f"{r}: {v['result']}" for r, v in results.items())
     else:
         ret["comment"] = "no restart was pending for this node"
+    return ret
+
+
+# -- the cluster itself: Corosync and Pacemaker from pillar pcmk:cluster --------------------------------
+@_errors_as_result
+def corosync_conf(name=membership.COROSYNC_CONF, cluster=None, check=True, **kwargs):
+    """
+    Render ``/etc/corosync/corosync.conf`` from pillar ``pcmk:cluster`` (or the
+    ``cluster`` argument, same layout): the same text on every controller,
+    written whole (0644) only when it differs, with a unified diff under
+    ``test=True``. ``corosync -t`` checks the candidate first (``check: false``
+    skips it).
+
+    Refused before anything is written, naming the culprit: a broken pillar
+    (unknown keys, duplicate node ids or names, an address count that is not
+    the link count, a minion that is not one of the nodes), and, while
+    Corosync runs here, a change of cluster name or transport, a node id or
+    name reused for another node, and a node list whose running members would
+    not have quorum under it. While Corosync runs, the new file takes effect
+    at the next ``corosync-cfgtool -R`` (not run by this state).
+
+    .. code-block:: yaml
+
+        /etc/corosync/corosync.conf:
+          pcmk.corosync_conf: []
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    spec = saltglue.cluster_spec(__salt__, cluster)
+    membership.absolute_path(name, "the corosync.conf path (the state's name)")
+    plan = membership.plan_conf(spec, __opts__["id"], saltglue.runner_from_opts(__opts__), path=name, check=check)
+    if not plan.changed:
+        ret["comment"] = f"{name} is as declared (cluster {spec.name})"
+        return ret
+    ret["changes"] = {"diff": plan.diff()}
+    if __opts__.get("test"):
+        ret.update(result=None, comment=f"{name} would be written (cluster {spec.name})")
+        return ret
+    membership.apply_conf(plan, saltglue.write_file)
+    ret["comment"] = f"{name} written (cluster {spec.name})" + (
+        "; Corosync runs: the change takes effect at corosync-cfgtool -R" if plan.corosync_running else ""
+    )
+    return ret
+
+
+@_errors_as_result
+def authkey(name="cluster", cluster=None, corosync_path=None, pacemaker_path=None, **kwargs):
+    """
+    Install the Corosync and Pacemaker authkeys of pillar
+    ``pcmk:cluster:authkeys`` (base64; keep them encrypted with Salt's GPG
+    renderer): ``/etc/corosync/authkey`` (root, 0400) and
+    ``/etc/pacemaker/authkey`` (hacluster:haclient, 0400, as pcs installs it:
+    Pacemaker's controller reads it). Written whole, only when content, owner
+    or mode differ (``corosync_path``, ``pacemaker_path`` put them elsewhere). The keys are never shown: changes say ``authkey: created``
+    or ``authkey: changed``. A Corosync key that differs from the one a
+    running Corosync uses is refused (the node would leave the membership),
+    nothing written.
+
+    .. code-block:: yaml
+
+        cluster-authkeys:
+          pcmk.authkey: []
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    spec = saltglue.cluster_spec(__salt__, cluster)
+    plans = membership.plan_keys(
+        spec, __opts__["id"], saltglue.runner_from_opts(__opts__), membership.keyfiles(corosync_path, pacemaker_path)
+    )
+    if not plans:
+        ret["comment"] = "authkeys are as declared"
+        return ret
+    ret["changes"] = {plan.keyfile.path: plan.report for plan in plans}
+    if __opts__.get("test"):
+        ret.update(result=None, comment="authkeys would be written: " + ", ".join(ret["changes"]))
+        return ret
+    membership.apply_keys(plans)
+    ret["comment"] = "authkeys written: " + ", ".join(ret["changes"])
+    return ret
+
+
+@_errors_as_result
+def cluster_running(name="cluster", cluster=None, timeout=None, enable=True, conf=membership.COROSYNC_CONF, **kwargs):
+    """
+    Start Corosync, then Pacemaker, through the platform's service module
+    (the native one, ``pcmk.native_service`` in the minion config names
+    another), enable them at boot (``enable: false`` does not), and wait
+    until every node of ``pcmk:cluster`` is a Corosync member, the partition
+    is quorate, every node is online in Pacemaker and a DC is elected. The
+    timeout (``timeout``, else ``pcmk:cluster:timeout``, 300 s) fails the
+    state naming what did not come and which nodes it lacked (``conf``: where
+    corosync.conf is; it must exist). Nothing that
+    runs is restarted: a second run changes nothing.
+
+    .. code-block:: yaml
+
+        cluster-running:
+          pcmk.cluster_running:
+            - require:
+              - pcmk: corosync-conf
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    spec = saltglue.cluster_spec(__salt__, cluster)
+    native = saltglue.native_functions(salt.loader.raw_mod, __opts__, __salt__, __context__)
+    plan = membership.plan_running(spec, __opts__["id"], native, enable=enable, path=conf)
+    changes = {**{s: "started" for s in plan.start}, **{f"{s} at boot": "enabled" for s in plan.enable}}
+    if __opts__.get("test"):
+        if changes:
+            ret.update(result=None, changes=changes, comment="would start: " + (", ".join(plan.start) or "nothing"))
+        else:
+            ret["comment"] = "corosync and pacemaker run"
+        return ret
+    formed = membership.apply_running(plan, native, spec, saltglue.runner_from_opts(__opts__), timeout=timeout)
+    ret.update(changes=changes, comment=f"cluster {spec.name}: {formed}")
+    return ret
+
+
+@_errors_as_result
+def cluster_stopped(name="cluster", **kwargs):
+    """
+    Take this node out of the cluster's life: stop Pacemaker (its resources
+    move to the other nodes), then Corosync, and disable both at boot,
+    through the platform's service module. ``orch.pcmk.cluster`` with
+    ``leaving`` applies it (``pcmk.cluster_leave``) on the nodes removed from
+    pillar before the others reload Corosync without them. A second run
+    changes nothing.
+
+    .. code-block:: yaml
+
+        cluster-stopped:
+          pcmk.cluster_stopped: []
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    native = saltglue.native_functions(salt.loader.raw_mod, __opts__, __salt__, __context__)
+    plan = membership.plan_stopped(native)
+    changes = {**{s: "stopped" for s in plan.start}, **{f"{s} at boot": "disabled" for s in plan.enable}}
+    if not changes:
+        ret["comment"] = "corosync and pacemaker are stopped"
+        return ret
+    ret["changes"] = changes
+    if __opts__.get("test"):
+        ret.update(result=None, comment="would stop: " + (", ".join(plan.start) or "nothing"))
+        return ret
+    membership.apply_stopped(plan, native)
+    ret["comment"] = "stopped: " + (", ".join(reversed(plan.start)) or "nothing")
     return ret
 
 

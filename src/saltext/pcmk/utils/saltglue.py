@@ -13,6 +13,7 @@ from lxml import etree
 from saltext.pcmk.utils import agents, runplan
 from saltext.pcmk.utils.cib.session import Session
 from saltext.pcmk.utils.errors import PcmkError, SpecError
+from saltext.pcmk.utils.membership import corosync_conf
 from saltext.pcmk.utils.provider.pillar import ServicePillar, systemd_booted
 from saltext.pcmk.utils.provider.service import ServiceProvider
 from saltext.pcmk.utils.tools import ToolRunner
@@ -217,6 +218,12 @@ def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overri
         minion_id=opts.get("id"),
         on_request=lambda resource, token: announce_restart_request(salt_funcs, resource, token),
     )
+
+
+def cluster_spec(salt_funcs, cluster=None):
+    """The checked ``ClusterSpec`` of ``cluster`` (a state's argument) or else pillar ``pcmk:cluster``."""
+    data = cluster if cluster is not None else pcmk_pillar(salt_funcs).get("cluster")
+    return corosync_conf.spec_from_pillar(data)
 
 
 RESTART_EVENT = "saltext/pcmk/restart-requested"

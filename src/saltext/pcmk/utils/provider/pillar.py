@@ -38,6 +38,7 @@ _TOP_KEYS = {
     "vips": dict,
     "minion_provider": bool,
     "wrappers": dict,
+    "cluster": dict,  # the cluster itself: checked by membership.corosync_conf, not here
 }
 _RESTART_KEYS = {"settle": (int, float), "timeout": (int, float), "defer": bool}
 # A service's own keys; every argument of a resource declaration is one too.

@@ -1,0 +1,425 @@
+"""From bare controllers to a running cluster by Salt alone (issue 13, first slice).
+
+A four-node bed *started empty* (``Cluster(bare=True)``: namespaces, private
+/etc/corosync, /etc/pacemaker, /var/lib/pacemaker and network; no
+corosync.conf, no authkey, no cib.xml, nothing running) with a salt-master
+in the hub and a minion per node (n1 runs ctl2, n2 ctl3, n3 ctl1, n4 ctl4). The cluster
+is declared with n1-n3 first; n4 joins by pillar in the last test. Corosync
+and Pacemaker are services of the tests' init stand-in (``fakeinit``), started
+by ``pcmk.cluster_running`` through the native service module.
+
+The tests run in order on one bed: refusals first (nothing may be written),
+then the formation, the second run, refusals against the running cluster,
+n4 joining by pillar and n4 leaving by pillar (a Dummy clone runs on the
+others meanwhile: it must not restart).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import re
+import shutil
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.support import formation
+from tests.support.cluster import Cluster, missing_requirements
+from tests.support.saltbed import SaltBed, short_workdir
+
+pytestmark = pytest.mark.multinode
+
+SUBNET = "10.251.0"  # the bed's own hub: private network namespaces, no clash with other beds
+NAME = "pcmkform"
+ORCH = "orch.pcmk.cluster"
+MINIONS = {"n1": "ctl2", "n2": "ctl3", "n3": "ctl1", "n4": "ctl4"}
+FIRST = ["ctl1", "ctl2", "ctl3"]  # the controllers of the first three nodes
+TARGET = {"tgt": ",".join(FIRST), "tgt_type": "list"}
+FORMULA = "pcmk.cluster"
+TIMINGS: dict[str, float] = {}
+COUNTS: dict[str, dict] = {}  # per scenario: Corosync reloads, daemon and resource restarts (bench/cluster.py)
+REPORT_VAR = "CLUSTER_BENCH_REPORT"  # where bench/cluster.py wants TIMINGS and COUNTS as JSON
+
+
+def _key():
+    return formation.new_key()
+
+
+def cluster_pillar(bed: SaltBed, keys: dict, size: int = 3) -> dict:
+    return formation.cluster_pillar(bed, keys, name=NAME, size=size)
+
+
+@pytest.fixture(scope="module")
+def bed():
+    reason = missing_requirements()
+    if reason:
+        pytest.skip(f"live Pacemaker cluster unavailable: {reason}")
+    workdir = short_workdir("clform-")
+    began = time.monotonic()
+    cluster = Cluster(workdir / "cluster", nodes=4, name=NAME, subnet=SUBNET, bare=True).start()
+    salt_bed = None
+    try:
+        salt_bed = SaltBed(cluster, workdir / "salt", minions=MINIONS).start()
+        TIMINGS["bare bed (4 nodes' namespaces, master, 4 minions)"] = time.monotonic() - began
+        formation.write_fakeinit_units(salt_bed)
+        salt_bed.keys = formation.new_keys()
+        yield salt_bed
+    finally:
+        if salt_bed is not None:
+            salt_bed.stop()
+        cluster.stop(remove_files=os.environ.get("PCMK_TEST_KEEP_FILES") != "1")
+        if os.environ.get("PCMK_TEST_KEEP_FILES") != "1":
+            shutil.rmtree(workdir, ignore_errors=True)
+        print("\ncluster formation timings:", json.dumps({k: round(v, 1) for k, v in TIMINGS.items()}))
+        if os.environ.get(REPORT_VAR):
+            with open(os.environ[REPORT_VAR], "w", encoding="utf-8") as handle:
+                json.dump({"timings": TIMINGS, "counts": COUNTS}, handle, indent=2)
+
+
+# -- what a node holds ---------------------------------------------------------------------------------------------
+def node_files(cluster: Cluster) -> dict:
+    """Per node: the files the states write (content and mode), as the host sees them."""
+    found = {}
+    for node in cluster.nodes:
+        for rel in ("etc-corosync/corosync.conf", "etc-corosync/authkey", "etc-pacemaker/authkey"):
+            path = node.dir / rel
+            if path.exists():
+                stat = path.stat()
+                found[(node.name, rel)] = (path.read_bytes(), oct(stat.st_mode & 0o7777), stat.st_uid, stat.st_mtime_ns)
+    return found
+
+
+def daemons(cluster: Cluster) -> dict:
+    return {node.name: sorted(node.corosync_pids() + node.pacemaker_pids("pacemakerd")) for node in cluster.nodes}
+
+
+def orch_steps(result):
+    data = result.data
+    assert isinstance(data, dict) and "data" in data, result
+    (steps,) = data["data"].values()
+    if isinstance(steps, list):
+        raise AssertionError(f"orchestration did not render: {steps}")
+    return {v["__id__"]: v for v in steps.values()}
+
+
+def minion_states(step) -> dict:
+    """``{minion: {state id: return}}`` from an orchestration's salt.state step."""
+    out = step["changes"].get("ret") or {}
+    return {m: {v["__id__"]: v for v in states.values()} for m, states in out.items() if isinstance(states, dict)}
+
+
+def record_steps(label, steps):
+    for step_id, step in steps.items():
+        TIMINGS[f"{label}: {step_id}"] = step.get("duration", 0) / 1000
+
+
+def assert_untouched(bed: SaltBed, before_files: dict, before_daemons: dict) -> None:
+    assert node_files(bed.cluster) == before_files
+    assert daemons(bed.cluster) == before_daemons
+
+
+# -- the tests, in order -----------------------------------------------------------------------------------------------
+def test_broken_pillar_is_refused_on_every_controller_with_nothing_written(bed):
+    pillar = cluster_pillar(bed, bed.keys)
+    nodes = pillar["pcmk"]["cluster"]["nodes"]
+    nodes[2]["nodeid"] = nodes[0]["nodeid"]  # a node id used twice
+    bed.set_pillar(pillar)
+    result = bed.salt(FIRST, "state.apply", FORMULA, timeout=120)
+    assert sorted(result.data) == FIRST, result
+    for minion, states in result.data.items():
+        failed = {v["__id__"]: v["comment"] for v in states.values() if v["result"] is False}
+        assert "pcmk-cluster-authkeys" in failed, (minion, states)
+        assert (
+            "pcmk:cluster:nodes[2]:nodeid 1 is already used by pcmk:cluster:nodes[0]" in failed["pcmk-cluster-authkeys"]
+        )
+        assert all(not v["changes"] for v in states.values())
+    assert node_files(bed.cluster) == {}
+    assert daemons(bed.cluster) == {n.name: [] for n in bed.cluster.nodes}
+
+    # Through the orchestration: refused by the check, before any controller runs a state.
+    result = bed.orchestrate(ORCH, TARGET, timeout=180)
+    assert result.returncode != 0, str(result)
+    steps = orch_steps(result)
+    assert steps["pcmk-cluster-check"]["result"] is False
+    assert "nodeid 1 is already used" in json.dumps(steps["pcmk-cluster-check"])
+    assert steps["pcmk-cluster-config"]["result"] is False  # requisite failed: never ran
+    assert steps["pcmk-cluster-form"]["result"] is False
+    assert node_files(bed.cluster) == {}
+
+
+def test_authkeys_differing_between_controllers_are_refused_with_nothing_written(bed):
+    bed.set_pillar(cluster_pillar(bed, bed.keys))
+    odd = copy.deepcopy(cluster_pillar(bed, {"corosync": _key(), "pacemaker": bed.keys["pacemaker"]}))
+    bed.set_pillar(odd, name="odd")
+    bed.set_pillar_top({"*": ["bed"], "ctl3": ["odd"]})
+    try:
+        result = bed.orchestrate(ORCH, TARGET, timeout=180)
+        assert result.returncode != 0, str(result)
+        steps = orch_steps(result)
+        check = json.dumps(steps["pcmk-cluster-check"])
+        assert "corosync_authkey differs between controllers" in check, check
+        assert "ctl3: sha256:" in check and "ctl1, ctl2: sha256:" in check, check
+        assert bed.keys["corosync"] not in result.stdout + result.stderr  # never the key itself
+        assert steps["pcmk-cluster-form"]["result"] is False
+        assert node_files(bed.cluster) == {}
+        assert daemons(bed.cluster) == {n.name: [] for n in bed.cluster.nodes}
+    finally:
+        bed.set_pillar_top({"*": ["bed"]})
+        bed.salt("*", "saltutil.refresh_pillar", "wait=True", timeout=60)
+
+
+def test_one_orchestration_forms_the_cluster_from_bare_controllers(bed):
+    bed.set_pillar(cluster_pillar(bed, bed.keys))
+    bed.salt("*", "saltutil.refresh_pillar", "wait=True", timeout=60)
+    began = time.monotonic()
+    result = bed.orchestrate(ORCH, TARGET, timeout=300)
+    TIMINGS["bare -> quorate cluster with a DC (orchestration)"] = time.monotonic() - began
+    assert result.returncode == 0, str(result)
+    steps = orch_steps(result)
+    record_steps("formation", steps)
+    assert steps["pcmk-cluster-reload"]["changes"]["return"]["comment"] == "no controller runs Corosync"
+    COUNTS["bare -> quorate"] = {"corosync reloads": 0, "daemon restarts": 0, "resource restarts": 0}
+    configured = minion_states(steps["pcmk-cluster-config"])
+    per_minion = minion_states(steps["pcmk-cluster-form"])
+    assert sorted(per_minion) == sorted(configured) == FIRST, steps
+    for minion, states in per_minion.items():
+        assert configured[minion]["pcmk-cluster-authkeys"]["changes"] == {
+            "/etc/corosync/authkey": "authkey: created",
+            "/etc/pacemaker/authkey": "authkey: created",
+        }
+        assert "+    cluster_name: pcmkform" in configured[minion]["pcmk-corosync-conf"]["changes"]["diff"]
+        assert not states["pcmk-corosync-conf"]["changes"]
+        assert states["pcmk-cluster-running"]["changes"] == {
+            "corosync": "started",
+            "pacemaker": "started",
+            "corosync at boot": "enabled",
+            "pacemaker at boot": "enabled",
+        }, (minion, states["pcmk-cluster-running"])
+    assert bed.keys["corosync"] not in result.stdout and bed.keys["pacemaker"] not in result.stdout
+
+    status = bed.cluster.status()  # crm_mon --output-as=xml on the first node
+    assert status.online == {"n1", "n2", "n3"}, status
+    assert status.dc in {"n1", "n2", "n3"}
+    assert status.with_quorum
+    files = node_files(bed.cluster)
+    for node in bed.cluster.nodes[:3]:
+        assert files[(node.name, "etc-corosync/authkey")][:3] == (
+            base64.b64decode(bed.keys["corosync"]),
+            "0o400",
+            0,
+        )
+        assert files[(node.name, "etc-pacemaker/authkey")][:2] == (base64.b64decode(bed.keys["pacemaker"]), "0o400")
+        assert files[(node.name, "etc-corosync/corosync.conf")][1] == "0o644"
+    assert len({files[(n.name, "etc-corosync/corosync.conf")][0] for n in bed.cluster.nodes[:3]}) == 1
+    assert not any(node == "n4" for node, _ in files)  # not declared: untouched
+
+
+def test_a_second_run_changes_nothing_restarts_nothing_writes_nothing(bed):
+    before_files, before_daemons = node_files(bed.cluster), daemons(bed.cluster)
+    began = time.monotonic()
+    result = bed.orchestrate(ORCH, TARGET, timeout=300)
+    TIMINGS["second run (no change)"] = time.monotonic() - began
+    assert result.returncode == 0, str(result)
+    steps = orch_steps(result)
+    record_steps("second run", steps)
+    assert steps["pcmk-cluster-form"]["result"] is True
+    assert steps["pcmk-cluster-config"]["changes"] == {}, steps["pcmk-cluster-config"]  # salt.state: no minion changed
+    assert steps["pcmk-cluster-reload"]["changes"]["return"]["reloaded"] is False
+    assert steps["pcmk-cluster-form"]["changes"] == {}, steps["pcmk-cluster-form"]
+    # The formula on its own, every controller at once: each says what it found.
+    began = time.monotonic()
+    result = bed.salt(FIRST, "state.apply", FORMULA, timeout=180)
+    TIMINGS["second run (state.apply pcmk.cluster on 3)"] = time.monotonic() - began
+    assert sorted(result.data) == FIRST, result
+    for minion, states in result.data.items():
+        by_id = {v["__id__"]: v for v in states.values()}
+        assert {k: v["changes"] for k, v in by_id.items() if v["changes"]} == {}, minion
+        assert all(v["result"] is True for v in by_id.values()), by_id
+        assert "3 members (n1, n2, n3), quorate, DC n" in by_id["pcmk-cluster-running"]["comment"]
+    assert_untouched(bed, before_files, before_daemons)
+
+
+@pytest.mark.parametrize(
+    "change, culprit",
+    [
+        (lambda c: c.update(name="renamed"), "pcmk:cluster:name 'renamed': the running cluster is 'pcmkform'"),
+        (
+            lambda c: (c["nodes"][1].update(nodeid=3), c["nodes"][2].update(nodeid=2)),
+            "nodeid 3 is node n3 in the running cluster, not n2",
+        ),
+        (
+            lambda c: c["nodes"].extend(
+                [
+                    {"name": "n4", "nodeid": 4, "addrs": [f"{SUBNET}.4"]},
+                    {"name": "n5", "nodeid": 5, "addrs": [f"{SUBNET}.5"]},
+                    {"name": "n6", "nodeid": 6, "addrs": [f"{SUBNET}.6"]},
+                ]
+            ),
+            "would lose quorum at once",
+        ),
+        (lambda c: c["authkeys"].update(corosync=_key()), "differs from /etc/corosync/authkey, the key the running"),
+    ],
+    ids=["cluster-name", "node-id-reused", "inquorate-at-once", "authkey-on-live-cluster"],
+)
+def test_changes_that_would_break_the_running_cluster_are_refused_with_nothing_changed(bed, change, culprit):
+    before_files, before_daemons = node_files(bed.cluster), daemons(bed.cluster)
+    pillar = cluster_pillar(bed, dict(bed.keys))
+    change(pillar["pcmk"]["cluster"])
+    bed.set_pillar(pillar)
+    try:
+        result = bed.salt(FIRST, "state.apply", FORMULA, timeout=180)
+        assert sorted(result.data) == FIRST, result
+        for minion, states in result.data.items():
+            comments = " ".join(v["comment"] for v in states.values() if v["result"] is False)
+            assert culprit in comments, (minion, comments)
+            assert all(not v["changes"] for v in states.values()), (minion, states)
+        assert_untouched(bed, before_files, before_daemons)
+    finally:
+        bed.set_pillar(cluster_pillar(bed, bed.keys))
+    assert bed.cluster.status().online == {"n1", "n2", "n3"}
+
+
+# -- join by pillar ------------------------------------------------------------------------------------------------
+DUMMY_CLONE = (
+    '<clone id="dummy-clone"><meta_attributes id="dummy-clone-meta">'
+    '<nvpair id="dummy-clone-interleave" name="interleave" value="true"/></meta_attributes>'
+    '<primitive id="dummy" class="ocf" provider="heartbeat" type="Dummy"><operations>'
+    '<op id="dummy-monitor-10s" name="monitor" interval="10s"/></operations></primitive></clone>'
+)
+
+
+def dummy_starts(bed: SaltBed) -> dict:
+    """Per node: (operation, call-id) of the dummy clone's last start/stop, from the CIB's status section."""
+    status = bed.cluster.node("n1").run(["cibadmin", "--query", "--scope", "status"]).stdout
+    found = {}
+    for node_state in ET.fromstring(status).iter("node_state"):
+        for op in node_state.iter("lrm_rsc_op"):
+            if op.get("id") == "dummy_last_0":
+                found[node_state.get("uname")] = (op.get("operation"), op.get("call-id"), op.get("rc-code"))
+    return found
+
+
+def dummy_nodes(bed: SaltBed) -> set:
+    return {
+        node.get("name")
+        for resource in bed.cluster.status().xml.iter("resource")
+        if resource.get("id") == "dummy" and resource.get("role") == "Started"
+        for node in resource.findall("node")
+    }
+
+
+def wait(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(1)
+
+
+def test_a_fourth_node_joins_by_pillar_with_one_reload_and_no_restart_on_the_others(bed):
+    n1 = bed.cluster.node("n1")
+    n1.run(["crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false"])
+    n1.run(["cibadmin", "--create", "-o", "resources", "--xml-text", DUMMY_CLONE])
+    wait(lambda: dummy_nodes(bed) == {"n1", "n2", "n3"}, 60, "the dummy clone on n1-n3")
+    starts = dummy_starts(bed)
+    corosyncs = {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")}
+    pacemakers = {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")}
+
+    bed.set_pillar(cluster_pillar(bed, bed.keys, size=4))
+    began = time.monotonic()
+    result = bed.orchestrate(ORCH, {"tgt": ",".join(FIRST + ["ctl4"]), "tgt_type": "list"}, timeout=300)
+    TIMINGS["join n4 by pillar (orchestration)"] = time.monotonic() - began
+    assert result.returncode == 0, str(result)
+    steps = orch_steps(result)
+    record_steps("join", steps)
+    reload = steps["pcmk-cluster-reload"]["changes"]["return"]
+    assert reload["reloaded"] is True and reload["plan"]["added"] == ["n4"], reload
+    assert reload["minion"] in FIRST and reload["failed"] == []
+    configured = minion_states(steps["pcmk-cluster-config"])
+    for minion in FIRST:
+        diff = configured[minion]["pcmk-corosync-conf"]["changes"]["diff"]
+        assert f"+        name: n4\n+        nodeid: 4\n+        ring0_addr: {SUBNET}.4\n" in diff
+        assert "pcmk-cluster-authkeys" not in {k for k, v in configured[minion].items() if v["changes"]}
+    formed = minion_states(steps["pcmk-cluster-form"])
+    assert formed["ctl4"]["pcmk-cluster-running"]["changes"]["corosync"] == "started"
+    assert {m for m, states in formed.items() if states["pcmk-cluster-running"]["changes"]} == {"ctl4"}
+
+    status = bed.cluster.status()
+    assert status.online == {"n1", "n2", "n3", "n4"} and status.with_quorum and status.dc
+    # Nothing restarted on the first three: same daemons, same dummy start.
+    assert {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")} == corosyncs
+    assert {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")} == pacemakers
+    wait(lambda: dummy_nodes(bed) == {"n1", "n2", "n3", "n4"}, 60, "the dummy clone on n4 too")
+    after = dummy_starts(bed)
+    COUNTS["join n4"] = {
+        "corosync reloads": int(reload["reloaded"]),
+        "daemon restarts": sum(
+            bed.cluster.node(n).corosync_pids() != corosyncs[n]
+            or bed.cluster.node(n).pacemaker_pids("pacemakerd") != pacemakers[n]
+            for n in corosyncs
+        ),
+        "resource restarts": sum(after.get(n) != starts.get(n) for n in ("n1", "n2", "n3")),
+    }
+    assert {n: after[n] for n in ("n1", "n2", "n3")} == starts, (starts, after)
+    votes = n1.run(["corosync-quorumtool", "-s"]).stdout
+    assert re.search(r"^Expected votes:\s+4$", votes, re.M), votes
+
+    # And again: nothing.
+    result = bed.orchestrate(ORCH, {"tgt": ",".join(FIRST + ["ctl4"]), "tgt_type": "list"}, timeout=300)
+    assert result.returncode == 0, str(result)
+    steps = orch_steps(result)
+    assert steps["pcmk-cluster-reload"]["changes"]["return"]["reloaded"] is False
+    assert steps["pcmk-cluster-config"]["changes"] == {} and steps["pcmk-cluster-form"]["changes"] == {}
+
+
+def test_the_fourth_node_leaves_by_pillar_with_one_reload_and_no_restart_on_the_others(bed):
+    starts = dummy_starts(bed)
+    corosyncs = {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")}
+    pacemakers = {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")}
+
+    bed.set_pillar(cluster_pillar(bed, bed.keys, size=3))
+    began = time.monotonic()
+    result = bed.orchestrate(ORCH, {**TARGET, "leaving": "ctl4"}, timeout=300)
+    TIMINGS["n4 leaves by pillar (orchestration)"] = time.monotonic() - began
+    assert result.returncode == 0, str(result)
+    steps = orch_steps(result)
+    record_steps("leave", steps)
+    left = minion_states(steps["pcmk-cluster-leave"])["ctl4"]["pcmk-cluster-stopped"]
+    assert left["changes"] == {
+        "corosync": "stopped",
+        "pacemaker": "stopped",
+        "corosync at boot": "disabled",
+        "pacemaker at boot": "disabled",
+    }
+    reload = steps["pcmk-cluster-reload"]["changes"]["return"]
+    assert reload["reloaded"] is True and reload["plan"]["removed"] == ["n4"], reload
+    assert bed.cluster.node("n4").corosync_pids() == [] and bed.cluster.node("n4").pacemaker_pids() == []
+
+    status = bed.cluster.status()
+    assert status.online == {"n1", "n2", "n3"} and status.offline == set(), status  # gone from the CIB's nodes
+    assert status.with_quorum and status.dc
+    votes = bed.cluster.node("n1").run(["corosync-quorumtool", "-s"]).stdout
+    assert re.search(r"^Expected votes:\s+3$", votes, re.M), votes
+    after = dummy_starts(bed)
+    COUNTS["n4 leaves"] = {
+        "corosync reloads": int(reload["reloaded"]),
+        "daemon restarts": sum(
+            bed.cluster.node(n).corosync_pids() != corosyncs[n]
+            or bed.cluster.node(n).pacemaker_pids("pacemakerd") != pacemakers[n]
+            for n in corosyncs
+        ),
+        "resource restarts": sum(after.get(n) != starts.get(n) for n in ("n1", "n2", "n3")),
+    }
+    assert {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")} == corosyncs
+    assert {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")} == pacemakers
+    assert {n: after.get(n) for n in ("n1", "n2", "n3")} == {n: starts[n] for n in ("n1", "n2", "n3")}
+
+    result = bed.orchestrate(ORCH, {**TARGET, "leaving": "ctl4"}, timeout=300)  # again: nothing
+    assert result.returncode == 0, str(result)
+    steps = orch_steps(result)
+    assert steps["pcmk-cluster-reload"]["changes"]["return"]["reloaded"] is False
+    assert all(steps[s]["changes"] == {} for s in ("pcmk-cluster-leave", "pcmk-cluster-config", "pcmk-cluster-form"))
