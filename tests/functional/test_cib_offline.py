@@ -204,6 +204,11 @@ def test_gives_up_after_the_attempts_and_says_so(cib_file, monkeypatch):
         cibmod.write(runner, compute, retries=4, sleep=delays.append)
     assert len(delays) == 4 and all(0 <= d <= cibmod.BACKOFF_CAP for d in delays)
     assert cibmod.read(runner).resource("mine") is None
+    # Out of patience before out of attempts: no new attempt once the time is up.
+    ticks = iter(range(0, 10_000, 100))
+    with pytest.raises(CibWriteRetriesExhausted, match=r"gave up after 3 attempts in 400s"):
+        cibmod.write(runner, compute, retries=50, patience=250, sleep=delays.append, clock=lambda: next(ticks))
+    assert cibmod.read(runner).resource("mine") is None
 
 
 def test_writers_of_one_node_take_turns_and_a_long_wait_goes_ahead(tmp_path):

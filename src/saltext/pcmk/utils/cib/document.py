@@ -478,9 +478,14 @@ def apply_patch(runner, patch_text):
 
 
 # Attempts at one write, and the back-off between them: exponential with full
-# jitter, capped (measured with bench/concurrency.py: 3 controllers x 20
-# concurrent runs; 6 attempts at 0.05-0.25 s x attempt gave up under that load).
-WRITE_ATTEMPTS = 20
+# jitter, capped. A writer gives up after WRITE_ATTEMPTS attempts or once
+# WRITE_PATIENCE seconds have passed, whichever comes first (measured with
+# bench/concurrency.py, 3 controllers x 20 concurrent runs: 6 attempts at
+# 0.05-0.25 s x attempt gave up often, 20 attempts still once in 60 runs; an
+# unlucky writer loses to the other nodes' writers again and again while its
+# own checks run).
+WRITE_ATTEMPTS = 200
+WRITE_PATIENCE = 300.0
 BACKOFF_FIRST = 0.1
 BACKOFF_CAP = 3.0
 # Writers on one node take turns (see _node_turn); a writer waits at most this long for its turn.
@@ -540,7 +545,18 @@ def _with_configuration(original, configuration):
     return candidate
 
 
-def write(runner, compute, *, validate=None, retries=WRITE_ATTEMPTS, base=None, sleep=time.sleep, turn=_node_turn):
+def write(
+    runner,
+    compute,
+    *,
+    validate=None,
+    retries=WRITE_ATTEMPTS,
+    patience=WRITE_PATIENCE,
+    base=None,
+    sleep=time.sleep,
+    turn=_node_turn,
+    clock=time.monotonic,
+):
     """Read, let ``compute(original, candidate)`` change the copy, validate, patch.
 
     ``compute`` is called with a fresh read and its copy at every attempt and
@@ -553,15 +569,19 @@ def write(runner, compute, *, validate=None, retries=WRITE_ATTEMPTS, base=None, 
     ``base`` is a CIB already read this run; it is used for the first attempt
     only, every retry reads anew.
 
-    A patch refused as stale is retried (at most ``retries`` attempts in all,
-    each stale one logged at INFO as ``CIB changed under us``). When only the
+    A patch refused as stale is retried (at most ``retries`` attempts in all
+    and no new attempt after ``patience`` seconds, each stale one logged at
+    INFO as ``CIB changed under us``). When only the
     status moved since the refused attempt's read (an operation result, a
     transient attribute: the configuration is the same), the change already
     computed and checked is patched onto the fresh read as it is; otherwise
     ``compute`` and ``validate`` run again on the fresh read.
     """
     refused = None  # (original, candidate, outcome) of the last attempt refused as stale
-    for attempt in range(1, retries + 1):
+    started = clock()
+    attempt = 0
+    while attempt < retries and (attempt == 0 or clock() - started < patience):
+        attempt += 1
         with turn(runner):
             original = base if (base is not None and attempt == 1) else read(runner)
             if refused is not None and original.same_configuration(refused[0]):
@@ -588,5 +608,6 @@ def write(runner, compute, *, validate=None, retries=WRITE_ATTEMPTS, base=None, 
         log.info("CIB changed under us (attempt %d/%d: %s); retrying in %.2fs", attempt, retries, error, delay)
         sleep(delay)
     raise CibWriteRetriesExhausted(
-        f"the CIB kept changing while writing; gave up after {retries} attempts (another writer is busy, try again)"
+        f"the CIB kept changing while writing; gave up after {attempt} attempts in {clock() - started:.0f}s"
+        " (other writers are busy, try again)"
     )
