@@ -81,7 +81,7 @@ def bench_salt(target, n, aggregate):
             raise BenchFailure(
                 f"[{target.name}] {method} N={n} {phase}: {len(results)} states, failures: {dict(list(failed.items())[:3])}"
             )
-        if phase == "converge" and (len(changed) < total - 1 or not 1 <= writes <= (1 if aggregate else len(changed))):
+        if phase == "converge" and (len(changed) < total - 1 or not 1 <= writes <= len(changed)):
             raise BenchFailure(f"[{target.name}] {method} N={n}: {len(changed)} states changed with {writes} writes")
         if phase == "re-apply" and (changed or writes or epoch_delta):
             raise BenchFailure(

@@ -84,7 +84,7 @@ def sls_text(n):
     return yaml.safe_dump({step.id: step.sls() for step in workload(n)}, sort_keys=False)
 
 
-# ---- the the speed goals workload: N resources with a monitor op, N-1 mandatory orders (2N-1 states) ----
+# ---- the speed goals workload: N resources with a monitor op, N-1 mandatory orders (2N-1 states) ----
 
 
 def chain_workload(n):
