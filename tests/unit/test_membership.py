@@ -312,3 +312,31 @@ def test_reload_plan_compares_the_file_with_the_running_node_list(tmp_path):
         "changed": ["ctl2"],
     }
     assert formation.reload_plan(FakeRunner(None), str(conf))["running"] is False
+
+
+class _Cmapctl:
+    """corosync-cmapctl answering ``failures`` times with "Failed to initialize the cmap API", then a map."""
+
+    def __init__(self, failures):
+        self.failures, self.calls = failures, 0
+
+    def run(self, argv, ok_codes=(0,)):  # pylint: disable=unused-argument
+        import subprocess  # pylint: disable=import-outside-toplevel
+
+        self.calls += 1
+        if self.failures:
+            self.failures -= 1
+            return subprocess.CompletedProcess(argv, 1, "", "Failed to initialize the cmap API. Error CS_ERR_TRY_AGAIN")
+        return subprocess.CompletedProcess(argv, 0, "totem.cluster_name (str) = pcmkform\n", "")
+
+
+def test_a_running_corosync_that_does_not_answer_is_never_taken_for_none():
+    from saltext.pcmk.utils.errors import PcmkError  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.membership import formation  # pylint: disable=import-outside-toplevel
+
+    busy = _Cmapctl(failures=3)
+    cmap = formation.running_cmap(busy, sleep=lambda s: None, pid_of=lambda: 4242)
+    assert cmap["totem.cluster_name"] == "pcmkform"
+    with pytest.raises(PcmkError, match=r"Corosync runs on this node \(pid 4242\) but corosync-cmapctl cannot read"):
+        formation.running_cmap(_Cmapctl(failures=100), sleep=lambda s: None, pid_of=lambda: 4242)
+    assert formation.running_cmap(_Cmapctl(failures=100), sleep=lambda s: None, pid_of=lambda: None) is None

@@ -15,22 +15,53 @@ import time
 from dataclasses import dataclass
 
 from saltext.pcmk.utils.cluster import status as cluster_status
-from saltext.pcmk.utils.errors import SpecError, ToolError, ToolMissing, WaitTimeout
+from saltext.pcmk.utils.errors import PcmkError, SpecError, ToolError, ToolMissing, WaitTimeout
 from saltext.pcmk.utils.membership import corosync_conf, keys
 
 CMAP_PREFIXES = ("totem.", "nodelist.", "runtime.members.", "quorum.")
 
 
-def running_cmap(runner) -> dict[str, str] | None:
-    """Corosync's cmap (the keys this package reads), or None when Corosync does not run here."""
+COROSYNC_PIDFILE = "/var/run/corosync.pid"
+
+
+def corosync_pid(pidfile=COROSYNC_PIDFILE) -> int | None:
+    """The pid of the Corosync running here (its pid file names a live process), else None."""
+    try:
+        with open(pidfile, encoding="ascii") as handle:
+            pid = int(handle.read().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def running_cmap(runner, *, attempts=10, pause=0.5, sleep=time.sleep, pid_of=corosync_pid) -> dict[str, str] | None:
+    """Corosync's cmap (the keys this package reads), or None when Corosync does not run here.
+
+    A Corosync that runs but does not answer yet (busy, starting: "Failed to
+    initialize the cmap API") is asked again; one that still does not answer
+    is an error, never "not running": a refusal that depends on what runs
+    (a cluster renamed while Corosync runs) must not pass because the
+    question went unanswered.
+    """
     values: dict[str, str] = {}
     for prefix in CMAP_PREFIXES:
-        proc = runner.run(["corosync-cmapctl", "-b", prefix], ok_codes=range(256))
+        for attempt in range(attempts):
+            proc = runner.run(["corosync-cmapctl", "-b", prefix], ok_codes=range(256))
+            if proc.returncode == 0 or pid_of() is None:
+                break
+            if attempt + 1 < attempts:
+                sleep(pause)
         if proc.returncode != 0:
-            # "Failed to initialize the cmap API": no Corosync to ask. A missing prefix prints nothing and exits 0.
-            if prefix == CMAP_PREFIXES[0]:
-                return None
-            continue
+            # No Corosync to ask. A missing prefix prints nothing and exits 0.
+            if pid_of() is None:
+                if prefix == CMAP_PREFIXES[0]:
+                    return None
+                continue
+            raise PcmkError(
+                f"Corosync runs on this node (pid {pid_of()}) but corosync-cmapctl cannot read its configuration "
+                f"map: {(proc.stderr or proc.stdout).strip() or f'exit {proc.returncode}'}; nothing was changed"
+            )
         values.update(corosync_conf.parse_cmap(proc.stdout))
     return values
 
