@@ -478,7 +478,13 @@ class SaltBed:
     def set_pillar(self, data: dict, name: str = "bed") -> None:
         """Pillar for every minion: ``pillar/<name>.sls`` (top: ``'*': [bed]`` unless changed)."""
         self.pillar_dir.mkdir(parents=True, exist_ok=True)
-        (self.pillar_dir / f"{name}.sls").write_text(yaml.safe_dump(data, sort_keys=True))
+        path = self.pillar_dir / f"{name}.sls"
+        path.write_text(yaml.safe_dump(data, sort_keys=True))
+        # Two writes in one second may leave the file's mtime (and size) as the master cached
+        # them, and the master would render the old pillar: every write moves the mtime on.
+        stamp = max(time.time(), getattr(self, "_pillar_stamp", 0.0) + 1.0)
+        os.utime(path, (stamp, stamp))
+        self._pillar_stamp = stamp
 
     def set_pillar_top(self, top: dict) -> None:
         """Replace pillar/top.sls, e.g. ``{'*': ['bed'], 'ctl1': ['ctl1']}``."""
