@@ -362,12 +362,6 @@ class StepChanges:
             return self._current[key][1]
         return self._original_object(key)
 
-    def _before(self, key):
-        if key in self._current:
-            return self._current[key]
-        element = self._original_object(key)
-        return (None, None) if element is None else (_flatten(element), element)
-
     def _holders_before(self, ident):
         if ident in self._holders_of:
             return self._holders_of[ident]
@@ -397,9 +391,13 @@ class StepChanges:
         part = {}
         for key in keys:
             element = found[key] if key in found else object_for_key(candidate, key)
-            if _same_bytes(self._before_element(key), element):
+            old_element = self._before_element(key)
+            if _same_bytes(old_element, element):
                 continue  # touched, not changed: the common case of a run that changes little
-            old, old_element = self._before(key)
+            if key in self._current:
+                old = self._current[key][0]
+            else:
+                old = None if old_element is None else _flatten(old_element)
             new = None if element is None else _flatten(element)
             new_element = None if element is None else copy.deepcopy(element)
             part[key] = (old, new, old_element, new_element)
