@@ -9,9 +9,11 @@ and Pacemaker are services of the tests' init stand-in (``fakeinit``), started
 by ``pcmk.cluster_running`` through the native service module.
 
 The tests run in order on one bed: refusals first (nothing may be written),
-then the formation, the second run, refusals against the running cluster,
-n4 joining by pillar and n4 leaving by pillar (a Dummy clone runs on the
-others meanwhile: it must not restart).
+then the formation by one orchestrated highstate (the cluster, then the
+site's resources: a Dummy clone), the second run, refusals against the
+running cluster, a totem timing changed (reloaded, nothing restarted), n4
+joining by pillar and n4 leaving by pillar (the Dummy clone must not restart
+on the others).
 """
 
 from __future__ import annotations
@@ -45,6 +47,33 @@ COUNTS: dict[str, dict] = {}  # per scenario: Corosync reloads, daemon and resou
 REPORT_VAR = "CLUSTER_BENCH_REPORT"  # where bench/cluster.py wants TIMINGS and COUNTS as JSON
 
 
+HIGHSTATE = {**TARGET, "highstate": True}
+# The site's resources, applied by the same highstate once the cluster has formed: a clone
+# that runs on every node (its starts are counted when nodes join and leave).
+SITE_RESOURCES = """
+include:
+  - pcmk.cluster
+stonith-enabled:
+  pcmk.property:
+    - value: false
+    - require:
+      - pcmk: pcmk-cluster-running
+dummy:
+  pcmk.resource:
+    - agent: ocf:heartbeat:Dummy
+    - ops:
+      - {name: monitor, interval: 10s}
+    - clone:
+        interleave: true
+    - require:
+      - pcmk: stonith-enabled
+"""
+
+
+def yaml_text(data) -> str:
+    return json.dumps(data)  # JSON is YAML
+
+
 def _key():
     return formation.new_key()
 
@@ -66,6 +95,8 @@ def bed():
         salt_bed = SaltBed(cluster, workdir / "salt", minions=MINIONS).start()
         TIMINGS["bare bed (4 nodes' namespaces, master, 4 minions)"] = time.monotonic() - began
         formation.write_fakeinit_units(salt_bed)
+        salt_bed.write_sls("top", yaml_text({"base": {"*": ["pcmk.cluster", "site.resources"]}}))
+        salt_bed.write_sls("site.resources", SITE_RESOURCES)
         salt_bed.keys = formation.new_keys()
         yield salt_bed
     finally:
@@ -172,11 +203,10 @@ def test_authkeys_differing_between_controllers_are_refused_with_nothing_written
         bed.salt("*", "saltutil.refresh_pillar", "wait=True", timeout=60)
 
 
-def test_one_orchestration_forms_the_cluster_from_bare_controllers(bed):
+def test_one_orchestrated_highstate_forms_the_cluster_from_bare_controllers_then_applies_resources(bed):
     bed.set_pillar(cluster_pillar(bed, bed.keys))
-    bed.salt("*", "saltutil.refresh_pillar", "wait=True", timeout=60)
     began = time.monotonic()
-    result = bed.orchestrate(ORCH, TARGET, timeout=300)
+    result = bed.orchestrate(ORCH, HIGHSTATE, timeout=300)
     TIMINGS["bare -> quorate cluster with a DC (orchestration)"] = time.monotonic() - began
     assert result.returncode == 0, str(result)
     steps = orch_steps(result)
@@ -217,11 +247,20 @@ def test_one_orchestration_forms_the_cluster_from_bare_controllers(bed):
     assert len({files[(n.name, "etc-corosync/corosync.conf")][0] for n in bed.cluster.nodes[:3]}) == 1
     assert not any(node == "n4" for node, _ in files)  # not declared: untouched
 
+    # The same highstate then applied the site's resources, once, from whichever controller came first.
+    created = [m for m, states in per_minion.items() if states["dummy"]["changes"]]
+    assert len(created) >= 1 and all(states["dummy"]["result"] is True for states in per_minion.values())
+    resources = bed.cluster.node("n1").run(["cibadmin", "--query", "--scope", "resources"]).stdout
+    tree = ET.fromstring(resources)
+    assert [c.get("id") for c in tree.iter("clone")] == ["dummy-clone"], resources
+    assert [p.get("id") for p in tree.iter("primitive")] == ["dummy"], resources
+    wait(lambda: dummy_nodes(bed) == {"n1", "n2", "n3"}, 60, "the dummy clone on n1-n3")
+
 
 def test_a_second_run_changes_nothing_restarts_nothing_writes_nothing(bed):
     before_files, before_daemons = node_files(bed.cluster), daemons(bed.cluster)
     began = time.monotonic()
-    result = bed.orchestrate(ORCH, TARGET, timeout=300)
+    result = bed.orchestrate(ORCH, HIGHSTATE, timeout=300)
     TIMINGS["second run (no change)"] = time.monotonic() - began
     assert result.returncode == 0, str(result)
     steps = orch_steps(result)
@@ -283,15 +322,42 @@ def test_changes_that_would_break_the_running_cluster_are_refused_with_nothing_c
     assert bed.cluster.status().online == {"n1", "n2", "n3"}
 
 
+def cmap_value(bed: SaltBed, node: str, key: str) -> str:
+    out = bed.cluster.node(node).run(["corosync-cmapctl", "-g", key]).stdout
+    return out.rsplit("=", 1)[1].strip()
+
+
+def test_a_totem_timing_changed_in_pillar_is_reloaded_once_with_nothing_restarted(bed):
+    before_daemons, starts = daemons(bed.cluster), dummy_starts(bed)
+    effective = {n: cmap_value(bed, n, "runtime.config.totem.token") for n in ("n1", "n2", "n3")}
+    pillar = cluster_pillar(bed, bed.keys)
+    pillar["pcmk"]["cluster"]["totem"] = {"token": 1500}
+    bed.set_pillar(pillar)
+    try:
+        began = time.monotonic()
+        result = bed.orchestrate(ORCH, TARGET, timeout=300)
+        TIMINGS["totem.token changed (orchestration)"] = time.monotonic() - began
+        assert result.returncode == 0, str(result)
+        reload = orch_steps(result)["pcmk-cluster-reload"]["changes"]["return"]
+        assert reload["reloaded"] is True, reload
+        assert reload["plan"]["settings"] == ["totem.token"], reload
+        assert reload["plan"]["added"] == reload["plan"]["removed"] == reload["plan"]["changed"] == []
+        # Every node re-read its file (corosync-cfgtool -R is cluster-wide), and the token in force moved.
+        for name in ("n1", "n2", "n3"):
+            assert cmap_value(bed, name, "totem.token") == "1500", name
+            assert cmap_value(bed, name, "runtime.config.totem.token") != effective[name], name
+        assert daemons(bed.cluster) == before_daemons
+        assert dummy_starts(bed) == starts
+        COUNTS["totem.token changed"] = {"corosync reloads": 1, "daemon restarts": 0, "resource restarts": 0}
+    finally:
+        bed.set_pillar(cluster_pillar(bed, bed.keys))
+        result = bed.orchestrate(ORCH, TARGET, timeout=300)
+    assert result.returncode == 0, str(result)
+    assert orch_steps(result)["pcmk-cluster-reload"]["changes"]["return"]["plan"]["settings"] == ["totem.token"]
+    assert {n: cmap_value(bed, n, "runtime.config.totem.token") for n in ("n1", "n2", "n3")} == effective
+
+
 # -- join by pillar ------------------------------------------------------------------------------------------------
-DUMMY_CLONE = (
-    '<clone id="dummy-clone"><meta_attributes id="dummy-clone-meta">'
-    '<nvpair id="dummy-clone-interleave" name="interleave" value="true"/></meta_attributes>'
-    '<primitive id="dummy" class="ocf" provider="heartbeat" type="Dummy"><operations>'
-    '<op id="dummy-monitor-10s" name="monitor" interval="10s"/></operations></primitive></clone>'
-)
-
-
 def dummy_starts(bed: SaltBed) -> dict:
     """Per node: (operation, call-id) of the dummy clone's last start/stop, from the CIB's status section."""
     status = bed.cluster.node("n1").run(["cibadmin", "--query", "--scope", "status"]).stdout
@@ -322,8 +388,6 @@ def wait(predicate, timeout, what):
 
 def test_a_fourth_node_joins_by_pillar_with_one_reload_and_no_restart_on_the_others(bed):
     n1 = bed.cluster.node("n1")
-    n1.run(["crm_attribute", "--type", "crm_config", "--name", "stonith-enabled", "--update", "false"])
-    n1.run(["cibadmin", "--create", "-o", "resources", "--xml-text", DUMMY_CLONE])
     wait(lambda: dummy_nodes(bed) == {"n1", "n2", "n3"}, 60, "the dummy clone on n1-n3")
     starts = dummy_starts(bed)
     corosyncs = {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")}
@@ -331,7 +395,9 @@ def test_a_fourth_node_joins_by_pillar_with_one_reload_and_no_restart_on_the_oth
 
     bed.set_pillar(cluster_pillar(bed, bed.keys, size=4))
     began = time.monotonic()
-    result = bed.orchestrate(ORCH, {"tgt": ",".join(FIRST + ["ctl4"]), "tgt_type": "list"}, timeout=300)
+    result = bed.orchestrate(
+        ORCH, {"tgt": ",".join(FIRST + ["ctl4"]), "tgt_type": "list", "highstate": True}, timeout=300
+    )
     TIMINGS["join n4 by pillar (orchestration)"] = time.monotonic() - began
     assert result.returncode == 0, str(result)
     steps = orch_steps(result)
@@ -347,6 +413,7 @@ def test_a_fourth_node_joins_by_pillar_with_one_reload_and_no_restart_on_the_oth
     formed = minion_states(steps["pcmk-cluster-form"])
     assert formed["ctl4"]["pcmk-cluster-running"]["changes"]["corosync"] == "started"
     assert {m for m, states in formed.items() if states["pcmk-cluster-running"]["changes"]} == {"ctl4"}
+    assert not any(states["dummy"]["changes"] for states in formed.values()), formed  # as declared already
 
     status = bed.cluster.status()
     assert status.online == {"n1", "n2", "n3", "n4"} and status.with_quorum and status.dc

@@ -619,18 +619,22 @@ class GaleraWatch(threading.Thread):
         self.interval = interval
         self.samples: list[tuple[float, dict]] = []  # (wall clock, {node: (status, size, state, pid)})
         self.done = threading.Event()
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(NODES))
 
     def sample(self) -> dict:
-        found = {}
-        for node in self.stack.nodes():
-            status = daemons.galera_status(node)
-            found[node.name] = (
+        # The nodes are asked at once, each for at most 2 s: a node busy restarting (a client
+        # may wait on its closing socket) counts as not answering and cannot stall the sample
+        # of the others, whose Primary component is what is checked.
+        def one(node):
+            status = daemons.galera_status(node, timeout=2)
+            return node.name, (
                 status.get("wsrep_cluster_status"),
                 int(status.get("wsrep_cluster_size") or 0),
                 status.get("wsrep_local_state_comment"),
                 self.stack.mariadbd(node.name),
             )
-        return found
+
+        return dict(self.pool.map(one, self.stack.nodes()))
 
     def run(self):
         while not self.done.is_set():
@@ -641,6 +645,7 @@ class GaleraWatch(threading.Thread):
     def stop(self):
         self.done.set()
         self.join(30)
+        self.pool.shutdown()
 
 
 def test_rollout_restarts_galera_once_rolling_without_losing_primary(stack):

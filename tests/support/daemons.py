@@ -462,9 +462,10 @@ def missing_daemons() -> str | None:
     return f"missing {', '.join(missing)} (run scripts/setup-daemons.sh)" if missing else None
 
 
-def galera_status(node: Node) -> dict[str, str]:
-    """wsrep status variables of the node's MariaDB, {} when it does not answer."""
-    proc = run_quiet(node, ["mysql", "-N", "-B", "-e", "SHOW STATUS LIKE 'wsrep_%'"])
+def galera_status(node: Node, timeout: float = 20) -> dict[str, str]:
+    """wsrep status variables of the node's MariaDB, {} when it does not answer (within ``timeout`` s)."""
+    argv = ["mysql", f"--connect-timeout={max(1, int(timeout))}", "-N", "-B", "-e", "SHOW STATUS LIKE 'wsrep_%'"]
+    proc = run_quiet(node, argv, timeout=timeout)
     if proc.returncode != 0:
         return {}
     return dict(line.split("\t", 1) for line in proc.stdout.splitlines() if "\t" in line)

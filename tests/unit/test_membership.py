@@ -122,6 +122,48 @@ def test_votes_needed():
     assert corosync_conf.spec_from_pillar(two).votes_needed() == 1
 
 
+def four_nodes(**quorum):
+    data = pillar(links=[{}], quorum=quorum)
+    data["nodes"] = [{"name": f"ctl{i}", "nodeid": i, "addrs": [f"10.0.0.{i}"], "minion": f"m{i}"} for i in range(1, 5)]
+    return corosync_conf.spec_from_pillar(data)
+
+
+@pytest.mark.parametrize(
+    "quorum, members, quorate",
+    [
+        ({}, {1, 2, 3}, True),
+        ({}, {1, 2}, False),  # half of four: no majority
+        ({"auto_tie_breaker": True}, {1, 2}, True),  # the half holding the lowest id
+        ({"auto_tie_breaker": True}, {3, 4}, False),
+        ({"auto_tie_breaker": True, "auto_tie_breaker_node": "highest"}, {3, 4}, True),
+        ({"auto_tie_breaker": True, "auto_tie_breaker_node": [3, 1]}, {1, 2}, True),
+        ({"auto_tie_breaker": True, "auto_tie_breaker_node": "4"}, {1, 2}, False),
+        ({"auto_tie_breaker": True}, {1}, False),  # a quarter is never enough
+        ({"last_man_standing": True}, {1, 2}, False),  # only after its window: not at once
+    ],
+)
+def test_quorate_with_credits_the_tie_breaker_and_not_last_man_standing(quorum, members, quorate):
+    assert four_nodes(**quorum).quorate_with(members) is quorate
+
+
+def test_tie_breaker_nodes_must_be_declared():
+    with pytest.raises(SpecError, match="auto_tie_breaker_node: nodeid 9 is not one of the declared nodes"):
+        four_nodes(auto_tie_breaker=True, auto_tie_breaker_node="1 9")
+    with pytest.raises(SpecError, match="auto_tie_breaker_node must be lowest, highest or node ids"):
+        four_nodes(auto_tie_breaker=True, auto_tie_breaker_node=[])
+
+
+def test_growing_to_an_even_count_with_the_tie_breaker_is_not_refused():
+    """Two running nodes of a new four-node list: refused without a tie-breaker, allowed with one."""
+    running = corosync_conf.Identity("ha", "knet", {1: "ctl1", 2: "ctl2"})
+    assert "would lose quorum at once" in " ".join(corosync_conf.refusals(four_nodes(), running, {1, 2}))
+    assert corosync_conf.refusals(four_nodes(auto_tie_breaker=True), running, {1, 2}) == []
+    refused = corosync_conf.refusals(
+        four_nodes(auto_tie_breaker=True, auto_tie_breaker_node="highest"), running, {1, 2}
+    )
+    assert "not the tie-breaker's half (auto_tie_breaker)" in " ".join(refused)
+
+
 CMAP = """totem.cluster_name (str) = ha
 totem.transport (str) = knet
 nodelist.node.0.name (str) = ctl1
@@ -289,24 +331,41 @@ def test_pillar_example_cluster_is_valid_with_real_keys():
     assert [n.minion for n in spec.nodes] == ["ctl1.example.org", "ctl2.example.org", "ctl3.example.org"]
 
 
-def test_reload_plan_compares_the_file_with_the_running_node_list(tmp_path):
+def test_reload_plan_compares_the_file_with_the_running_node_list_and_settings(tmp_path):
     conf = tmp_path / "corosync.conf"
     data = pillar(links=[{}])
     data["nodes"] = [dict(n, addrs=n["addrs"][:1]) for n in data["nodes"]]
-    running_cmap = "\n".join(
-        f"nodelist.node.{i}.{k} (str) = {v}"
-        for i, n in enumerate(data["nodes"])
-        for k, v in (("name", n["name"]), ("nodeid", n["nodeid"]), ("ring0_addr", n["addrs"][0]))
-    )
-    runner = FakeRunner("totem.cluster_name (str) = ha\n" + running_cmap)
     conf.write_text(corosync_conf.render(corosync_conf.spec_from_pillar(data)))
-    assert formation.reload_plan(runner, str(conf)) == {"running": True, "added": [], "removed": [], "changed": []}
+    started = corosync_conf.parse(conf.read_text(), str(conf))
+    # What corosync-cmapctl shows for that file: its totem and quorum keys (a flag as a number),
+    # the node list, and a key Corosync derives itself that no file sets.
+    running_cmap = "\n".join(
+        [f"{k} (str) = {'1' if v == 'yes' else v}" for k, v in formation.settings_of_conf(started).items()]
+        + [
+            f"nodelist.node.{i}.{k} (str) = {v}"
+            for i, n in enumerate(data["nodes"])
+            for k, v in (("name", n["name"]), ("nodeid", n["nodeid"]), ("ring0_addr", n["addrs"][0]))
+        ]
+        + ["totem.interface.0.bindnetaddr (str) = 192.0.2.11"]
+    )
+    runner = FakeRunner(running_cmap)
+    unchanged = {"running": True, "added": [], "removed": [], "changed": [], "settings": []}
+    assert formation.reload_plan(runner, str(conf)) == unchanged
+    assert not formation.reload_needed(formation.reload_plan(runner, str(conf)))
+
+    data["totem"] = {"consensus": 3600}  # token no longer set, consensus newly set
+    conf.write_text(corosync_conf.render(corosync_conf.spec_from_pillar(data)))
+    plan = formation.reload_plan(runner, str(conf))
+    assert plan == {**unchanged, "settings": ["totem.consensus", "totem.token"]}
+    assert formation.reload_needed(plan)
+
+    data["totem"] = {"token": 3000}
     data["nodes"].append({"name": "ctl4", "nodeid": 4, "addrs": ["192.0.2.14"]})
     data["nodes"][1]["addrs"] = ["192.0.2.99"]
     del data["nodes"][2]
     conf.write_text(corosync_conf.render(corosync_conf.spec_from_pillar(data)))
     assert formation.reload_plan(runner, str(conf)) == {
-        "running": True,
+        **unchanged,
         "added": ["ctl4"],
         "removed": ["ctl3"],
         "changed": ["ctl2"],

@@ -711,7 +711,8 @@ def cluster_digest():
     What this controller's pillar ``pcmk:cluster`` declares, as fingerprints
     (never the keys): the corosync.conf it renders, the Corosync authkey, the
     Pacemaker authkey. The ``pcmk.cluster_check`` runner compares them across
-    controllers.
+    controllers. The pillar is compiled from the master for the call, as a
+    state run compiles it, so no pillar refresh is needed first.
 
     CLI Example:
 
@@ -719,7 +720,7 @@ def cluster_digest():
 
         salt '*' pcmk.cluster_digest
     """
-    return membership.digest(saltglue.cluster_spec(__salt__))
+    return membership.digest(saltglue.cluster_spec(__salt__, fresh=True))
 
 
 @_errors_as_salt
@@ -727,9 +728,10 @@ def corosync_reload(conf="/etc/corosync/corosync.conf", test=False):
     """
     Reload Corosync's configuration cluster-wide (``corosync-cfgtool -R``:
     every node re-reads its own corosync.conf) when this node's file lists
-    other nodes than the ones Corosync runs with; otherwise nothing. Returns
-    ``running``, ``added``, ``removed``, ``changed`` (node names) and
-    ``reloaded``. With ``test=True`` only says what differs. The
+    other nodes than the ones Corosync runs with, or sets a ``totem`` or
+    ``quorum`` value other than the running one; otherwise nothing. Returns
+    ``running``, ``added``, ``removed``, ``changed`` (node names),
+    ``settings`` (keys such as ``totem.token``) and ``reloaded``. With ``test=True`` only says what differs. The
     ``pcmk.corosync_reload`` runner calls it once, on the bootstrap minion,
     after every controller has the new file.
 

@@ -16,6 +16,7 @@ from saltext.pcmk.utils import saltglue
 from saltext.pcmk.utils.cluster import bootstrap
 from saltext.pcmk.utils.errors import PcmkError
 from saltext.pcmk.utils.membership import converge as membership
+from saltext.pcmk.utils.membership import formation
 from saltext.pcmk.utils.restarts import until_quiet
 
 log = logging.getLogger(__name__)
@@ -339,10 +340,7 @@ def cluster_check(tgt=None, tgt_type=None, timeout=None):
     """
     tgt, tgt_type = _target(tgt, tgt_type)
     client = _client()
-    # Compare what each controller's pillar says now, not what its minion loaded at start.
-    client.cmd(
-        tgt, "saltutil.refresh_pillar", kwarg={"wait": True}, tgt_type=tgt_type, timeout=_discovery_timeout(timeout)
-    )
+    # pcmk.cluster_digest compiles each controller's pillar afresh: what its states will see.
     ret = client.cmd(tgt, "pcmk.cluster_digest", tgt_type=tgt_type, timeout=_discovery_timeout(timeout))
     if not ret:
         raise CommandExecutionError(f"no controller answered pcmk.cluster_digest (target {tgt!r})")
@@ -363,7 +361,8 @@ def corosync_reload(tgt=None, tgt_type=None, timeout=120):
     has its new corosync.conf (``orch.pcmk.cluster`` runs it between writing
     the files and starting new nodes). The controllers are asked first
     (``pcmk.corosync_reload test=True``); when none runs Corosync, or none
-    has a file whose node list differs from the running one, nothing is done.
+    has a file that differs from what Corosync runs with (its node list, a
+    ``totem`` or ``quorum`` setting such as ``totem.token``), nothing is done.
     Otherwise the bootstrap minion runs ``corosync-cfgtool -R`` (if it fails,
     the next one), once.
 
@@ -385,9 +384,9 @@ def corosync_reload(tgt=None, tgt_type=None, timeout=120):
             "pcmk.corosync_reload failed on " + "; ".join(f"{m}: {v}" for m, v in sorted(failed.items()))
         )
     running = {m: p for m, p in plans.items() if p["running"]}
-    pending = {m: p for m, p in running.items() if p["added"] or p["removed"] or p["changed"]}
+    pending = {m: p for m, p in running.items() if formation.reload_needed(p)}
     if not pending:
-        reason = "no controller runs Corosync" if not running else "every node list is the running one"
+        reason = "no controller runs Corosync" if not running else "every corosync.conf is what Corosync runs with"
         return {"reloaded": False, "minion": None, "comment": reason}
     minion, result, failures = _on_bootstrap(
         "pcmk.corosync_reload", {}, tgt, tgt_type, timeout, failover=True, exclude=sorted(set(plans) - set(running))

@@ -182,8 +182,14 @@ def native_functions(raw_mod, opts, salt_funcs, context):
     return context[key]
 
 
-def pcmk_pillar(salt_funcs):
-    """Pillar ``pcmk``, unmasked (Salt 3008 masks pillar values unless asked)."""
+def pcmk_pillar(salt_funcs, *, fresh=False):
+    """Pillar ``pcmk``, unmasked (Salt 3008 masks pillar values unless asked).
+
+    ``fresh`` compiles it from the master now, as a state run does, instead of
+    reading the minion's in-memory copy, which only a pillar refresh updates.
+    """
+    if fresh:
+        return (salt_funcs["pillar.items"](unmask=True) or {}).get("pcmk") or {}
     return salt_funcs["pillar.get"]("pcmk", {}, unmask=True) or {}
 
 
@@ -220,9 +226,9 @@ def service_provider(raw_mod, opts, salt_funcs, context, *, session=None, overri
     )
 
 
-def cluster_spec(salt_funcs, cluster=None):
+def cluster_spec(salt_funcs, cluster=None, *, fresh=False):
     """The checked ``ClusterSpec`` of ``cluster`` (a state's argument) or else pillar ``pcmk:cluster``."""
-    data = cluster if cluster is not None else pcmk_pillar(salt_funcs).get("cluster")
+    data = cluster if cluster is not None else pcmk_pillar(salt_funcs, fresh=fresh).get("cluster")
     return corosync_conf.spec_from_pillar(data)
 
 

@@ -126,6 +126,33 @@ class ClusterSpec:
             return 1
         return expected // 2 + 1
 
+    def quorate_with(self, members: set[int]) -> bool:
+        """Whether the partition of node ids ``members`` has quorum under this spec, at once.
+
+        Beyond a majority of the expected votes: ``two_node`` (one of two), and
+        ``auto_tie_breaker``, where exactly half the votes are enough for the half
+        holding the tie-breaker (``auto_tie_breaker_node``: ``lowest``, the default,
+        ``highest``, or node ids, the first one present). ``last_man_standing`` is not
+        credited: it lowers the expected votes only ``last_man_standing_window`` after
+        members leave, and the change checked here takes effect at once.
+        """
+        declared = {n.nodeid for n in self.nodes}
+        votes = len(members & declared)
+        if votes >= self.votes_needed():
+            return True
+        options = self.quorum_options
+        expected = int(options.get("expected_votes", len(self.nodes)))
+        if options.get("auto_tie_breaker") != "1" or votes * 2 != expected or not declared:
+            return False
+        breaker = options.get("auto_tie_breaker_node", "lowest")
+        if breaker == "lowest":
+            return min(declared) in members
+        if breaker == "highest":
+            return max(declared) in members
+        listed = [int(i) for i in breaker.split()]
+        present = [i for i in listed if i in members]  # the absent others run nowhere
+        return bool(present)
+
 
 # -- pillar -> spec -------------------------------------------------------------------------------------
 def _mapping(value, where):
@@ -191,6 +218,21 @@ def _options(data, allowed, where, convert):
     return tuple(sorted((str(k), convert(v, f"{where}:{k}")) for k, v in data.items()))
 
 
+def _quorum_value(value, where):
+    key = where.rsplit(":", 1)[1]
+    if key in QUORUM_BOOLS:
+        return _flag(value, where)
+    if key == "auto_tie_breaker_node":
+        # votequorum(5): lowest, highest, or node ids (a list, or space-separated)
+        if value in ("lowest", "highest"):
+            return value
+        ids = value if isinstance(value, list) else str(value).split()
+        if not ids:
+            raise SpecError(f"{where} must be lowest, highest or node ids, got {value!r}")
+        return " ".join(str(_int(i, where, low=1)) for i in ids)
+    return str(_int(value, where))
+
+
 def _totem_value(value, where):
     return str(_int(value, where))
 
@@ -240,17 +282,19 @@ def spec_from_pillar(data) -> ClusterSpec:
         raise SpecError(f"{PILLAR}:crypto: cipher {cipher} needs a hash (Corosync refuses a cipher without one)")
 
     nodes = _nodes(data.get("nodes"), len(links))
-    quorum = _options(
-        data.get("quorum"),
-        QUORUM_KEYS,
-        f"{PILLAR}:quorum",
-        lambda v, w: _flag(v, w) if w.rsplit(":", 1)[1] in QUORUM_BOOLS else str(_int(v, w)),
-    )
+    quorum = _options(data.get("quorum"), QUORUM_KEYS, f"{PILLAR}:quorum", _quorum_value)
     options = dict(quorum)
     if options.get("two_node") == "1" and len(nodes) != 2:
         raise SpecError(f"{PILLAR}:quorum:two_node is for a cluster of two nodes, {len(nodes)} declared")
     if "auto_tie_breaker_node" in options and options.get("auto_tie_breaker") != "1":
         raise SpecError(f"{PILLAR}:quorum:auto_tie_breaker_node needs auto_tie_breaker: true")
+    breaker = options.get("auto_tie_breaker_node", "lowest")
+    if breaker not in ("lowest", "highest"):
+        unknown = [i for i in breaker.split() if int(i) not in {n.nodeid for n in nodes}]
+        if unknown:
+            raise SpecError(
+                f"{PILLAR}:quorum:auto_tie_breaker_node: nodeid {', '.join(unknown)} is not one of the declared nodes"
+            )
 
     authkeys = _mapping(data.get("authkeys"), f"{PILLAR}:authkeys")
     _unknown(authkeys, AUTHKEY_KEYS, f"{PILLAR}:authkeys")
@@ -459,10 +503,16 @@ def refusals(spec: ClusterSpec, running: Identity, joined: set[int], quorate: bo
         declared = {n.nodeid for n in spec.nodes}
         votes = len(joined & declared)
         needed = spec.votes_needed()
-        if votes < needed:
+        if not spec.quorate_with(joined):
             problems.append(
                 f"{PILLAR}:nodes/quorum: the running members in the new configuration "
                 f"({votes} of {len(spec.nodes)}: ids {', '.join(map(str, sorted(joined & declared))) or 'none'}) "
-                f"have fewer than the {needed} votes it needs: the cluster would lose quorum at once"
+                f"have fewer than the {needed} votes it needs"
+                + (
+                    " and not the tie-breaker's half (auto_tie_breaker)"
+                    if spec.quorum_options.get("auto_tie_breaker") == "1"
+                    else ""
+                )
+                + ": the cluster would lose quorum at once"
             )
     return problems

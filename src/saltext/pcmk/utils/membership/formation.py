@@ -91,28 +91,73 @@ def _entry(node: dict) -> tuple:
     return (node.get("name"), addrs)
 
 
+SETTING_SECTIONS = ("totem", "quorum")
+_FLAGS = {"yes": "1", "on": "1", "true": "1", "no": "0", "off": "0", "false": "0"}
+
+
+def _setting(value: str) -> str:
+    value = str(value).strip()
+    return _FLAGS.get(value.lower(), value)
+
+
+def settings_of_cmap(cmap: dict[str, str]) -> dict[str, str]:
+    """The ``totem`` and ``quorum`` settings Corosync runs with (``totem.token``), from its cmap.
+
+    Only a section's own keys: Corosync adds derived ones deeper down
+    (``totem.interface.0.bindnetaddr`` for a node list) that no file sets.
+    """
+    found = {}
+    for key, value in cmap.items():
+        parts = key.split(".")
+        if len(parts) == 2 and parts[0] in SETTING_SECTIONS:
+            found[key] = _setting(value)
+    return found
+
+
+def settings_of_conf(parsed: dict) -> dict[str, str]:
+    """The ``totem`` and ``quorum`` settings a parsed corosync.conf sets, keyed as in cmap."""
+    found = {}
+    for section in SETTING_SECTIONS:
+        for block in parsed.get(section) or []:
+            for key, value in block.items():
+                if isinstance(value, str):
+                    found[f"{section}.{key}"] = _setting(value)
+    return found
+
+
 def reload_plan(runner, conf_path: str) -> dict:
-    """What ``corosync-cfgtool -R`` would change here: ``{"running", "added", "removed", "changed"}`` (node names)."""
+    """What ``corosync-cfgtool -R`` would change here: ``{"running", "added", "removed", "changed"}``
+    (node names) and ``settings`` (the ``totem``/``quorum`` keys whose value differs, as ``totem.token``)."""
     cmap = running_cmap(runner)
     if cmap is None:
-        return {"running": False, "added": [], "removed": [], "changed": []}
+        return {"running": False, "added": [], "removed": [], "changed": [], "settings": []}
     with open(conf_path, encoding="utf-8") as handle:
-        wanted = nodelist_of_conf(corosync_conf.parse(handle.read(), conf_path))
-    have = nodelist_of_cmap(cmap)
+        parsed = corosync_conf.parse(handle.read(), conf_path)
+    wanted, have = nodelist_of_conf(parsed), nodelist_of_cmap(cmap)
+    wanted_settings, have_settings = settings_of_conf(parsed), settings_of_cmap(cmap)
     return {
         "running": True,
         "added": sorted(wanted[i][0] for i in set(wanted) - set(have)),
         "removed": sorted(have[i][0] for i in set(have) - set(wanted)),
         "changed": sorted(wanted[i][0] for i in set(wanted) & set(have) if wanted[i] != have[i]),
+        "settings": sorted(
+            key
+            for key in set(wanted_settings) | set(have_settings)
+            if wanted_settings.get(key) != have_settings.get(key)
+        ),
     }
+
+
+def reload_needed(plan: dict) -> bool:
+    return plan["running"] and any(plan[k] for k in ("added", "removed", "changed", "settings"))
 
 
 def reload_cluster(runner, conf_path: str) -> dict:
     """``corosync-cfgtool -R`` (every node of the cluster re-reads its own corosync.conf), only when this
-    node's file differs from the node list Corosync runs with, then ``crm_node --force --remove`` of each
-    node the file no longer lists; the plan, with ``reloaded``."""
+    node's file differs from what Corosync runs with (its node list, a ``totem`` or ``quorum`` setting),
+    then ``crm_node --force --remove`` of each node the file no longer lists; the plan, with ``reloaded``."""
     plan = reload_plan(runner, conf_path)
-    needed = plan["running"] and bool(plan["added"] or plan["removed"] or plan["changed"])
+    needed = reload_needed(plan)
     if needed:
         runner.run(["corosync-cfgtool", "-R"])
         # As pcs does after the reload: a node that left is dropped from the CIB's nodes and status.
