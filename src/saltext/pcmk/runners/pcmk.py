@@ -16,7 +16,7 @@ from saltext.pcmk.utils import saltglue
 from saltext.pcmk.utils.cluster import bootstrap
 from saltext.pcmk.utils.errors import PcmkError
 from saltext.pcmk.utils.membership import converge as membership
-from saltext.pcmk.utils.membership import formation
+from saltext.pcmk.utils.membership import formation, keystore
 from saltext.pcmk.utils.restarts import until_quiet
 
 log = logging.getLogger(__name__)
@@ -353,6 +353,28 @@ def cluster_check(tgt=None, tgt_type=None, timeout=None):
     if problems:
         raise CommandExecutionError("controllers disagree, nothing changed: " + "; ".join(problems))
     return {"controllers": sorted(ret), "agreed": next(iter(ret.values()))}
+
+
+def cluster_keys(name, keydir=None):
+    """
+    Make the Corosync and Pacemaker authkeys of cluster ``name`` on the master,
+    once (``<pki_dir>/pcmk/<name>/``, root 0400 in a 0700 directory), for the
+    ``pcmk_cluster_keys`` ext_pillar to serve to the cluster's nodes. Keys
+    that exist are kept, never replaced. Returns each key's fingerprint and
+    whether this call made it; never the key.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run pcmk.cluster_keys name=openstack
+    """
+    directory = keydir or keystore.default_keydir(__opts__)
+    try:
+        made = keystore.ensure(directory, name)
+    except PcmkError as exc:
+        raise CommandExecutionError(str(exc)) from exc
+    return {"cluster": name, "keydir": directory, "keys": made}
 
 
 def corosync_reload(tgt=None, tgt_type=None, timeout=120):

@@ -301,7 +301,10 @@ def spec_from_pillar(data) -> ClusterSpec:
     corosync_key = keys.decode(authkeys["corosync"], "corosync") if "corosync" in authkeys else None
     pacemaker_key = keys.decode(authkeys["pacemaker"], "pacemaker") if "pacemaker" in authkeys else None
     if cipher != "none" and corosync_key is None:
-        raise SpecError(f"{PILLAR}:authkeys:corosync is missing (crypto cipher {cipher} needs a key)")
+        raise SpecError(
+            f"{PILLAR}:authkeys:corosync is missing (crypto cipher {cipher} needs a key): give it in pillar, "
+            "or make it on the master (salt-run pcmk.cluster_keys) and serve it with the pcmk_cluster_keys ext_pillar"
+        )
 
     timeout = _int(data.get("timeout", 300), f"{PILLAR}:timeout", 1, 3600)
     logging = _options(data.get("logging"), LOGGING_KEYS, f"{PILLAR}:logging", _logging_value) or DEFAULT_LOGGING
