@@ -3,8 +3,9 @@
 
 Three nodes in namespaces of their own (tests/support/cluster.py, ``bare=True``:
 no corosync.conf, no authkey, nothing running), a salt-master and a minion per
-node (tests/support/saltbed.py). Pillar ``pcmk:cluster`` is written with fresh
-keys; then ``test=True`` shows what would be written, ``orch.pcmk.cluster``
+node (tests/support/saltbed.py). Pillar ``pcmk:cluster`` is written without
+keys: ``salt-run pcmk.cluster_keys`` makes them on the master and its
+``pcmk_cluster_keys`` ext_pillar serves them; then ``test=True`` shows what would be written, ``orch.pcmk.cluster``
 forms the cluster, crm_mon shows it, and a second run changes nothing. The
 host's /etc/corosync, /etc/pacemaker and any cluster of its own are never
 touched. DEMO_KEEP=1 leaves it running (the workdir is printed).
@@ -51,14 +52,22 @@ def main():
     try:
         step("Three bare controllers (namespaces, network; no corosync.conf, no key, nothing running)")
         cluster.start()
-        bed = SaltBed(cluster, workdir / "salt", minions=MINIONS).start()
+        bed = SaltBed(cluster, workdir / "salt", minions=MINIONS, master_opts=formation.MASTER_KEYS).start()
         formation.write_fakeinit_units(bed)
-        bed.set_pillar(formation.cluster_pillar(bed, formation.new_keys(), name="demo"))
+        bed.set_pillar(formation.cluster_pillar(bed, None, name="demo"))  # no authkeys: the master serves them
         for node in cluster.nodes:
             print(
                 f"  {node.name} {node.addr}  minion {bed.minion_of[node.name]}  "
                 f"corosync.conf: {(node.dir / 'etc-corosync' / 'corosync.conf').exists()}"
             )
+
+        step("salt-run pcmk.cluster_keys name=demo   (the keys, made once on the master; fingerprints only)")
+        made = bed.run("pcmk.cluster_keys", "name=demo", timeout=60)
+        for kind, key in sorted(((made.data or {}).get("keys") or {}).items()):
+            print(f"  {kind}: {key['fingerprint']}  created={key['created']}")
+        if made.returncode != 0:
+            print(made)
+            return 1
 
         step("salt ctl1 state.apply pcmk.cluster_config test=True   (nothing is written)")
         show_states(bed.salt("ctl1", "state.apply", "pcmk.cluster_config", "test=True", timeout=120))

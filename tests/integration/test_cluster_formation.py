@@ -78,7 +78,8 @@ def _key():
     return formation.new_key()
 
 
-def cluster_pillar(bed: SaltBed, keys: dict, size: int = 3) -> dict:
+def cluster_pillar(bed: SaltBed, keys: dict | None = None, size: int = 3) -> dict:
+    """Without ``keys``: no authkeys in pillar, the master's ext_pillar serves the ones it made."""
     return formation.cluster_pillar(bed, keys, name=NAME, size=size)
 
 
@@ -92,12 +93,12 @@ def bed():
     cluster = Cluster(workdir / "cluster", nodes=4, name=NAME, subnet=SUBNET, bare=True).start()
     salt_bed = None
     try:
-        salt_bed = SaltBed(cluster, workdir / "salt", minions=MINIONS).start()
+        salt_bed = SaltBed(cluster, workdir / "salt", minions=MINIONS, master_opts=formation.MASTER_KEYS).start()
         TIMINGS["bare bed (4 nodes' namespaces, master, 4 minions)"] = time.monotonic() - began
         formation.write_fakeinit_units(salt_bed)
         salt_bed.write_sls("top", yaml_text({"base": {"*": ["pcmk.cluster", "site.resources"]}}))
         salt_bed.write_sls("site.resources", SITE_RESOURCES)
-        salt_bed.keys = formation.new_keys()
+        salt_bed.keys = formation.master_keys(salt_bed, NAME)  # made on the master, served by the ext_pillar
         yield salt_bed
     finally:
         if salt_bed is not None:
@@ -153,9 +154,26 @@ def assert_untouched(bed: SaltBed, before_files: dict, before_daemons: dict) -> 
     assert daemons(bed.cluster) == before_daemons
 
 
+def corosync_log_tail(bed: SaltBed, name: str, lines: int = 15) -> str:
+    path = bed.cluster.node(name).log_dir / "corosync" / "corosync.log"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
+
+
+def assert_still_formed(bed: SaltBed, names=("n1", "n2", "n3")) -> None:
+    """The cluster the formation made still runs, with the same daemons: a failure here happened
+    between tests, outside any state run (the log tails say what the daemons said)."""
+    now = {n: daemons(bed.cluster)[n] for n in names}
+    formed = getattr(bed, "formed_daemons", None)
+    if formed is None:
+        return
+    if {n: formed[n] for n in names} != now:
+        tails = {n: corosync_log_tail(bed, n) for n in names}
+        raise AssertionError(f"daemons changed between tests: formed {formed}, now {now}; corosync logs: {tails}")
+
+
 # -- the tests, in order -----------------------------------------------------------------------------------------------
 def test_broken_pillar_is_refused_on_every_controller_with_nothing_written(bed):
-    pillar = cluster_pillar(bed, bed.keys)
+    pillar = cluster_pillar(bed)
     nodes = pillar["pcmk"]["cluster"]["nodes"]
     nodes[2]["nodeid"] = nodes[0]["nodeid"]  # a node id used twice
     bed.set_pillar(pillar)
@@ -183,7 +201,7 @@ def test_broken_pillar_is_refused_on_every_controller_with_nothing_written(bed):
 
 
 def test_authkeys_differing_between_controllers_are_refused_with_nothing_written(bed):
-    bed.set_pillar(cluster_pillar(bed, bed.keys))
+    bed.set_pillar(cluster_pillar(bed))
     odd = copy.deepcopy(cluster_pillar(bed, {"corosync": _key(), "pacemaker": bed.keys["pacemaker"]}))
     bed.set_pillar(odd, name="odd")
     bed.set_pillar_top({"*": ["bed"], "ctl3": ["odd"]})
@@ -204,7 +222,7 @@ def test_authkeys_differing_between_controllers_are_refused_with_nothing_written
 
 
 def test_one_orchestrated_highstate_forms_the_cluster_from_bare_controllers_then_applies_resources(bed):
-    bed.set_pillar(cluster_pillar(bed, bed.keys))
+    bed.set_pillar(cluster_pillar(bed))
     began = time.monotonic()
     result = bed.orchestrate(ORCH, HIGHSTATE, timeout=300)
     TIMINGS["bare -> quorate cluster with a DC (orchestration)"] = time.monotonic() - began
@@ -255,9 +273,11 @@ def test_one_orchestrated_highstate_forms_the_cluster_from_bare_controllers_then
     assert [c.get("id") for c in tree.iter("clone")] == ["dummy-clone"], resources
     assert [p.get("id") for p in tree.iter("primitive")] == ["dummy"], resources
     wait(lambda: dummy_nodes(bed) == {"n1", "n2", "n3"}, 60, "the dummy clone on n1-n3")
+    bed.formed_daemons = daemons(bed.cluster)
 
 
 def test_a_second_run_changes_nothing_restarts_nothing_writes_nothing(bed):
+    assert_still_formed(bed)
     before_files, before_daemons = node_files(bed.cluster), daemons(bed.cluster)
     began = time.monotonic()
     result = bed.orchestrate(ORCH, HIGHSTATE, timeout=300)
@@ -305,6 +325,7 @@ def test_a_second_run_changes_nothing_restarts_nothing_writes_nothing(bed):
     ids=["cluster-name", "node-id-reused", "inquorate-at-once", "authkey-on-live-cluster"],
 )
 def test_changes_that_would_break_the_running_cluster_are_refused_with_nothing_changed(bed, change, culprit):
+    assert_still_formed(bed)
     before_files, before_daemons = node_files(bed.cluster), daemons(bed.cluster)
     pillar = cluster_pillar(bed, dict(bed.keys))
     change(pillar["pcmk"]["cluster"])
@@ -314,12 +335,47 @@ def test_changes_that_would_break_the_running_cluster_are_refused_with_nothing_c
         assert sorted(result.data) == FIRST, result
         for minion, states in result.data.items():
             comments = " ".join(v["comment"] for v in states.values() if v["result"] is False)
-            assert culprit in comments, (minion, comments)
+            assert culprit in comments, (minion, comments, states, before_daemons, daemons(bed.cluster))
             assert all(not v["changes"] for v in states.values()), (minion, states)
         assert_untouched(bed, before_files, before_daemons)
     finally:
-        bed.set_pillar(cluster_pillar(bed, bed.keys))
+        bed.set_pillar(cluster_pillar(bed))
     assert bed.cluster.status().online == {"n1", "n2", "n3"}
+
+
+def test_a_rename_is_refused_by_the_orchestration_while_one_controller_is_stopped(bed):
+    """ctl1's Corosync is stopped (n3): its own state would have nothing running to refuse against,
+    so the orchestration's check refuses, naming the controllers that still run the old name."""
+    assert_still_formed(bed)
+    left = bed.salt("ctl1", "state.apply", "pcmk.cluster_leave", timeout=180)
+    assert all(v["result"] is True for v in left.data["ctl1"].values()), left
+    assert bed.cluster.node("n3").corosync_pids() == []
+    before_files = node_files(bed.cluster)
+    pillar = cluster_pillar(bed, dict(bed.keys))  # the master keeps keys per cluster name: none for 'renamed'
+    pillar["pcmk"]["cluster"]["name"] = "renamed"
+    bed.set_pillar(pillar)
+    try:
+        result = bed.orchestrate(ORCH, TARGET, timeout=180)
+        assert result.returncode != 0, str(result)
+        check = json.dumps(orch_steps(result)["pcmk-cluster-check"])
+        for minion in ("ctl2", "ctl3"):
+            assert f"pcmk:cluster:name 'renamed': {minion} runs Corosync with name 'pcmkform'" in check, check
+        assert "ctl1 runs" not in check
+        assert orch_steps(result)["pcmk-cluster-config"]["result"] is False  # never ran
+        assert node_files(bed.cluster) == before_files
+    finally:
+        bed.set_pillar(cluster_pillar(bed))
+        back = bed.orchestrate(ORCH, TARGET, timeout=300)  # ctl1 starts again, nothing else changes
+    assert back.returncode == 0, str(back)
+    assert minion_states(orch_steps(back)["pcmk-cluster-form"])["ctl1"]["pcmk-cluster-running"]["changes"] == {
+        "corosync": "started",
+        "pacemaker": "started",
+        "corosync at boot": "enabled",
+        "pacemaker at boot": "enabled",
+    }
+    assert bed.cluster.status().online == {"n1", "n2", "n3"}
+    wait(lambda: dummy_nodes(bed) == {"n1", "n2", "n3"}, 60, "the dummy clone on n1-n3 again")
+    bed.formed_daemons = daemons(bed.cluster)
 
 
 def cmap_value(bed: SaltBed, node: str, key: str) -> str:
@@ -328,9 +384,10 @@ def cmap_value(bed: SaltBed, node: str, key: str) -> str:
 
 
 def test_a_totem_timing_changed_in_pillar_is_reloaded_once_with_nothing_restarted(bed):
+    assert_still_formed(bed)
     before_daemons, starts = daemons(bed.cluster), dummy_starts(bed)
     effective = {n: cmap_value(bed, n, "runtime.config.totem.token") for n in ("n1", "n2", "n3")}
-    pillar = cluster_pillar(bed, bed.keys)
+    pillar = cluster_pillar(bed)
     pillar["pcmk"]["cluster"]["totem"] = {"token": 1500}
     bed.set_pillar(pillar)
     try:
@@ -350,7 +407,7 @@ def test_a_totem_timing_changed_in_pillar_is_reloaded_once_with_nothing_restarte
         assert dummy_starts(bed) == starts
         COUNTS["totem.token changed"] = {"corosync reloads": 1, "daemon restarts": 0, "resource restarts": 0}
     finally:
-        bed.set_pillar(cluster_pillar(bed, bed.keys))
+        bed.set_pillar(cluster_pillar(bed))
         result = bed.orchestrate(ORCH, TARGET, timeout=300)
     assert result.returncode == 0, str(result)
     assert orch_steps(result)["pcmk-cluster-reload"]["changes"]["return"]["plan"]["settings"] == ["totem.token"]
@@ -393,7 +450,7 @@ def test_a_fourth_node_joins_by_pillar_with_one_reload_and_no_restart_on_the_oth
     corosyncs = {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")}
     pacemakers = {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")}
 
-    bed.set_pillar(cluster_pillar(bed, bed.keys, size=4))
+    bed.set_pillar(cluster_pillar(bed, size=4))
     began = time.monotonic()
     result = bed.orchestrate(
         ORCH, {"tgt": ",".join(FIRST + ["ctl4"]), "tgt_type": "list", "highstate": True}, timeout=300
@@ -448,7 +505,7 @@ def test_the_fourth_node_leaves_by_pillar_with_one_reload_and_no_restart_on_the_
     corosyncs = {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")}
     pacemakers = {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")}
 
-    bed.set_pillar(cluster_pillar(bed, bed.keys, size=3))
+    bed.set_pillar(cluster_pillar(bed, size=3))
     began = time.monotonic()
     result = bed.orchestrate(ORCH, {**TARGET, "leaving": "ctl4"}, timeout=300)
     TIMINGS["n4 leaves by pillar (orchestration)"] = time.monotonic() - began

@@ -35,6 +35,19 @@ def new_keys() -> dict:
     return {"corosync": new_key(), "pacemaker": new_key()}
 
 
+def master_keys(bed: SaltBed, name: str) -> dict:
+    """``salt-run pcmk.cluster_keys name=<name>`` on the bed's master; the keys it made, read from its store."""
+    from saltext.pcmk.utils.membership import keystore  # pylint: disable=import-outside-toplevel
+
+    result = bed.run("pcmk.cluster_keys", f"name={name}", timeout=60)
+    made = result.data
+    if not isinstance(made, dict) or "keydir" not in made:
+        raise AssertionError(f"salt-run pcmk.cluster_keys failed: {result}")
+    found = keystore.read(made["keydir"], name)
+    assert found is not None
+    return found
+
+
 def write_fakeinit_units(bed: SaltBed) -> None:
     """corosync and pacemaker as services on every node."""
     for minion in bed.minion_ids:
@@ -44,8 +57,12 @@ def write_fakeinit_units(bed: SaltBed) -> None:
             (directory / f"{name}.json").write_text(json.dumps({"argv": argv}))
 
 
-def cluster_pillar(bed: SaltBed, keys: dict, *, name: str, size: int = 3, timeout: int = 120) -> dict:
-    """Pillar ``pcmk:cluster`` for the bed's first ``size`` nodes (node names n1.., their minions)."""
+MASTER_KEYS = {"ext_pillar": [{"pcmk_cluster_keys": {}}]}  # master options: keys made on the master, served
+
+
+def cluster_pillar(bed: SaltBed, keys: dict | None, *, name: str, size: int = 3, timeout: int = 120) -> dict:
+    """Pillar ``pcmk:cluster`` for the bed's first ``size`` nodes (node names n1.., their minions);
+    without ``keys`` there is no ``authkeys``: the master's ``pcmk_cluster_keys`` ext_pillar serves them."""
     nodes = [
         {"name": node.name, "nodeid": node.nodeid, "addrs": [node.addr], "minion": bed.minion_of[node.name]}
         for node in bed.cluster.nodes[:size]
@@ -65,7 +82,7 @@ def cluster_pillar(bed: SaltBed, keys: dict, *, name: str, size: int = 3, timeou
                     "to_syslog": False,
                     "timestamp": "hires",
                 },
-                "authkeys": keys,
+                **({"authkeys": keys} if keys is not None else {}),
                 "timeout": timeout,
             }
         }

@@ -259,6 +259,24 @@ def test_controllers_disagreeing_are_named_by_fingerprint():
     assert converge.disagreements({"m1": converge.digest(spec), "m2": converge.digest(spec)}) == []
 
 
+def test_a_rename_is_refused_while_any_controller_runs_the_old_name():
+    """m3's Corosync is stopped: renaming would pass on m3 alone; m1 and m2 still run 'ha'."""
+    renamed = corosync_conf.spec_from_pillar(pillar(name="ha2"))
+    running = corosync_conf.Identity("ha", "knet", {1: "ctl1", 2: "ctl2", 3: "ctl3"})
+    digests = {
+        "m1": converge.digest(renamed, running),
+        "m2": converge.digest(renamed, running),
+        "m3": converge.digest(renamed, None),
+    }
+    assert converge.disagreements(digests) == []  # they agree with each other
+    assert converge.running_conflicts(digests) == [
+        "pcmk:cluster:name 'ha2': m1 runs Corosync with name 'ha' (not changed while any node of the cluster runs)",
+        "pcmk:cluster:name 'ha2': m2 runs Corosync with name 'ha' (not changed while any node of the cluster runs)",
+    ]
+    same = corosync_conf.spec_from_pillar(pillar())
+    assert converge.running_conflicts({"m1": converge.digest(same, running), "m3": converge.digest(same)}) == []
+
+
 class FakeRunner:
     """Answers corosync-cmapctl / corosync-quorumtool / crm_mon from canned text."""
 
@@ -272,7 +290,8 @@ class FakeRunner:
         if argv[0] == "corosync-cmapctl":
             if self.cmap is None:
                 return subprocess.CompletedProcess(argv, 1, "", "Failed to initialize the cmap API")
-            lines = [line for line in self.cmap.splitlines() if line.startswith(argv[-1])]
+            prefix = argv[-1] if len(argv) > 1 else ""  # no prefix: the whole map
+            lines = [line for line in self.cmap.splitlines() if line.startswith(prefix)]
             return subprocess.CompletedProcess(argv, 0, "\n".join(lines), "")
         if argv[0] == "corosync-quorumtool":
             return subprocess.CompletedProcess(argv, 0, f"Quorate:          {self.quorate_text}\n", "")
@@ -399,3 +418,43 @@ def test_a_running_corosync_that_does_not_answer_is_never_taken_for_none():
     with pytest.raises(PcmkError, match=r"Corosync runs on this node \(pid 4242\) but corosync-cmapctl cannot read"):
         formation.running_cmap(_Cmapctl(failures=100), sleep=lambda s: None, pid_of=lambda: 4242)
     assert formation.running_cmap(_Cmapctl(failures=100), sleep=lambda s: None, pid_of=lambda: None) is None
+
+
+class _PartialCmapctl:
+    """corosync-cmapctl that answers (exit 0) without any totem key ``partial`` times, then whole."""
+
+    def __init__(self, partial):
+        self.partial = partial
+
+    def run(self, argv, ok_codes=(0,)):  # pylint: disable=unused-argument
+        import subprocess  # pylint: disable=import-outside-toplevel
+
+        if self.partial:
+            self.partial -= 1
+            return subprocess.CompletedProcess(argv, 0, "runtime.members.1.status (str) = joined\n", "")
+        return subprocess.CompletedProcess(argv, 0, "totem.cluster_name (str) = pcmkform\n", "")
+
+
+def test_an_answer_without_the_configuration_is_asked_again_never_taken_for_no_name():
+    from saltext.pcmk.utils.errors import PcmkError  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.membership import formation  # pylint: disable=import-outside-toplevel
+
+    cmap = formation.running_cmap(_PartialCmapctl(2), sleep=lambda s: None, pid_of=lambda: 4242)
+    assert cmap == {"totem.cluster_name": "pcmkform"}
+    with pytest.raises(PcmkError, match="its configuration map holds no totem settings"):
+        formation.running_cmap(_PartialCmapctl(100), sleep=lambda s: None, pid_of=lambda: 4242)
+
+
+def test_a_quorum_question_unanswered_is_an_error_not_a_pass():
+    from saltext.pcmk.utils.errors import PcmkError  # pylint: disable=import-outside-toplevel
+    from saltext.pcmk.utils.membership import formation  # pylint: disable=import-outside-toplevel
+
+    class Silent(FakeRunner):
+        def run(self, argv, ok_codes=(0,), **_):
+            import subprocess  # pylint: disable=import-outside-toplevel
+
+            return subprocess.CompletedProcess(argv, 1, "", "Cannot initialize QUORUM service")
+
+    with pytest.raises(PcmkError, match="does not say whether it is quorate"):
+        formation.running_quorate(Silent(), sleep=lambda s: None)
+    assert formation.running_quorate(FakeRunner(quorate="No"), sleep=lambda s: None) is False

@@ -710,8 +710,9 @@ def cluster_digest():
     """
     What this controller's pillar ``pcmk:cluster`` declares, as fingerprints
     (never the keys): the corosync.conf it renders, the Corosync authkey, the
-    Pacemaker authkey. The ``pcmk.cluster_check`` runner compares them across
-    controllers. The pillar is compiled from the master for the call, as a
+    Pacemaker authkey; the declared cluster name and transport, and the ones
+    a running Corosync here has. The ``pcmk.cluster_check`` runner compares
+    them across controllers. The pillar is compiled from the master for the call, as a
     state run compiles it, so no pillar refresh is needed first.
 
     CLI Example:
@@ -720,7 +721,8 @@ def cluster_digest():
 
         salt '*' pcmk.cluster_digest
     """
-    return membership.digest(saltglue.cluster_spec(__salt__, fresh=True))
+    spec = saltglue.cluster_spec(__salt__, fresh=True)
+    return membership.digest(spec, membership.running_identity(saltglue.runner_from_opts(__opts__)))
 
 
 @_errors_as_salt

@@ -327,7 +327,10 @@ def cluster_check(tgt=None, tgt_type=None, timeout=None):
     """
     Refuse to go on unless every controller declares the same cluster: the
     same corosync.conf and the same Corosync and Pacemaker authkeys, compared
-    by fingerprint (``pcmk.cluster_digest``; no key leaves a minion). A
+    by fingerprint (``pcmk.cluster_digest``; no key leaves a minion), and
+    unless the declared cluster name and transport are the ones every
+    controller that runs Corosync runs with (a controller whose Corosync is
+    stopped is not renamed away from the others). A
     controller that does not answer, or whose pillar ``pcmk:cluster`` is
     refused, is named. ``orch.pcmk.cluster`` runs it before any controller
     is touched.
@@ -349,10 +352,11 @@ def cluster_check(tgt=None, tgt_type=None, timeout=None):
         raise CommandExecutionError(
             "pcmk:cluster refused on " + "; ".join(f"{m}: {str(v).strip()}" for m, v in sorted(failed.items()))
         )
-    problems = membership.disagreements(ret)
+    problems = membership.disagreements(ret) + membership.running_conflicts(ret)
     if problems:
         raise CommandExecutionError("controllers disagree, nothing changed: " + "; ".join(problems))
-    return {"controllers": sorted(ret), "agreed": next(iter(ret.values()))}
+    agreed = {k: v for k, v in next(iter(ret.values())).items() if k in membership.AGREED or k == "declared"}
+    return {"controllers": sorted(ret), "agreed": agreed, "running": sorted(m for m, v in ret.items() if v["running"])}
 
 
 def cluster_keys(name, keydir=None):

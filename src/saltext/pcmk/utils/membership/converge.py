@@ -75,7 +75,7 @@ def plan_conf(spec, minion_id, runner, *, path=COROSYNC_CONF, check=True) -> Con
             spec,
             corosync_conf.identity_from_cmap(cmap),
             corosync_conf.joined_members(cmap),
-            quorate=bool(formation.quorate(runner)),
+            quorate=formation.running_quorate(runner),
         )
         if problems:
             raise SpecError("refused, nothing written: " + "; ".join(problems))
@@ -207,19 +207,49 @@ def apply_stopped(plan: RunPlan, native) -> None:
 
 
 # -- comparing controllers ---------------------------------------------------------------------------------------------
-def digest(spec) -> dict:
-    """What controllers must agree on, keys as fingerprints only (``pcmk.cluster_digest``)."""
+AGREED = ("corosync_conf", "corosync_authkey", "pacemaker_authkey")
+
+
+def digest(spec, running: corosync_conf.Identity | None = None) -> dict:
+    """What controllers must agree on, keys as fingerprints only (``pcmk.cluster_digest``); with
+    what the cluster declares and, where Corosync runs, what it runs as (name and transport)."""
     return {
         "corosync_conf": keys.fingerprint(corosync_conf.render(spec).encode()),
         "corosync_authkey": keys.fingerprint(spec.corosync_authkey),
         "pacemaker_authkey": keys.fingerprint(spec.pacemaker_authkey),
+        "declared": {"name": spec.name, "transport": spec.transport},
+        "running": None if running is None else {"name": running.cluster_name, "transport": running.transport},
     }
+
+
+def running_identity(runner) -> corosync_conf.Identity | None:
+    """The name, transport and node list the Corosync running here has; None when none runs."""
+    cmap = formation.running_cmap(runner)
+    return None if cmap is None else corosync_conf.identity_from_cmap(cmap)
+
+
+def running_conflicts(digests: Mapping[str, Mapping]) -> list[str]:
+    """A name or transport declared other than the one a controller's Corosync runs with: refused
+    across the cluster, so a controller whose Corosync is stopped cannot be renamed away from the
+    ones still running."""
+    problems = []
+    for minion, values in sorted(digests.items()):
+        running, declared = values.get("running"), values.get("declared") or {}
+        if not running:
+            continue
+        for key in ("name", "transport"):
+            if running.get(key) and declared.get(key) and running[key] != declared[key]:
+                problems.append(
+                    f"pcmk:cluster:{key} {declared[key]!r}: {minion} runs Corosync with {key} {running[key]!r} "
+                    f"(not changed while any node of the cluster runs)"
+                )
+    return problems
 
 
 def disagreements(digests: Mapping[str, Mapping[str, str]]) -> list[str]:
     """For each item controllers disagree on, which minions hold which fingerprint."""
     problems = []
-    items = sorted({k for d in digests.values() for k in d})
+    items = sorted({k for d in digests.values() for k in d if k in AGREED})
     for item in items:
         holders: dict = {}
         for minion, values in sorted(digests.items()):

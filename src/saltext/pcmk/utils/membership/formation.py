@@ -38,32 +38,32 @@ def corosync_pid(pidfile=COROSYNC_PIDFILE) -> int | None:
 def running_cmap(runner, *, attempts=10, pause=0.5, sleep=time.sleep, pid_of=corosync_pid) -> dict[str, str] | None:
     """Corosync's cmap (the keys this package reads), or None when Corosync does not run here.
 
-    A Corosync that runs but does not answer yet (busy, starting: "Failed to
-    initialize the cmap API") is asked again; one that still does not answer
-    is an error, never "not running": a refusal that depends on what runs
-    (a cluster renamed while Corosync runs) must not pass because the
-    question went unanswered.
+    One snapshot of the whole map (``corosync-cmapctl``), so the cluster name,
+    node list and members come from the same moment. A Corosync that runs but
+    does not answer ("Failed to initialize the cmap API"), or answers without
+    its configuration (no ``totem`` key: between a reload's delete and
+    re-add, say), is asked again; one that still does not is an error, never
+    "not running": a refusal that depends on what runs (a cluster renamed
+    while Corosync runs) must not pass because the question went unanswered.
     """
-    values: dict[str, str] = {}
-    for prefix in CMAP_PREFIXES:
-        for attempt in range(attempts):
-            proc = runner.run(["corosync-cmapctl", "-b", prefix], ok_codes=range(256))
-            if proc.returncode == 0 or pid_of() is None:
-                break
-            if attempt + 1 < attempts:
-                sleep(pause)
-        if proc.returncode != 0:
-            # No Corosync to ask. A missing prefix prints nothing and exits 0.
-            if pid_of() is None:
-                if prefix == CMAP_PREFIXES[0]:
-                    return None
-                continue
-            raise PcmkError(
-                f"Corosync runs on this node (pid {pid_of()}) but corosync-cmapctl cannot read its configuration "
-                f"map: {(proc.stderr or proc.stdout).strip() or f'exit {proc.returncode}'}; nothing was changed"
-            )
-        values.update(corosync_conf.parse_cmap(proc.stdout))
-    return values
+    problem = ""
+    for attempt in range(attempts):
+        proc = runner.run(["corosync-cmapctl"], ok_codes=range(256))
+        if proc.returncode == 0:
+            found = corosync_conf.parse_cmap(proc.stdout)
+            if any(key.startswith("totem.") for key in found):
+                return {k: v for k, v in found.items() if k.startswith(CMAP_PREFIXES)}
+            problem = "its configuration map holds no totem settings"
+        elif pid_of() is None:
+            return None  # no Corosync to ask
+        else:
+            problem = (proc.stderr or proc.stdout).strip() or f"exit {proc.returncode}"
+        if attempt + 1 < attempts:
+            sleep(pause)
+    raise PcmkError(
+        f"Corosync runs on this node (pid {pid_of()}) but corosync-cmapctl cannot read its configuration "
+        f"map: {problem}; nothing was changed"
+    )
 
 
 def nodelist_of_cmap(cmap: dict[str, str]) -> dict[int, tuple]:
@@ -175,6 +175,18 @@ def quorate(runner) -> bool | None:
     return None
 
 
+def running_quorate(runner, *, attempts=10, pause=0.5, sleep=time.sleep) -> bool:
+    """votequorum's answer from a Corosync known to run: asked again while it does not answer,
+    then an error (a quorum refusal must not pass because the question went unanswered)."""
+    for attempt in range(attempts):
+        answer = quorate(runner)
+        if answer is not None:
+            return answer
+        if attempt + 1 < attempts:
+            sleep(pause)
+    raise PcmkError("Corosync runs on this node but corosync-quorumtool -s does not say whether it is quorate")
+
+
 def test_config(runner, text: str, corosync_key: bytes | None) -> None:
     """``corosync -t`` on a candidate corosync.conf in a private directory; SpecError with Corosync's reason.
 
@@ -210,7 +222,10 @@ class Formed:
 
 def _missing(spec, runner):
     """(what is still missing, detail), or None when the cluster is formed; also the DC."""
-    cmap = running_cmap(runner)
+    try:
+        cmap = running_cmap(runner, attempts=1)
+    except PcmkError as exc:  # starting: the wait asks again
+        return ("Corosync to answer on this node", str(exc)), None
     if cmap is None:
         return ("Corosync to answer on this node", "corosync-cmapctl cannot reach it"), None
     joined = corosync_conf.joined_members(cmap)
