@@ -31,16 +31,17 @@ demo: setup
 demo-cluster: setup
 	$(VENV)/bin/python demo/cluster.py
 
-# Two workers (pytest-xdist): the three-node tests in one, the single-node and
-# offline tests in the other (groups set in tests/conftest.py). WORKERS=0 runs
-# everything in this process.
+# Two workers (pytest-xdist), a test module at a time (--dist loadfile): the
+# tests of a module share its module-scoped bed and run in order in one
+# worker; session beds are started by each worker that needs one.
+# WORKERS=0 runs everything in this process.
 WORKERS ?= 2
 test: setup daemons
-	$(VENV)/bin/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # No live clusters: unit and offline-CIB tests only.
 test-fast: setup
-	$(VENV)/bin/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadgroup -m "not live and not multinode and not realdaemons" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -n $(WORKERS) --dist loadfile -m "not live and not multinode and not realdaemons" $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python bench/converge.py --peers $(BENCH_ARGS)

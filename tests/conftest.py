@@ -13,19 +13,6 @@ from tests.support.pcmktools import needs_pacemaker_tools
 pytest_plugins = ["tests.support.fixtures"]
 
 
-def pytest_collection_modifyitems(config, items):
-    """Spread the suite over pytest-xdist workers (``make test`` runs two) so
-    that each cluster bed lives in one worker: the three-node tests share one
-    worker and its bed, the single-node tests (and the bed's own host-footprint
-    tests, which compare the host before and after) another; offline tests go
-    wherever there is room. ``--dist loadgroup`` honours these groups."""
-    for item in items:
-        if item.path.name == "test_testbed.py" or item.get_closest_marker("live"):
-            item.add_marker(pytest.mark.xdist_group("one-node"))
-        elif item.get_closest_marker("multinode"):
-            item.add_marker(pytest.mark.xdist_group("three-nodes"))
-
-
 def pytest_configure(config):
     # Importing Salt installs a handler that keeps every log record until exit
     # and then writes them to a stderr pytest has closed ("Logging error").
