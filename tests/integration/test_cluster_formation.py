@@ -385,7 +385,7 @@ def cmap_value(bed: SaltBed, node: str, key: str) -> str:
 
 def test_a_totem_timing_changed_in_pillar_is_reloaded_once_with_nothing_restarted(bed):
     assert_still_formed(bed)
-    before_daemons, starts = daemons(bed.cluster), dummy_starts(bed)
+    before = on_the_others(bed)
     effective = {n: cmap_value(bed, n, "runtime.config.totem.token") for n in ("n1", "n2", "n3")}
     pillar = cluster_pillar(bed)
     pillar["pcmk"]["cluster"]["totem"] = {"token": 1500}
@@ -403,9 +403,8 @@ def test_a_totem_timing_changed_in_pillar_is_reloaded_once_with_nothing_restarte
         for name in ("n1", "n2", "n3"):
             assert cmap_value(bed, name, "totem.token") == "1500", name
             assert cmap_value(bed, name, "runtime.config.totem.token") != effective[name], name
-        assert daemons(bed.cluster) == before_daemons
-        assert dummy_starts(bed) == starts
-        COUNTS["totem.token changed"] = {"corosync reloads": 1, "daemon restarts": 0, "resource restarts": 0}
+        assert on_the_others(bed) == before
+        COUNTS["totem.token changed"] = counts_on_the_others(bed, before, reload["reloaded"])
     finally:
         bed.set_pillar(cluster_pillar(bed))
         result = bed.orchestrate(ORCH, TARGET, timeout=300)
@@ -435,6 +434,25 @@ def dummy_nodes(bed: SaltBed) -> set:
     }
 
 
+OTHERS = ("n1", "n2", "n3")  # the nodes that already run while a node joins or leaves, or a setting changes
+
+
+def on_the_others(bed: SaltBed) -> tuple[dict, dict]:
+    """What runs on n1-n3: their daemons (Corosync and pacemakerd pids) and the dummy clone's last start."""
+    now, starts = daemons(bed.cluster), dummy_starts(bed)
+    return {n: now[n] for n in OTHERS}, {n: starts.get(n) for n in OTHERS}
+
+
+def counts_on_the_others(bed: SaltBed, before: tuple[dict, dict], reloaded: bool) -> dict:
+    """The bench's row: Corosync reloads, and daemons and resources restarted on n1-n3 since ``before``."""
+    (daemons_before, starts_before), (daemons_now, starts_now) = before, on_the_others(bed)
+    return {
+        "corosync reloads": int(reloaded),
+        "daemon restarts": sum(daemons_now[n] != daemons_before[n] for n in OTHERS),
+        "resource restarts": sum(starts_now.get(n) != starts_before.get(n) for n in OTHERS),
+    }
+
+
 def wait(predicate, timeout, what):
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -446,9 +464,7 @@ def wait(predicate, timeout, what):
 def test_a_fourth_node_joins_by_pillar_with_one_reload_and_no_restart_on_the_others(bed):
     n1 = bed.cluster.node("n1")
     wait(lambda: dummy_nodes(bed) == {"n1", "n2", "n3"}, 60, "the dummy clone on n1-n3")
-    starts = dummy_starts(bed)
-    corosyncs = {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")}
-    pacemakers = {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")}
+    before = on_the_others(bed)
 
     bed.set_pillar(cluster_pillar(bed, size=4))
     began = time.monotonic()
@@ -475,20 +491,10 @@ def test_a_fourth_node_joins_by_pillar_with_one_reload_and_no_restart_on_the_oth
     status = bed.cluster.status()
     assert status.online == {"n1", "n2", "n3", "n4"} and status.with_quorum and status.dc
     # Nothing restarted on the first three: same daemons, same dummy start.
-    assert {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")} == corosyncs
-    assert {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")} == pacemakers
+    assert on_the_others(bed)[0] == before[0]
     wait(lambda: dummy_nodes(bed) == {"n1", "n2", "n3", "n4"}, 60, "the dummy clone on n4 too")
-    after = dummy_starts(bed)
-    COUNTS["join n4"] = {
-        "corosync reloads": int(reload["reloaded"]),
-        "daemon restarts": sum(
-            bed.cluster.node(n).corosync_pids() != corosyncs[n]
-            or bed.cluster.node(n).pacemaker_pids("pacemakerd") != pacemakers[n]
-            for n in corosyncs
-        ),
-        "resource restarts": sum(after.get(n) != starts.get(n) for n in ("n1", "n2", "n3")),
-    }
-    assert {n: after[n] for n in ("n1", "n2", "n3")} == starts, (starts, after)
+    COUNTS["join n4"] = counts_on_the_others(bed, before, reload["reloaded"])
+    assert on_the_others(bed) == before, (before, on_the_others(bed))
     votes = n1.run(["corosync-quorumtool", "-s"]).stdout
     assert re.search(r"^Expected votes:\s+4$", votes, re.M), votes
 
@@ -501,9 +507,7 @@ def test_a_fourth_node_joins_by_pillar_with_one_reload_and_no_restart_on_the_oth
 
 
 def test_the_fourth_node_leaves_by_pillar_with_one_reload_and_no_restart_on_the_others(bed):
-    starts = dummy_starts(bed)
-    corosyncs = {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")}
-    pacemakers = {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")}
+    before = on_the_others(bed)
 
     bed.set_pillar(cluster_pillar(bed, size=3))
     began = time.monotonic()
@@ -528,19 +532,8 @@ def test_the_fourth_node_leaves_by_pillar_with_one_reload_and_no_restart_on_the_
     assert status.with_quorum and status.dc
     votes = bed.cluster.node("n1").run(["corosync-quorumtool", "-s"]).stdout
     assert re.search(r"^Expected votes:\s+3$", votes, re.M), votes
-    after = dummy_starts(bed)
-    COUNTS["n4 leaves"] = {
-        "corosync reloads": int(reload["reloaded"]),
-        "daemon restarts": sum(
-            bed.cluster.node(n).corosync_pids() != corosyncs[n]
-            or bed.cluster.node(n).pacemaker_pids("pacemakerd") != pacemakers[n]
-            for n in corosyncs
-        ),
-        "resource restarts": sum(after.get(n) != starts.get(n) for n in ("n1", "n2", "n3")),
-    }
-    assert {n: bed.cluster.node(n).corosync_pids() for n in ("n1", "n2", "n3")} == corosyncs
-    assert {n: bed.cluster.node(n).pacemaker_pids("pacemakerd") for n in ("n1", "n2", "n3")} == pacemakers
-    assert {n: after.get(n) for n in ("n1", "n2", "n3")} == {n: starts[n] for n in ("n1", "n2", "n3")}
+    COUNTS["n4 leaves"] = counts_on_the_others(bed, before, reload["reloaded"])
+    assert on_the_others(bed) == before, (before, on_the_others(bed))
 
     result = bed.orchestrate(ORCH, {**TARGET, "leaving": "ctl4"}, timeout=300)  # again: nothing
     assert result.returncode == 0, str(result)

@@ -29,8 +29,8 @@ def __virtual__():
 
 def ext_pillar(minion_id, pillar, keydir=None):  # pylint: disable=unused-argument
     """``pcmk:cluster:authkeys`` for a node of the cluster ``pcmk:cluster`` declares."""
-    cluster = (pillar.get("pcmk") or {}).get("cluster") if isinstance(pillar.get("pcmk"), dict) else None
-    name = keystore.serves(cluster, minion_id)
+    pcmk = pillar.get("pcmk")
+    name = keystore.serves(pcmk.get("cluster") if isinstance(pcmk, dict) else None, minion_id)
     if name is None:
         return {}
     found = keystore.read(keydir or keystore.default_keydir(__opts__), name)

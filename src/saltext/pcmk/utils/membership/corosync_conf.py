@@ -149,9 +149,7 @@ class ClusterSpec:
             return min(declared) in members
         if breaker == "highest":
             return max(declared) in members
-        listed = [int(i) for i in breaker.split()]
-        present = [i for i in listed if i in members]  # the absent others run nowhere
-        return bool(present)
+        return any(int(i) in members for i in breaker.split())  # the first listed present: the others run nowhere
 
 
 # -- pillar -> spec -------------------------------------------------------------------------------------
