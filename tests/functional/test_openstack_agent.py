@@ -27,6 +27,8 @@ import urllib.request
 
 import pytest
 
+from tests.support.testservice import free_port
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 AGENT_SRC = REPO / "src" / "saltext" / "pcmk" / "agents" / "openstack-service"
 DAEMON_SRC = REPO / "tests" / "support" / "testdaemon.py"
@@ -96,12 +98,6 @@ def _world_accessible(path):
     if path.stat().st_mode & 0o005 != 0o005:
         return False
     return all(parent.stat().st_mode & 0o001 for parent in path.parents)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http_status(url, timeout=2.0):
@@ -626,7 +622,7 @@ def test_start_as_unprivileged_user(lab):
     log = lab.root / "daemon.log"
     res = lab.resource(user="nobody", log_file=str(log))
     proc = res.run("start")
-    assert proc.returncode == OCF_SUCCESS, proc.stderr
+    assert proc.returncode == OCF_SUCCESS, proc.stderr + (log.read_text() if log.exists() else "")
     pid = res.pid()
     status = pathlib.Path(f"/proc/{pid}/status").read_text()
     uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]

@@ -7,9 +7,11 @@ which is how tests count restarts that really happened.
 import configparser
 import os
 import pathlib
+import random
 import shutil
 import socket
 import stat
+import time
 
 DAEMON_SRC = pathlib.Path(__file__).with_name("testdaemon.py")
 PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
@@ -26,10 +28,33 @@ def install_daemon(directory):
     return path
 
 
+def _ephemeral_floor():
+    try:
+        return int(pathlib.Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port free now, chosen below the kernel's ephemeral range.
+
+    A port the kernel hands out for ``bind(0)`` is one it also hands out as the
+    source port of outgoing connections, and the other test worker's Salt
+    master and minions open many: between this check and the daemon's bind,
+    such a connection can take it ("exited during start" in CI). Ports below
+    the ephemeral range are only taken by an explicit bind.
+    """
+    floor = _ephemeral_floor()
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(200):
+        port = rng.randrange(10000, max(floor, 10001))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 def config_text(port, starts_file, **extra):
