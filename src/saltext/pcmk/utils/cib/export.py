@@ -405,7 +405,7 @@ class Exporter:
             elif child.tag == "primitive":
                 args["primitive"] = child.get("id")
             elif child.tag != "meta_attributes":
-                raise NotExpressible(f"<{child.tag}> in a bundle")
+                raise NotExpressible(f"element {child.tag!r} in a bundle")
         meta = attribute_sets(element, "meta_attributes")
         if meta is not None:
             args["meta"] = meta
@@ -430,7 +430,7 @@ class Exporter:
             return
         kind = _CONSTRAINT_KINDS.get(element.tag)
         if kind is None:
-            raise NotExpressible(f"<{element.tag}> is not a constraint kind the states know")
+            raise NotExpressible(f"element {element.tag!r} is not a constraint kind the states know")
         by_attr = {attr: arg for arg, attr in ARGUMENT_ATTRIBUTES[kind].items()}
         args: dict = {"kind": kind}
         for attr, value in element.attrib.items():
@@ -458,7 +458,7 @@ class Exporter:
             elif child.tag == "rule" and kind == "location":
                 rules.append(rulesmod.from_element(child))
             else:
-                raise NotExpressible(f"<{child.tag}> in a {kind} constraint")
+                raise NotExpressible(f"element {child.tag!r} in a {kind} constraint")
         if sets:
             args["sets"] = sets
         if rules:
