@@ -28,6 +28,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
 from tests.support import formation
 from tests.support.cluster import Cluster, missing_requirements
@@ -47,6 +48,7 @@ COUNTS: dict[str, dict] = {}  # per scenario: Corosync reloads, daemon and resou
 REPORT_VAR = "CLUSTER_BENCH_REPORT"  # where bench/cluster.py wants TIMINGS and COUNTS as JSON
 
 
+OTHERS = ("n1", "n2", "n3")  # the nodes that already run while a node joins or leaves, or a setting changes
 HIGHSTATE = {**TARGET, "highstate": True}
 # The site's resources, applied by the same highstate once the cluster has formed: a clone
 # that runs on every node (its starts are counted when nodes join and leave).
@@ -68,10 +70,6 @@ dummy:
     - require:
       - pcmk: stonith-enabled
 """
-
-
-def yaml_text(data) -> str:
-    return json.dumps(data)  # JSON is YAML
 
 
 def _key():
@@ -96,7 +94,7 @@ def bed():
         salt_bed = SaltBed(cluster, workdir / "salt", minions=MINIONS, master_opts=formation.MASTER_KEYS).start()
         TIMINGS["bare bed (4 nodes' namespaces, master, 4 minions)"] = time.monotonic() - began
         formation.write_fakeinit_units(salt_bed)
-        salt_bed.write_sls("top", yaml_text({"base": {"*": ["pcmk.cluster", "site.resources"]}}))
+        salt_bed.write_sls("top", yaml.safe_dump({"base": {"*": ["pcmk.cluster", "site.resources"]}}))
         salt_bed.write_sls("site.resources", SITE_RESOURCES)
         salt_bed.keys = formation.master_keys(salt_bed, NAME)  # made on the master, served by the ext_pillar
         yield salt_bed
@@ -159,15 +157,16 @@ def corosync_log_tail(bed: SaltBed, name: str, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
 
 
-def assert_still_formed(bed: SaltBed, names=("n1", "n2", "n3")) -> None:
+def assert_still_formed(bed: SaltBed) -> None:
     """The cluster the formation made still runs, with the same daemons: a failure here happened
     between tests, outside any state run (the log tails say what the daemons said)."""
-    now = {n: daemons(bed.cluster)[n] for n in names}
     formed = getattr(bed, "formed_daemons", None)
     if formed is None:
         return
-    if {n: formed[n] for n in names} != now:
-        tails = {n: corosync_log_tail(bed, n) for n in names}
+    running = daemons(bed.cluster)
+    now = {n: running[n] for n in OTHERS}
+    if {n: formed[n] for n in OTHERS} != now:
+        tails = {n: corosync_log_tail(bed, n) for n in OTHERS}
         raise AssertionError(f"daemons changed between tests: formed {formed}, now {now}; corosync logs: {tails}")
 
 
@@ -386,7 +385,7 @@ def cmap_value(bed: SaltBed, node: str, key: str) -> str:
 def test_a_totem_timing_changed_in_pillar_is_reloaded_once_with_nothing_restarted(bed):
     assert_still_formed(bed)
     before = on_the_others(bed)
-    effective = {n: cmap_value(bed, n, "runtime.config.totem.token") for n in ("n1", "n2", "n3")}
+    effective = {n: cmap_value(bed, n, "runtime.config.totem.token") for n in OTHERS}
     pillar = cluster_pillar(bed)
     pillar["pcmk"]["cluster"]["totem"] = {"token": 1500}
     bed.set_pillar(pillar)
@@ -400,7 +399,7 @@ def test_a_totem_timing_changed_in_pillar_is_reloaded_once_with_nothing_restarte
         assert reload["plan"]["settings"] == ["totem.token"], reload
         assert reload["plan"]["added"] == reload["plan"]["removed"] == reload["plan"]["changed"] == []
         # Every node re-read its file (corosync-cfgtool -R is cluster-wide), and the token in force moved.
-        for name in ("n1", "n2", "n3"):
+        for name in OTHERS:
             assert cmap_value(bed, name, "totem.token") == "1500", name
             assert cmap_value(bed, name, "runtime.config.totem.token") != effective[name], name
         assert on_the_others(bed) == before
@@ -410,7 +409,7 @@ def test_a_totem_timing_changed_in_pillar_is_reloaded_once_with_nothing_restarte
         result = bed.orchestrate(ORCH, TARGET, timeout=300)
     assert result.returncode == 0, str(result)
     assert orch_steps(result)["pcmk-cluster-reload"]["changes"]["return"]["plan"]["settings"] == ["totem.token"]
-    assert {n: cmap_value(bed, n, "runtime.config.totem.token") for n in ("n1", "n2", "n3")} == effective
+    assert {n: cmap_value(bed, n, "runtime.config.totem.token") for n in OTHERS} == effective
 
 
 # -- join by pillar ------------------------------------------------------------------------------------------------
@@ -432,9 +431,6 @@ def dummy_nodes(bed: SaltBed) -> set:
         if resource.get("id") == "dummy" and resource.get("role") == "Started"
         for node in resource.findall("node")
     }
-
-
-OTHERS = ("n1", "n2", "n3")  # the nodes that already run while a node joins or leaves, or a setting changes
 
 
 def on_the_others(bed: SaltBed) -> tuple[dict, dict]:

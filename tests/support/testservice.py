@@ -11,7 +11,6 @@ import random
 import shutil
 import socket
 import stat
-import time
 
 DAEMON_SRC = pathlib.Path(__file__).with_name("testdaemon.py")
 PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "/usr/bin/python3"
@@ -45,9 +44,8 @@ def free_port():
     the ephemeral range are only taken by an explicit bind.
     """
     floor = _ephemeral_floor()
-    rng = random.Random(os.getpid() ^ time.monotonic_ns())
     for _ in range(200):
-        port = rng.randrange(10000, max(floor, 10001))
+        port = random.randrange(10000, max(floor, 10001))
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
